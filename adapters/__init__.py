@@ -1,0 +1,1 @@
+"""Platform adapters: translate platform events to the engine's neutral events and back."""

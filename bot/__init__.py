@@ -1,0 +1,1 @@
+"""Opt-Out Assistant: the platform-free core."""

@@ -1,0 +1,108 @@
+"""Wiring for ``optout-bot run``: build the services once, start every configured platform, stop cleanly."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from dataclasses import dataclass, field
+
+from bot.clock import Clock, SystemClock
+from bot.content_check import check_guide
+from bot.engine import Engine
+from bot.guide import Guide, GuideError, load_guide
+from bot.platform import Platform, PlatformError
+from bot.settings import Settings
+from bot.storage import SqliteStorage, open_storage
+
+log = logging.getLogger(__name__)
+
+SHUTDOWN_GRACE = 8.0  # seconds for in-flight steps; the whole stop stays inside Docker's 10 s
+
+
+class StartupError(Exception):
+    """Something the operator must fix before the bot can run; str() is one line."""
+
+
+@dataclass
+class Services:
+    """Everything an adapter needs, built once and passed in (no globals)."""
+
+    settings: Settings
+    guide: Guide
+    storage: SqliteStorage
+    clock: Clock
+    engine: Engine
+    platforms: list[Platform] = field(default_factory=list)
+
+
+def load_checked_guide(settings: Settings) -> Guide:
+    try:
+        guide = load_guide(settings.content_path)
+    except GuideError as exc:
+        raise StartupError(f"CONTENT_PATH: the guide is not valid ({str(exc).splitlines()[0]})") from None
+    problems = check_guide(guide, settings.content_path)
+    if problems:
+        raise StartupError(
+            f"CONTENT_PATH: the guide fails `optout-bot content check` ({problems[0]}"
+            f"{f' and {len(problems) - 1} more' if len(problems) > 1 else ''})"
+        )
+    return guide
+
+
+async def build_services(settings: Settings, clock: Clock | None = None) -> Services:
+    guide = load_checked_guide(settings)
+    clock = clock or SystemClock(settings.fake_now)
+    storage = await open_storage(settings.database_path)
+    engine = Engine(guide, storage, clock)
+    return Services(settings=settings, guide=guide, storage=storage, clock=clock, engine=engine)
+
+
+def create_platforms(services: Services) -> list[Platform]:
+    settings = services.settings
+    platforms: list[Platform] = []
+    # Imported here so that a deployment with one platform never loads the other's library.
+    if settings.telegram_bot_token:
+        from adapters.telegram import TelegramPlatform
+
+        platforms.append(TelegramPlatform(services))
+    if settings.discord_bot_token:
+        from adapters.discord import DiscordPlatform
+
+        platforms.append(DiscordPlatform(services))
+    return platforms
+
+
+async def serve(services: Services, platforms: list[Platform]) -> int:
+    """Run the given platforms until SIGTERM or Ctrl-C; return the process exit code."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+
+    started: list[Platform] = []
+    for platform in platforms:
+        try:
+            await platform.start()
+        except PlatformError as exc:
+            # One platform failing must not take the other down.
+            log.error("%s: %s", platform.name, exc)
+            continue
+        log.info("%s: running", platform.name)
+        started.append(platform)
+    if not started:
+        log.error("no platform could start; exiting")
+        return 1
+    services.platforms = started
+    try:
+        await stop.wait()
+        log.info("stopping: no new updates; finishing the steps in flight")
+    finally:
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.remove_signal_handler(sig)
+        for platform in started:
+            try:
+                await asyncio.wait_for(platform.stop(), SHUTDOWN_GRACE / len(started))
+            except Exception:
+                log.exception("%s: did not stop cleanly", platform.name)
+    return 0

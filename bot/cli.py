@@ -1,0 +1,123 @@
+"""The ``optout-bot`` command."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+from bot.app import StartupError, build_services, create_platforms, serve
+from bot.clock import SystemClock
+from bot.content_check import check_guide, mermaid
+from bot.guide import GuideError, load_guide
+from bot.logs import setup_logging
+from bot.settings import Settings, SettingsError, load_settings
+from bot.storage import StorageError
+
+log = logging.getLogger("bot")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="optout-bot", description="Opt-Out Assistant: Claude training opt-out helper")
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("run", help="start every platform whose token is set (the terminal chat when none is)")
+    chat = sub.add_parser("chat", help="chat with the guide in this terminal (also reads piped input)")
+    chat.add_argument("--as-of", metavar="DATE", help="preview the guide as it reads on another date (YYYY-MM-DD)")
+    content = sub.add_parser("content", help="work on the guide")
+    content_sub = content.add_subparsers(dest="content_command", required=True)
+    for name, text in (("check", "validate a guide"), ("diagram", "print the guide as a Mermaid flowchart")):
+        p = content_sub.add_parser(name, help=text)
+        p.add_argument("path", nargs="?", type=Path, help="guide YAML (default: CONTENT_PATH or the shipped guide)")
+    stats = sub.add_parser("stats", help="print the anonymous funnel")
+    stats.add_argument("--since", help="first day (YYYY-MM-DD), default 30 days ago")
+    stats.add_argument("--until", help="last day (YYYY-MM-DD), default today")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        if args.command == "content":
+            return _content(args)
+        settings = load_settings()
+        secrets = [s.get_secret_value() for s in (settings.telegram_bot_token, settings.discord_bot_token,
+                                                   settings.telegram_webhook_secret) if s]
+        # In the terminal chat, routine INFO lines would interleave with the conversation.
+        level = settings.log_level if args.command != "chat" or settings.log_level == "DEBUG" else "WARNING"
+        setup_logging(level, settings.log_format, secrets)
+        if args.command == "chat":
+            return asyncio.run(_chat(settings, args.as_of))
+        if args.command == "stats":
+            from bot.stats import print_stats
+
+            return asyncio.run(print_stats(settings, args.since, args.until))
+        return asyncio.run(_run(settings))
+    except (SettingsError, StartupError, StorageError, GuideError) as exc:
+        print(f"optout-bot: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+def _content(args: argparse.Namespace) -> int:
+    path = args.path
+    if path is None:
+        try:
+            path = load_settings().content_path
+        except SettingsError:
+            path = None
+    try:
+        guide = load_guide(path)
+    except GuideError as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    if args.content_command == "diagram":
+        print(mermaid(guide))
+        return 0
+    problems = check_guide(guide, path or "content/claude.yaml")
+    for line in problems:
+        print(line, file=sys.stderr)
+    if problems:
+        return 1
+    print(f"{path or 'content/claude.yaml'}: ok (version {guide.version}, {len(guide.nodes)} nodes)")
+    return 0
+
+
+async def _chat(settings: Settings, as_of: str | None) -> int:
+    from adapters.console import ConsoleChat
+
+    start = None
+    if as_of:
+        try:
+            start = datetime.fromisoformat(as_of)
+        except ValueError:
+            raise StartupError(f"--as-of: not a date: {as_of!r} (use YYYY-MM-DD)") from None
+        start = start if start.tzinfo else start.replace(hour=12, tzinfo=UTC)
+    services = await build_services(settings, clock=SystemClock(start or settings.fake_now))
+    try:
+        await ConsoleChat(services.engine).run()
+    finally:
+        await services.storage.close()
+    return 0
+
+
+async def _run(settings: Settings) -> int:
+    services = await build_services(settings)
+    try:
+        platforms = create_platforms(services)
+        if not platforms:
+            print("No TELEGRAM_BOT_TOKEN or DISCORD_BOT_TOKEN is set: opening the terminal chat.", file=sys.stderr)
+            from adapters.console import ConsoleChat
+
+            await ConsoleChat(services.engine).run()
+            return 0
+        return await serve(services, platforms)
+    finally:
+        await services.storage.close()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,148 @@
+"""``optout-bot content check`` and ``content diagram``: the guide as a graph, validated and drawn."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from pathlib import Path
+
+from bot.guide import Guide, InfoNode, QuestionNode, ResultNode, placeholders
+
+TELEGRAM_CALLBACK_MAX = 64  # bytes
+DISCORD_CUSTOM_ID_MAX = 100  # characters
+LABEL_MAX = 64
+# The longest button data the engine builds for an option ("o:STEP:ID"), with a generous step counter,
+# and the longest prefix the Discord adapter adds (it carries the user's 20-digit snowflake).
+_WORST_OPTION_DATA = "o:9999999:{}"
+DISCORD_PREFIX_MAX = len("oo:12345678901234567890:")
+
+
+def _edges(node: QuestionNode | InfoNode | ResultNode) -> list[str]:
+    if isinstance(node, InfoNode):
+        return [node.next]
+    return [o.next for o in node.options if o.next is not None]
+
+
+def check_guide(guide: Guide, path: Path | str = "guide") -> list[str]:
+    """Return one line per problem (``file: node id: problem``); an empty list means the guide is sound."""
+    problems: list[str] = []
+
+    def problem(where: str, what: str) -> None:
+        problems.append(f"{path}: {where}: {what}")
+
+    for kind, ids in (
+        ("node", [n.id for n in guide.nodes]),
+        ("source", [s.id for s in guide.sources]),
+        ("deadline", [d.id for d in guide.deadlines]),
+    ):
+        for dup, n in Counter(ids).items():
+            if n > 1:
+                problem(dup, f"duplicate {kind} id ({n} times)")
+
+    nodes = {n.id: n for n in guide.nodes}
+    source_ids = {s.id for s in guide.sources}
+    deadline_ids = {d.id for d in guide.deadlines}
+
+    if guide.start not in nodes:
+        problem("start", f"unknown target {guide.start!r}")
+    for entry, target in guide.entries.items():
+        if target not in nodes:
+            problem(f"entries.{entry}", f"unknown target {target!r}")
+        if len(f"e:{entry}".encode()) > TELEGRAM_CALLBACK_MAX - 4:
+            problem(f"entries.{entry}", "entry name too long for button data")
+
+    for node in guide.nodes:
+        for dup, n in Counter(b.id for b in node.blocks).items():
+            if n > 1:
+                problem(node.id, f"duplicate block id {dup!r}")
+        for block in node.blocks:
+            for source in block.sources:
+                if source not in source_ids:
+                    problem(node.id, f"block {block.id!r} cites unknown source id {source!r}")
+            for deadline in (block.when.before, block.when.after):
+                if deadline is not None and deadline not in deadline_ids:
+                    problem(node.id, f"block {block.id!r} names unknown deadline {deadline!r}")
+            for deadline, _ in placeholders(block.text):
+                if deadline not in deadline_ids:
+                    problem(node.id, f"block {block.id!r} names unknown deadline {deadline!r}")
+        if isinstance(node, InfoNode):
+            labels = [node.continue_label]
+        else:
+            labels = [o.label for o in node.options]
+            for dup, n in Counter(o.id for o in node.options).items():
+                if n > 1:
+                    problem(node.id, f"duplicate option id {dup!r}")
+            for option in node.options:
+                data = _WORST_OPTION_DATA.format(option.id)
+                if len(data.encode()) > TELEGRAM_CALLBACK_MAX:
+                    problem(node.id, f"option {option.id!r}: button data {data!r} exceeds Telegram's 64 bytes")
+                if DISCORD_PREFIX_MAX + len(data) > DISCORD_CUSTOM_ID_MAX:
+                    problem(node.id, f"option {option.id!r}: custom id exceeds Discord's 100 characters")
+        for label in labels:
+            if len(label) > LABEL_MAX:
+                problem(node.id, f"button label over {LABEL_MAX} characters: {label[:30]!r}...")
+            if not label.strip():
+                problem(node.id, "empty button label")
+        for target in _edges(node):
+            if target not in nodes:
+                problem(node.id, f"unknown target {target!r}")
+
+    roots = [guide.start, *guide.entries.values()]
+    reachable = _reach(roots, nodes)
+    for node in guide.nodes:
+        if node.id not in reachable:
+            problem(node.id, "unreachable node (no path from the start or an entry point)")
+
+    # Nodes from which some result can be reached; a reachable node outside this set strands the user.
+    finishing = {n.id for n in guide.nodes if isinstance(n, ResultNode)}
+    changed = True
+    while changed:
+        changed = False
+        for node in guide.nodes:
+            if node.id not in finishing and any(t in finishing for t in _edges(node)):
+                finishing.add(node.id)
+                changed = True
+    for node in guide.nodes:
+        if node.id in reachable and node.id not in finishing:
+            if node.id in _reach(_edges(node), nodes):
+                problem(node.id, "cycle with no way out (no result can be reached from it)")
+            else:
+                problem(node.id, "path never reaches a result")
+    return problems
+
+
+def _reach(roots: list[str], nodes: dict[str, QuestionNode | InfoNode | ResultNode]) -> set[str]:
+    seen: set[str] = set()
+    todo = [r for r in roots if r in nodes]
+    while todo:
+        current = todo.pop()
+        if current in seen:
+            continue
+        seen.add(current)
+        todo += [t for t in _edges(nodes[current]) if t in nodes]
+    return seen
+
+
+def _label(text: str, limit: int = 48) -> str:
+    first = re.sub(r"[*_\[\]()#`]", "", text.strip().splitlines()[0] if text.strip() else "")
+    first = first if len(first) <= limit else first[: limit - 1] + "…"
+    return first.replace('"', "'")
+
+
+def mermaid(guide: Guide) -> str:
+    """Draw the guide as a Mermaid flowchart (questions as diamonds, results as stadiums)."""
+    lines = ["flowchart TD"]
+    shapes = {"question": ('{"', '"}'), "info": ('["', '"]'), "result": ('(["', '"])')}
+    for node in guide.nodes:
+        left, right = shapes[node.kind]
+        lines.append(f"    {node.id}{left}{_label(node.blocks[0].text)}{right}")
+    for node in guide.nodes:
+        if isinstance(node, InfoNode):
+            lines.append(f'    {node.id} -->|"{_label(node.continue_label, 30)}"| {node.next}')
+            continue
+        for option in node.options:
+            if option.next:
+                lines.append(f'    {node.id} -->|"{_label(option.label, 30)}"| {option.next}')
+    for entry, target in guide.entries.items():
+        lines.append(f"    entry_{entry}((/start {entry})) -.-> {target}")
+    return "\n".join(lines)

@@ -1,0 +1,398 @@
+"""The conversation engine: neutral events in, neutral replies out, every step persisted first.
+
+Button data grammar (opaque to adapters, at most ``BUTTON_DATA_MAX`` bytes):
+
+    o:STEP:OPTION   choose OPTION of the node shown at STEP      n:STEP   Continue (info node)
+    b:STEP          Back from the node shown at STEP              s        Start over
+    e:ENTRY         open a guide entry point (never stale)        c        show the current step again
+    r:OFFER         schedule the reminder OFFER                   x:ACTION global action (stop, remind, done)
+    f:yes / f:no    answer the erase-my-data confirmation
+
+STEP is a per-user counter that grows with every transition, so a button from an older message is
+recognised as stale (even across restarts: the counter is stored) instead of moving the user twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+from bot import texts
+from bot.clock import Clock
+from bot.events import Button, Command, Event, Outcome, Press, Reply, Start, Text, UserKey
+from bot.guide import Guide, InfoNode, Option, QuestionNode, ResultNode, When, fill_placeholders
+from bot.metrics import STEP_LATENCY
+from bot.storage.base import Storage, UserState
+
+log = logging.getLogger(__name__)
+
+HISTORY_MAX = 50  # Back goes this far; the guide is far shallower, this only bounds forged loops.
+
+
+class Reminders(Protocol):
+    """What the engine needs from the reminder service (bot.reminders implements it)."""
+
+    def offers(self, key: UserKey, now: datetime) -> list[tuple[str, str]]:
+        """Return (offer id, button label) pairs that fit the date."""
+        ...
+
+    async def subscribe(self, key: UserKey, offer: str, now: datetime) -> str | None:
+        """Schedule an offer; return the confirmation text, or None if the offer is not valid now."""
+        ...
+
+    async def describe(self, key: UserKey, now: datetime) -> str | None:
+        """Return a sentence about what is scheduled for the user, or None when nothing is."""
+        ...
+
+    async def cancel(self, key: UserKey) -> int:
+        """Cancel every pending reminder of the user; return how many."""
+        ...
+
+    async def confirmed(self, key: UserKey, now: datetime) -> None:
+        """The user confirmed the setting is off: drop the "did it work?" check-back."""
+        ...
+
+
+@dataclass
+class _Step:
+    """What one event did: the replies, and whether and how the state changed."""
+
+    replies: list[Reply]
+    save: bool = True
+    counters: tuple[str, ...] = ()
+    forgotten: bool = False
+
+
+class _UserLocks:
+    """One asyncio.Lock per user, dropped when nobody holds or waits for it."""
+
+    def __init__(self) -> None:
+        self._locks: dict[UserKey, tuple[asyncio.Lock, int]] = {}
+
+    @asynccontextmanager
+    async def hold(self, key: UserKey) -> AsyncIterator[None]:
+        lock, users = self._locks.get(key, (None, 0))
+        if lock is None:
+            lock = asyncio.Lock()
+        self._locks[key] = (lock, users + 1)
+        try:
+            async with lock:
+                yield
+        finally:
+            lock, users = self._locks[key]
+            if users == 1:
+                del self._locks[key]
+            else:
+                self._locks[key] = (lock, users - 1)
+
+    def __len__(self) -> int:
+        return len(self._locks)
+
+
+class Engine:
+    def __init__(
+        self,
+        guide: Guide,
+        storage: Storage,
+        clock: Clock,
+        reminders: Reminders | None = None,
+    ) -> None:
+        self.guide = guide
+        self.storage = storage
+        self.clock = clock
+        self.reminders = reminders
+        self._nodes = {n.id: n for n in guide.nodes}
+        self._locks = _UserLocks()
+
+    async def handle(self, key: UserKey, event: Event) -> Outcome:
+        """Apply one event of one user and return what to show; events of a user run one at a time."""
+        started = time.perf_counter()
+        async with self._locks.hold(key):
+            now = self.clock.now()
+            state = await self.storage.get_user(key)
+            fresh = state is None
+            notice: list[Reply] = []
+            if state is None:
+                state = self._new_state(key, self.guide.start, now)
+            elif state.guide_version != self.guide.version or state.node not in self._nodes:
+                notice.append(Reply(texts.GUIDE_UPDATED, notice=True))
+                state = self._new_state(key, self.guide.start, now, created=state.created_at)
+                if isinstance(event, Press) and not event.data.startswith(("e:", "x:", "f:", "r:")):
+                    # The button belonged to the old guide; the fresh start below is the answer.
+                    event = Start()
+            step = await self._apply(state, event, now)
+            counters = step.counters + (("started",) if fresh and not step.forgotten else ())
+            if step.forgotten:
+                pass  # nothing about the user may be written back
+            elif step.save or fresh or notice:
+                state.updated_at = now
+                await self.storage.save_step(state, counters)
+        STEP_LATENCY.observe(time.perf_counter() - started)
+        return Outcome(replies=notice + step.replies, forgotten=step.forgotten)
+
+    # State ------------------------------------------------------------------------------------
+    def _new_state(self, key: UserKey, node: str, now: datetime, created: datetime | None = None) -> UserState:
+        return UserState(
+            key=key, guide_version=self.guide.version, node=node, step=0, created_at=created or now, updated_at=now
+        )
+
+    def _move(self, state: UserState, node_id: str, *, remember: bool = True) -> tuple[str, ...]:
+        """Move the user to ``node_id``; return the funnel counters that move earns."""
+        if remember:
+            state.history.append((state.node, dict(state.answers)))
+            del state.history[:-HISTORY_MAX]
+        state.node = node_id
+        state.step += 1
+        state.pending = None
+        node = self._nodes[node_id]
+        if isinstance(node, ResultNode):
+            return ("got_steps",)
+        if isinstance(node, QuestionNode) and node_id != self.guide.start:
+            return (f"reached:{node_id}",)
+        return ()
+
+    def _restart(self, state: UserState, node_id: str | None = None) -> tuple[str, ...]:
+        state.history.clear()
+        state.answers.clear()
+        return self._move(state, node_id or self.guide.start, remember=False)
+
+    # Events -----------------------------------------------------------------------------------
+    async def _apply(self, state: UserState, event: Event, now: datetime) -> _Step:
+        if isinstance(event, Start):
+            return self._open_entry(state, event.entry, now, from_start=True)
+        if isinstance(event, Text):
+            return self._again(state, now, texts.USE_BUTTONS)
+        if isinstance(event, Command):
+            return await self._command(state, event, now)
+        if isinstance(event, Press):
+            return await self._press(state, event.data, now)
+        raise TypeError(f"not an engine event: {event!r}")  # a programming error in an adapter
+
+    def _open_entry(self, state: UserState, entry: str | None, now: datetime, *, from_start: bool = False) -> _Step:
+        target = self.guide.entries.get(entry) if entry else None
+        notice = []
+        if entry and target is None:
+            notice = [Reply(texts.UNKNOWN_ENTRY, notice=True)]
+        if target is None and not from_start:
+            return self._again(state, now, texts.UNKNOWN_ENTRY)
+        counters = self._restart(state)
+        if target and target != self.guide.start:
+            counters += self._move(state, target)
+        return _Step(notice + [self._render(state, now)], counters=counters)
+
+    async def _command(self, state: UserState, cmd: Command, now: datetime) -> _Step:
+        name = cmd.name.lower()
+        prefix = texts.command_prefix(state.key.platform)
+        if name == "start":
+            return self._open_entry(state, cmd.arg, now, from_start=True)
+        if name == "steps":
+            return self._open_entry(state, "steps", now)
+        if name == "remind":
+            return await self._remind_menu(state, now)
+        if name == "stop":
+            return await self._stop_reminders(state, now)
+        if name == "forget":
+            state.pending = "forget"
+            return _Step([Reply(texts.FORGET_ASK, buttons=((Button(texts.FORGET_YES, "f:yes"), Button(texts.FORGET_NO, "f:no")),))])
+        if name == "sources":
+            return _Step([self._sources_reply()], save=False)
+        if name == "privacy":
+            return _Step([Reply(texts.privacy(prefix), buttons=(self._continue_row(),))], save=False)
+        if name == "help":
+            return _Step([Reply(texts.help_text(prefix), buttons=(self._continue_row(),))], save=False)
+        return self._again(state, now, texts.unknown_command(prefix))
+
+    async def _press(self, state: UserState, data: str, now: datetime) -> _Step:
+        kind, _, rest = data.partition(":")
+        if data == "s":
+            counters = self._restart(state)
+            return _Step([self._render(state, now)], counters=counters)
+        if data == "c":
+            return _Step([self._render(state, now)], save=False)
+        if kind == "e":
+            return self._open_entry(state, rest, now)
+        if kind == "f":
+            return await self._forget_answer(state, rest, now)
+        if kind == "r":
+            return await self._remind_choose(state, rest, now)
+        if kind == "x":
+            if rest == "stop":
+                return await self._stop_reminders(state, now)
+            if rest == "remind":
+                return await self._remind_menu(state, now)
+            if rest == "done":
+                return await self._confirm_off(state, now)
+            return self._again(state, now, texts.BAD_BUTTON)
+        if kind in ("o", "n", "b"):
+            step_text, _, option_id = rest.partition(":")
+            if not step_text.isdigit():
+                return self._again(state, now, texts.BAD_BUTTON)
+            if int(step_text) != state.step:
+                return self._again(state, now, texts.STALE_BUTTON)
+            if kind == "b":
+                return self._back(state, now)
+            if kind == "n":
+                return self._continue(state, now)
+            return await self._choose(state, option_id, now)
+        return self._again(state, now, texts.BAD_BUTTON)
+
+    def _again(self, state: UserState, now: datetime, why: str) -> _Step:
+        """Explain briefly and show the current step again, changing nothing."""
+        return _Step([Reply(why, notice=True), self._render(state, now)], save=False)
+
+    def _back(self, state: UserState, now: datetime) -> _Step:
+        if not state.history:
+            return self._again(state, now, texts.NOTHING_BACK)
+        node_id, answers = state.history.pop()
+        if node_id not in self._nodes:
+            return _Step([self._render(state, now)], counters=self._restart(state))
+        state.answers = answers
+        self._move(state, node_id, remember=False)
+        return _Step([self._render(state, now)])
+
+    def _continue(self, state: UserState, now: datetime) -> _Step:
+        node = self._nodes[state.node]
+        if not isinstance(node, InfoNode):
+            return self._again(state, now, texts.STALE_BUTTON)
+        answered = Reply(self._text(node, state, now), edit=True, chosen=node.continue_label)
+        counters = self._move(state, node.next)
+        return _Step([answered, self._render(state, now)], counters=counters)
+
+    async def _choose(self, state: UserState, option_id: str, now: datetime) -> _Step:
+        node = self._nodes[state.node]
+        option = self._option(node, option_id)
+        if option is None:
+            return self._again(state, now, texts.BAD_BUTTON)
+        answered = Reply(self._text(node, state, now), edit=True, chosen=option.label)
+        if option.action is not None:
+            step = await self._action(state, option, now)
+            step.replies.insert(0, answered)
+            return step
+        assert option.next is not None
+        before = dict(state.answers)
+        counters = self._move(state, option.next)
+        state.history[-1] = (state.history[-1][0], before)
+        state.answers.update(option.record)
+        return _Step([answered, self._render(state, now)], counters=counters)
+
+    @staticmethod
+    def _option(node: QuestionNode | InfoNode | ResultNode, option_id: str) -> Option | None:
+        for option in getattr(node, "options", ()):
+            if option.id == option_id:
+                return option
+        return None
+
+    async def _action(self, state: UserState, option: Option, now: datetime) -> _Step:
+        if option.action == "restart":
+            counters = self._restart(state)
+            return _Step([self._render(state, now)], counters=counters)
+        if option.action == "sources":
+            return _Step([self._sources_reply()], save=False)
+        if option.action == "remind":
+            return await self._remind_menu(state, now)
+        return await self._confirm_off(state, now)
+
+    async def _confirm_off(self, state: UserState, now: datetime) -> _Step:
+        already = state.answers.get("turned_off") == "yes"
+        state.answers["turned_off"] = "yes"
+        state.pending = None
+        if self.reminders is not None:
+            await self.reminders.confirmed(state.key, now)
+        return _Step(
+            [Reply(texts.THANKS_OFF, buttons=((Button(texts.REMIND_ME, "x:remind"), Button(texts.START_OVER, "s")),))],
+            counters=() if already else ("confirmed_off",),
+        )
+
+    # Reminders --------------------------------------------------------------------------------
+    async def _remind_menu(self, state: UserState, now: datetime) -> _Step:
+        if self.reminders is None:
+            return _Step([Reply(texts.NO_REMINDERS_HERE, buttons=(self._continue_row(),))], save=False)
+        offers = self.reminders.offers(state.key, now)
+        scheduled = await self.reminders.describe(state.key, now)
+        rows: list[tuple[Button, ...]] = [(Button(label, f"r:{offer}"),) for offer, label in offers]
+        if scheduled:
+            rows.append((Button(texts.STOP_REMINDERS, "x:stop"),))
+        rows.append(self._continue_row())
+        text = texts.REMIND_ASK if offers else texts.REMIND_NONE
+        if scheduled:
+            text = f"{scheduled}\n\n{text}"
+        state.pending = "remind"
+        return _Step([Reply(text, buttons=tuple(rows))])
+
+    async def _remind_choose(self, state: UserState, offer: str, now: datetime) -> _Step:
+        if self.reminders is None:
+            return self._again(state, now, texts.NO_REMINDERS_HERE)
+        confirmation = await self.reminders.subscribe(state.key, offer, now)
+        if confirmation is None:
+            step = await self._remind_menu(state, now)
+            step.replies.insert(0, Reply(texts.OFFER_GONE, notice=True))
+            return step
+        state.pending = None
+        buttons = ((Button(texts.STOP_REMINDERS, "x:stop"), *self._continue_row()),)
+        return _Step([Reply(confirmation, buttons=buttons)], counters=("reminder_subscribed",))
+
+    async def _stop_reminders(self, state: UserState, now: datetime) -> _Step:
+        cancelled = await self.reminders.cancel(state.key) if self.reminders else 0
+        text = texts.REMINDERS_STOPPED if cancelled else texts.NO_REMINDERS_TO_STOP
+        return _Step([Reply(text, buttons=(self._continue_row(),))], save=False)
+
+    # Erase my data ----------------------------------------------------------------------------
+    async def _forget_answer(self, state: UserState, answer: str, now: datetime) -> _Step:
+        if state.pending != "forget":
+            return self._again(state, now, texts.STALE_BUTTON)
+        if answer != "yes":
+            state.pending = None
+            return _Step([Reply(texts.FORGET_KEPT, buttons=(self._continue_row(),))])
+        await self.storage.forget_user(state.key)
+        return _Step([Reply(texts.FORGOTTEN)], save=False, forgotten=True)
+
+    # Rendering --------------------------------------------------------------------------------
+    def _continue_row(self) -> tuple[Button, ...]:
+        return (Button(texts.CONTINUE_WHERE, "c"),)
+
+    def _sources_reply(self) -> Reply:
+        lines = [texts.SOURCES_INTRO, ""]
+        lines += [f"- [{s.title}]({s.url}) (seen {s.seen:%d %b %Y})" for s in self.guide.sources]
+        return Reply("\n".join(lines), buttons=(self._continue_row(),))
+
+    def _text(self, node: QuestionNode | InfoNode | ResultNode, state: UserState, now: datetime) -> str:
+        return node_text(self.guide, node, state.answers, now)
+
+    def _render(self, state: UserState, now: datetime) -> Reply:
+        node = self._nodes[state.node]
+        rows: list[tuple[Button, ...]] = []
+        if isinstance(node, InfoNode):
+            rows.append((Button(node.continue_label, f"n:{state.step}"),))
+        else:
+            rows += [(Button(o.label, f"o:{state.step}:{o.id}"),) for o in node.options]
+        nav: list[Button] = []
+        if state.history:
+            nav.append(Button(texts.BACK, f"b:{state.step}"))
+        if state.node != self.guide.start:
+            nav.append(Button(texts.START_OVER, "s"))
+        if nav:
+            rows.append(tuple(nav))
+        return Reply(self._text(node, state, now), buttons=tuple(rows))
+
+
+def visible(when: When, answers: dict[str, str], guide: Guide, now: datetime) -> bool:
+    """Tell whether a block with these conditions is shown for these answers at this time."""
+    if any(answers.get(k) not in allowed for k, allowed in when.answers.items()):
+        return False
+    if any(answers.get(k) in banned for k, banned in when.not_answers.items()):
+        return False
+    if when.before and not now < guide.deadline(when.before).at:
+        return False
+    return not (when.after and now < guide.deadline(when.after).at)
+
+
+def node_text(guide: Guide, node: QuestionNode | InfoNode | ResultNode, answers: dict[str, str], now: datetime) -> str:
+    """Assemble a node's text from the blocks that apply, with dates filled in."""
+    parts = [fill_placeholders(b.text.strip(), guide, now) for b in node.blocks if visible(b.when, answers, guide, now)]
+    return "\n\n".join(p for p in parts if p)

@@ -1,0 +1,89 @@
+"""The neutral vocabulary between the engine and the platform adapters.
+
+Adapters turn platform updates into these events and render these replies; they never decide
+what to say. Button data is opaque to adapters: they send ``Button.data`` out and hand it back
+unchanged in a ``Press`` (it fits Telegram's 64-byte callback data and, with a prefix of up to
+36 characters, Discord's 100-character custom id).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+BUTTON_DATA_MAX = 60  # bytes, leaves room below Telegram's 64
+
+
+@dataclass(frozen=True, slots=True)
+class UserKey:
+    platform: str  # "telegram", "discord", "console"
+    user_id: str
+
+    def __str__(self) -> str:
+        return f"{self.platform}:{self.user_id}"
+
+    @classmethod
+    def parse(cls, text: str) -> UserKey:
+        platform, _, user_id = text.partition(":")
+        return cls(platform, user_id)
+
+
+@dataclass(frozen=True, slots=True)
+class Start:
+    """The user opened the bot (``/start``); ``entry`` names a guide entry point, if any."""
+
+    entry: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Press:
+    """The user pressed a button whose data was ``data``."""
+
+    data: str
+
+
+@dataclass(frozen=True, slots=True)
+class Text:
+    """The user typed something that is not a command. The text itself is never passed in or kept."""
+
+
+@dataclass(frozen=True, slots=True)
+class Command:
+    """A command such as ``steps``, ``remind``, ``stop``, ``forget``, ``sources``, ``privacy``, ``help``."""
+
+    name: str
+    arg: str | None = None
+
+
+Event = Start | Press | Text | Command
+
+
+@dataclass(frozen=True, slots=True)
+class Button:
+    label: str
+    data: str
+    url: str | None = None  # a link button; ``data`` is then ignored
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """One message to show. ``text`` is in the guide's Markdown subset (see bot.markup).
+
+    ``edit`` hints that this reply replaces the message whose button was pressed (it then shows the
+    question with ``chosen``, the label of the answer, and no live buttons). Adapters that cannot
+    edit send it as a new message.
+    """
+
+    text: str
+    buttons: tuple[tuple[Button, ...], ...] = ()
+    edit: bool = False
+    chosen: str | None = None
+    # A short notice (stale button, unknown command...) that a platform may show as a toast or an
+    # ephemeral line; it is always also present as the first line of ``text``.
+    notice: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    replies: list[Reply] = field(default_factory=list)
+    # True when the user's data was erased (adapters may drop any per-user cache they hold).
+    forgotten: bool = False

@@ -1,0 +1,216 @@
+"""The guide as data: pydantic models for the YAML under content/, and the loader."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Annotated, Literal
+
+import yaml
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+
+DEFAULT_CONTENT_PATH = Path(__file__).resolve().parent.parent / "content" / "claude.yaml"
+
+# Ids travel inside button data (Telegram allows 64 bytes), so they stay short and plain.
+Id = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,31}$")]
+
+
+def _aware(value: datetime) -> datetime:
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError("a deadline needs a time zone, e.g. 2025-10-08T23:59:00-07:00")
+    return value
+
+
+def _positive(value: timedelta) -> timedelta:
+    if value <= timedelta(0):
+        raise ValueError("a reminder offset must be a positive duration such as P7D or PT1M")
+    return value
+
+
+class Model(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Source(Model):
+    id: Id
+    title: str
+    url: str = Field(pattern=r"^https?://")
+    seen: date
+
+
+class Deadline(Model):
+    id: Id
+    at: Annotated[datetime, AfterValidator(_aware)]
+    label: str
+    offsets: tuple[Annotated[timedelta, AfterValidator(_positive)], ...] = ()
+
+
+class When(Model):
+    """Conditions under which a block is shown; every condition given must hold."""
+
+    answers: dict[str, tuple[str, ...]] = {}
+    not_answers: dict[str, tuple[str, ...]] = {}
+    # A deadline id: shown only while that deadline is still ahead / once it has passed.
+    before: Id | None = None
+    after: Id | None = None
+
+
+class Block(Model):
+    id: Id
+    text: str
+    sources: tuple[Id, ...] = ()
+    when: When = When()
+
+
+OptionAction = Literal["confirm_off", "remind", "restart", "sources"]
+
+
+class Option(Model):
+    id: Id
+    label: str
+    next: Id | None = None
+    # Recorded into the user's answers when the option is chosen: {question key: value}.
+    record: dict[str, str] = {}
+    action: OptionAction | None = None
+
+    @model_validator(mode="after")
+    def _one_effect(self) -> Option:
+        if (self.next is None) == (self.action is None):
+            raise ValueError(f"option {self.id!r} needs exactly one of 'next' or 'action'")
+        return self
+
+
+class _Node(Model):
+    id: Id
+    # Text is a list of blocks so that any node, not only results, can vary with answers and dates.
+    blocks: tuple[Block, ...] = Field(min_length=1)
+
+
+class QuestionNode(_Node):
+    kind: Literal["question"]
+    options: tuple[Option, ...] = Field(min_length=1)
+
+
+class InfoNode(_Node):
+    kind: Literal["info"]
+    next: Id
+    continue_label: str = "Continue"
+
+
+class ResultNode(_Node):
+    kind: Literal["result"]
+    options: tuple[Option, ...] = ()
+
+
+Node = Annotated[QuestionNode | InfoNode | ResultNode, Field(discriminator="kind")]
+
+
+class Guide(Model):
+    version: str = Field(min_length=1, max_length=32)
+    title: str
+    start: Id
+    # Deep-link names (``/start steps``) mapped to the node they open.
+    entries: dict[Id, Id] = {}
+    deadlines: tuple[Deadline, ...] = ()
+    sources: tuple[Source, ...] = ()
+    nodes: tuple[Node, ...] = Field(min_length=1)
+
+    def node(self, node_id: str) -> QuestionNode | InfoNode | ResultNode:
+        return self._nodes_by_id[node_id]
+
+    def has_node(self, node_id: str) -> bool:
+        return node_id in self._nodes_by_id
+
+    def deadline(self, deadline_id: str) -> Deadline:
+        return {d.id: d for d in self.deadlines}[deadline_id]
+
+    def source(self, source_id: str) -> Source:
+        return {s.id: s for s in self.sources}[source_id]
+
+    @property
+    def _nodes_by_id(self) -> dict[str, QuestionNode | InfoNode | ResultNode]:
+        # Frozen models cannot hold a cache attribute; the guide is small, so a dict per call is cheap
+        # enough for checks, and the engine keeps its own index.
+        return {n.id: n for n in self.nodes}
+
+
+class GuideError(Exception):
+    """A guide file that cannot be read or does not match the format; str() is one line per problem."""
+
+
+def load_guide(path: Path | str | None = None) -> Guide:
+    """Load and validate a guide from a YAML file (structure only; see bot.content_check for the graph)."""
+    path = Path(path) if path else DEFAULT_CONTENT_PATH
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise GuideError(f"{path}: cannot read the guide: {exc.strerror or exc}") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" (line {mark.line + 1})" if mark else ""
+        raise GuideError(f"{path}: not valid YAML{where}: {getattr(exc, 'problem', exc)}") from None
+    try:
+        return Guide.model_validate(raw)
+    except Exception as exc:  # pydantic.ValidationError; anything else is still a bad guide
+        raise GuideError("\n".join(_validation_lines(path, raw, exc))) from None
+
+
+def _validation_lines(path: Path, raw: object, exc: Exception) -> list[str]:
+    errors = getattr(exc, "errors", None)
+    if errors is None:
+        return [f"{path}: {exc}"]
+    lines = []
+    for err in errors():
+        loc = err.get("loc", ())
+        where = _node_id_at(raw, loc) or ".".join(str(p) for p in loc) or "guide"
+        field = ".".join(str(p) for p in loc[2:]) if where and loc[:1] == ("nodes",) else ""
+        msg = err.get("msg", "invalid")
+        lines.append(f"{path}: {where}: {field + ': ' if field else ''}{msg}")
+    return lines
+
+
+def _node_id_at(raw: object, loc: tuple) -> str | None:
+    if len(loc) >= 2 and loc[0] == "nodes" and isinstance(raw, dict):
+        nodes = raw.get("nodes")
+        if isinstance(nodes, list) and isinstance(loc[1], int) and loc[1] < len(nodes):
+            node = nodes[loc[1]]
+            if isinstance(node, dict) and "id" in node:
+                return str(node["id"])
+    return None
+
+
+_PLACEHOLDER = re.compile(r"\{deadline\.([a-z0-9_-]+)\.(date|left)\}")
+
+
+def placeholders(text: str) -> list[tuple[str, str]]:
+    """Return the (deadline id, field) pairs named by ``{deadline.ID.date|left}`` in a text."""
+    return _PLACEHOLDER.findall(text)
+
+
+def fill_placeholders(text: str, guide: Guide, now: datetime) -> str:
+    """Replace ``{deadline.ID.date}`` with the date and ``{deadline.ID.left}`` with the time left."""
+
+    def sub(match: re.Match[str]) -> str:
+        deadline = guide.deadline(match.group(1))
+        if match.group(2) == "date":
+            return format_date(deadline.at)
+        return format_left(deadline.at - now)
+
+    return _PLACEHOLDER.sub(sub, text)
+
+
+def format_date(at: datetime) -> str:
+    return f"{at.day} {at:%B %Y}"
+
+
+def format_left(left: timedelta) -> str:
+    """Say how long is left in words a person uses ("3 days", "5 hours", "less than a minute")."""
+    seconds = int(left.total_seconds())
+    if seconds <= 0:
+        return "no time"
+    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
+        if seconds >= size:
+            n = seconds // size
+            return f"{n} {unit}{'s' if n != 1 else ''}"
+    return "less than a minute"

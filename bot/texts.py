@@ -1,0 +1,71 @@
+"""What the bot says about itself (not about the policy: that lives in the guide under content/)."""
+
+from __future__ import annotations
+
+BACK = "⬅ Back"
+START_OVER = "↺ Start over"
+CONTINUE_WHERE = "Continue where I was"
+REMIND_ME = "⏰ Remind me"
+STOP_REMINDERS = "🔕 Stop reminders"
+FORGET_YES = "Yes, erase everything"
+FORGET_NO = "No, keep it"
+
+STALE_BUTTON = "That button belongs to an earlier step, so I've left things as they were. Here is where we are:"
+BAD_BUTTON = "I didn't recognise that button. Here is where we are:"
+USE_BUTTONS = "I can only follow the buttons, not typed messages (and I don't keep what you type). Here is where we are:"
+NOTHING_BACK = "There's no earlier step to go back to. Here is where we are:"
+UNKNOWN_ENTRY = "I don't know that shortcut, so I've started from the beginning."
+GUIDE_UPDATED = "The guide has been updated since we last talked, so we're starting fresh with the new version."
+OFFER_GONE = "That reminder option isn't available any more. Here is what I can offer now:"
+
+FORGET_ASK = (
+    "Erase everything I have about you? That is your place in the guide, your answers and any reminders. "
+    "This can't be undone."
+)
+FORGET_KEPT = "Okay, nothing was erased."
+FORGOTTEN = (
+    "Done. I've erased everything I had about you: your answers, your place in the guide and your reminders. "
+    "If you write to me again, we start from scratch."
+)
+THANKS_OFF = (
+    "**Thank you!** I've noted that you turned the setting off (just that fact, nothing else).\n\n"
+    "Policies change, so it's worth checking the setting again now and then. I can remind you."
+)
+REMIND_ASK = "When would you like a reminder?"
+REMIND_NONE = "There's nothing I can remind you about right now."
+NO_REMINDERS_HERE = "Reminders work on Telegram and Discord; in this chat I can't reach you later."
+REMINDERS_STOPPED = "Reminders stopped. I won't send you any more."
+NO_REMINDERS_TO_STOP = "You have no reminders scheduled."
+SOURCES_INTRO = "**Where this guide's facts come from:**"
+
+
+def command_prefix(platform: str) -> str:
+    return "/optout " if platform == "discord" else "/"
+
+
+def help_text(p: str) -> str:
+    return (
+        "**What I can do**\n\n"
+        f"- {p}start: walk through the guide from the beginning\n"
+        f"- {p}steps: just show me the steps to turn the setting off\n"
+        f"- {p}remind: set up a reminder\n"
+        f"- {p}{'remind off' if p.startswith('/optout') else 'stop'}: stop all reminders\n"
+        f"- {p}sources: where the facts come from\n"
+        f"- {p}privacy: what I store about you\n"
+        f"- {p}forget: erase everything I have about you"
+    )
+
+
+def unknown_command(p: str) -> str:
+    return f"I don't know that command. Try {p}help to see what I can do. Here is where we are:"
+
+
+def privacy(p: str) -> str:
+    return (
+        "**What I keep about you**\n\n"
+        "- your account number on this platform (not your name or messages)\n"
+        "- your answers to my questions and where you are in the guide\n"
+        "- the reminders you asked for\n\n"
+        "I never store what you type. Everything about you is deleted automatically after some months "
+        f"without activity, and you can erase it right now with {p}forget."
+    )
