@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 from bot.clock import Clock, SystemClock
 from bot.content_check import check_guide
-from bot.engine import Engine
+from bot.engine import Engine, Reminders
 from bot.guide import Guide, GuideError, load_guide
 from bot.platform import Platform, PlatformError
 from bot.settings import Settings
@@ -33,6 +33,8 @@ class Services:
     storage: SqliteStorage
     clock: Clock
     engine: Engine
+    # The reminder service (bot.reminders); None only where reminders cannot be delivered.
+    reminders: Reminders | None = None
     platforms: list[Platform] = field(default_factory=list)
 
 
