@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
 
 from bot.guide import Guide, InfoNode, QuestionNode, ResultNode, placeholders
@@ -146,3 +147,35 @@ def mermaid(guide: Guide) -> str:
     for entry, target in guide.entries.items():
         lines.append(f"    entry_{entry}((/start {entry})) -.-> {target}")
     return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class GuidePath:
+    """One way through the guide: the buttons pressed, the answers recorded, the result reached."""
+
+    presses: tuple[tuple[str, str], ...]  # (node id, option id, or "" for an info node's Continue)
+    answers: dict[str, str]
+    result: str
+
+
+def guide_paths(guide: Guide, start: str | None = None) -> list[GuidePath]:
+    """Enumerate every cycle-free path from ``start`` (default: the guide's start) to a result."""
+    nodes = {n.id: n for n in guide.nodes}
+    found: list[GuidePath] = []
+
+    def walk(node_id: str, presses: tuple[tuple[str, str], ...], answers: dict[str, str], seen: frozenset[str]) -> None:
+        node = nodes[node_id]
+        if isinstance(node, ResultNode):
+            found.append(GuidePath(presses, answers, node_id))
+            return
+        if isinstance(node, InfoNode):
+            steps = [("", node.next, {})]
+        else:
+            steps = [(o.id, o.next, o.record) for o in node.options if o.next is not None]
+        for option_id, target, record in steps:
+            if target in nodes and target not in seen:
+                walk(target, (*presses, (node_id, option_id)), {**answers, **record}, seen | {target})
+
+    root = start or guide.start
+    walk(root, (), {}, frozenset({root}))
+    return found

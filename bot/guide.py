@@ -12,8 +12,8 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validat
 
 DEFAULT_CONTENT_PATH = Path(__file__).resolve().parent.parent / "content" / "claude.yaml"
 
-# Ids travel inside button data (Telegram allows 64 bytes), so they stay short and plain.
-Id = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,31}$")]
+# Plain ids; option ids and entry names travel inside button data, whose size `content check` checks.
+Id = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")]
 
 
 def _aware(value: datetime) -> datetime:
@@ -164,7 +164,8 @@ def _validation_lines(path: Path, raw: object, exc: Exception) -> list[str]:
     for err in errors():
         loc = err.get("loc", ())
         where = _node_id_at(raw, loc) or ".".join(str(p) for p in loc) or "guide"
-        field = ".".join(str(p) for p in loc[2:]) if where and loc[:1] == ("nodes",) else ""
+        # In a node, loc is ("nodes", index, kind, field...): the kind tag adds nothing for a reader.
+        field = ".".join(str(p) for p in loc[3:]) if where and loc[:1] == ("nodes",) else ""
         msg = err.get("msg", "invalid")
         lines.append(f"{path}: {where}: {field + ': ' if field else ''}{msg}")
     return lines

@@ -1,0 +1,75 @@
+"""Fixtures shared by every test directory, and a guard that fails any test trying the network."""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from bot.clock import ManualClock
+from bot.engine import Engine
+from bot.guide import Guide, load_guide
+from bot.storage import open_storage
+
+ROOT = Path(__file__).resolve().parent.parent
+MINI_GUIDE = ROOT / "tests" / "fixtures" / "mini.yaml"
+SHIPPED_GUIDE = ROOT / "content" / "claude.yaml"
+# Late 2026: after both 2025 deadlines (the guide's "today").
+AFTER = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
+
+
+def _is_local(address: object) -> bool:
+    if isinstance(address, tuple) and address:
+        host = address[0]
+        if host in ("localhost", ""):
+            return True
+        try:
+            return ipaddress.ip_address(host).is_loopback
+        except ValueError:
+            return False
+    return True  # Unix sockets and socketpairs
+
+
+@pytest.fixture(autouse=True)
+def no_network(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Fail any in-process connection to a non-loopback address (subprocesses are pointed at fakes)."""
+    real_connect = socket.socket.connect
+    real_connect_ex = socket.socket.connect_ex
+
+    def connect(self: socket.socket, address: object) -> None:
+        if not _is_local(address):
+            raise AssertionError(f"test tried to reach the network: {address!r}")
+        return real_connect(self, address)
+
+    def connect_ex(self: socket.socket, address: object) -> int:
+        if not _is_local(address):
+            raise AssertionError(f"test tried to reach the network: {address!r}")
+        return real_connect_ex(self, address)
+
+    monkeypatch.setattr(socket.socket, "connect", connect)
+    monkeypatch.setattr(socket.socket, "connect_ex", connect_ex)
+
+
+@pytest.fixture
+def mini_guide() -> Guide:
+    return load_guide(MINI_GUIDE)
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock(AFTER)
+
+
+@pytest.fixture
+async def storage(tmp_path: Path):
+    store = await open_storage(tmp_path / "bot.db")
+    yield store
+    await store.close()
+
+
+@pytest.fixture
+def engine(mini_guide: Guide, storage, clock: ManualClock) -> Engine:
+    return Engine(mini_guide, storage, clock)

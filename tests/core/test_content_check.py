@@ -1,0 +1,122 @@
+"""`optout-bot content check` and `content diagram` on good and broken guides."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from bot.content_check import check_guide, guide_paths, mermaid
+from bot.guide import GuideError, load_guide
+from tests.conftest import MINI_GUIDE, ROOT
+
+CLI = [sys.executable, "-m", "bot.cli"]
+
+
+def _broken(tmp_path: Path, mutate) -> Path:
+    raw = yaml.safe_load(MINI_GUIDE.read_text())
+    mutate(raw)
+    path = tmp_path / "guide.yaml"
+    path.write_text(yaml.safe_dump(raw, sort_keys=False))
+    return path
+
+
+def _node(raw: dict, node_id: str) -> dict:
+    return next(n for n in raw["nodes"] if n["id"] == node_id)
+
+
+def _problems(path: Path) -> list[str]:
+    return check_guide(load_guide(path), path)
+
+
+def test_the_mini_guide_is_sound() -> None:
+    assert check_guide(load_guide(MINI_GUIDE)) == []
+
+
+@pytest.mark.parametrize(
+    ("mutate", "expected"),
+    [
+        (lambda g: _node(g, "plan")["options"][0].update(next="nowhere"), "plan: unknown target 'nowhere'"),
+        (lambda g: g["nodes"].append({"id": "orphan", "kind": "result", "blocks": [{"id": "a", "text": "x"}]}),
+         "orphan: unreachable node"),
+        (lambda g: _node(g, "result")["blocks"][0].update(sources=["nope"]),
+         "result: block 'steps' cites unknown source id 'nope'"),
+        (lambda g: g["nodes"].append(dict(_node(g, "steps"))), "steps: duplicate node id (2 times)"),
+        (lambda g: _node(g, "plan")["options"][0].update(label="x" * 65), "plan: button label over 64 characters"),
+        (lambda g: _node(g, "plan")["options"][0].update(id="a" * 60), "exceeds Telegram's 64 bytes"),
+        (lambda g: _node(g, "home")["blocks"][1]["when"].update(before="later"), "names unknown deadline 'later'"),
+    ],
+    ids=["unknown-target", "unreachable", "unknown-source", "duplicate", "long-label", "long-data", "deadline"],
+)
+def test_each_problem_is_one_clear_line(tmp_path: Path, mutate, expected: str) -> None:
+    path = _broken(tmp_path, mutate)
+    problems = _problems(path)
+    assert any(expected in p for p in problems), problems
+    assert all(p.startswith(f"{path}: ") for p in problems)
+
+
+def test_a_cycle_with_no_way_out_and_a_dead_end(tmp_path: Path) -> None:
+    def mutate(g: dict) -> None:
+        g["nodes"] += [
+            {"id": "loop1", "kind": "info", "blocks": [{"id": "a", "text": "1"}], "next": "loop2"},
+            {"id": "loop2", "kind": "info", "blocks": [{"id": "a", "text": "2"}], "next": "loop1"},
+            {"id": "dead", "kind": "question", "blocks": [{"id": "a", "text": "?"}],
+             "options": [{"id": "x", "label": "X", "action": "sources"}]},
+        ]
+        _node(g, "home")["options"] += [{"id": "loop", "label": "Loop", "next": "loop1"},
+                                         {"id": "dead", "label": "Dead", "next": "dead"}]
+
+    problems = _problems(_broken(tmp_path, mutate))
+    assert any("loop1: cycle with no way out" in p for p in problems)
+    assert any("dead: path never reaches a result" in p for p in problems)
+
+
+def test_format_errors_name_the_node(tmp_path: Path) -> None:
+    path = _broken(tmp_path, lambda g: _node(g, "plan").update(colour="red"))
+    with pytest.raises(GuideError, match=r"guide.yaml: plan: colour: Extra inputs are not permitted"):
+        load_guide(path)
+
+
+def test_deadline_without_time_zone_is_refused(tmp_path: Path) -> None:
+    path = _broken(tmp_path, lambda g: g["deadlines"][0].update(at="2025-09-28T12:00:00"))
+    with pytest.raises(GuideError, match="needs a time zone"):
+        load_guide(path)
+
+
+def test_cli_check_exit_codes(tmp_path: Path) -> None:
+    ok = subprocess.run([*CLI, "content", "check", str(MINI_GUIDE)], capture_output=True, text=True, cwd=ROOT)
+    assert ok.returncode == 0 and "ok (version mini-1" in ok.stdout
+    bad = _broken(tmp_path, lambda g: _node(g, "plan")["options"][0].update(next="nowhere"))
+    run = subprocess.run([*CLI, "content", "check", str(bad)], capture_output=True, text=True, cwd=ROOT)
+    assert run.returncode == 1
+    assert run.stderr.strip().splitlines() == [f"{bad}: plan: unknown target 'nowhere'"]
+    junk = tmp_path / "junk.yaml"
+    junk.write_text("nodes: [unclosed")
+    run = subprocess.run([*CLI, "content", "check", str(junk)], capture_output=True, text=True, cwd=ROOT)
+    assert run.returncode == 1 and "not valid YAML" in run.stderr and "Traceback" not in run.stderr
+
+
+def test_diagram_draws_every_node_and_edge() -> None:
+    guide = load_guide(MINI_GUIDE)
+    chart = mermaid(guide)
+    assert chart.startswith("flowchart TD")
+    assert 'plan{"Which plan do you use?"}' in chart
+    assert 'plan -->|"Free"| code' in chart
+    assert 'changed -->|"Continue"| home' in chart
+    assert "entry_steps((/start steps)) -.-> steps" in chart
+
+
+def test_paths_enumerate_every_way_to_a_result() -> None:
+    paths = guide_paths(load_guide(MINI_GUIDE))
+    ends = sorted((tuple(o for _, o in p.presses), p.result) for p in paths)
+    assert ends == [
+        (("decide", "free", "no"), "result"),
+        (("decide", "free", "yes"), "result"),
+        (("decide", "pro", "no"), "result"),
+        (("decide", "pro", "yes"), "result"),
+        (("decide", "team"), "result"),
+        (("steps",), "steps"),
+    ]
