@@ -11,13 +11,16 @@ from bot.clock import Clock, SystemClock
 from bot.content_check import check_guide
 from bot.engine import Engine, Reminders
 from bot.guide import Guide, GuideError, load_guide
+from bot.health import HealthServer
 from bot.platform import Platform, PlatformError
+from bot.retention import RetentionSweeper
 from bot.settings import Settings
 from bot.storage import SqliteStorage, open_storage
 
 log = logging.getLogger(__name__)
 
 SHUTDOWN_GRACE = 8.0  # seconds for in-flight steps; the whole stop stays inside Docker's 10 s
+PLATFORM_START_TIMEOUT = 30.0  # seconds; an unreachable API must end in a clear line, not a hang
 
 
 class StartupError(Exception):
@@ -56,7 +59,7 @@ async def build_services(settings: Settings, clock: Clock | None = None) -> Serv
     guide = load_checked_guide(settings)
     clock = clock or SystemClock(settings.fake_now)
     storage = await open_storage(settings.database_path)
-    engine = Engine(guide, storage, clock)
+    engine = Engine(guide, storage, clock, retention_days=settings.retention_days)
     return Services(settings=settings, guide=guide, storage=storage, clock=clock, engine=engine)
 
 
@@ -82,21 +85,45 @@ async def serve(services: Services, platforms: list[Platform]) -> int:
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
 
-    started: list[Platform] = []
-    for platform in platforms:
+    health = None
+    if services.settings.health_port:
+        health = HealthServer(services, services.settings.health_host, services.settings.health_port)
         try:
-            await platform.start()
-        except PlatformError as exc:
-            # One platform failing must not take the other down.
-            log.error("%s: %s", platform.name, exc)
-            continue
-        log.info("%s: running", platform.name)
-        started.append(platform)
-    if not started:
-        log.error("no platform could start; exiting")
-        return 1
-    services.platforms = started
+            await health.start()
+        except OSError as exc:
+            raise StartupError(
+                f"HEALTH_PORT: cannot listen on {services.settings.health_host}:{services.settings.health_port}"
+                f" ({exc.strerror or exc}); pick a free port or 0 to turn the health server off"
+            ) from None
+    retention = RetentionSweeper(services.storage, services.clock, services.settings.retention_days)
+    retention.start()
+
+    started: list[Platform] = []
+    failures: list[str] = []
     try:
+        for platform in platforms:
+            try:
+                await asyncio.wait_for(platform.start(), PLATFORM_START_TIMEOUT)
+            except PlatformError as exc:
+                failures.append(f"{platform.name}: {exc}")
+                continue
+            except TimeoutError:
+                failures.append(f"{platform.name}: no answer within {PLATFORM_START_TIMEOUT:.0f} s; is its API reachable?")
+                continue
+            except Exception as exc:
+                # An adapter bug or an unforeseen library error: one line for the operator, details at DEBUG.
+                log.debug("%s: start failed", platform.name, exc_info=True)
+                failures.append(f"{platform.name}: could not start ({type(exc).__name__}: {exc})")
+                continue
+            log.info("%s: running", platform.name)
+            started.append(platform)
+        if not started:
+            # The operator reads this once, on stderr, as the reason for the exit.
+            raise StartupError("; ".join(failures) or "no platform to run")
+        for failure in failures:
+            # One platform failing must not take the other down.
+            log.error("%s (the other platforms keep running)", failure)
+        services.platforms = started
         await stop.wait()
         log.info("stopping: no new updates; finishing the steps in flight")
     finally:
@@ -107,4 +134,7 @@ async def serve(services: Services, platforms: list[Platform]) -> int:
                 await asyncio.wait_for(platform.stop(), SHUTDOWN_GRACE / len(started))
             except Exception:
                 log.exception("%s: did not stop cleanly", platform.name)
+        await retention.stop()
+        if health is not None:
+            await health.stop()
     return 0

@@ -109,7 +109,8 @@ async def _run(settings: Settings) -> int:
     try:
         platforms = create_platforms(services)
         if not platforms:
-            print("No TELEGRAM_BOT_TOKEN or DISCORD_BOT_TOKEN is set: opening the terminal chat.", file=sys.stderr)
+            # A log line, not a print, so that LOG_FORMAT=json keeps stderr one JSON object per line.
+            log.warning("no TELEGRAM_BOT_TOKEN or DISCORD_BOT_TOKEN is set: opening the terminal chat")
             from adapters.console import ConsoleChat
 
             await ConsoleChat(services.engine).run()

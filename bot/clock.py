@@ -15,12 +15,12 @@ class Clock(Protocol):
         ...
 
 
-async def _wait(wake: asyncio.Event | None, timeout: float | None) -> None:
+async def _wait(wake: asyncio.Event | None, delay: float) -> None:
     if wake is None:
-        await asyncio.sleep(timeout if timeout is not None else 3600)
+        await asyncio.sleep(delay)
         return
     try:
-        await asyncio.wait_for(wake.wait(), timeout)
+        await asyncio.wait_for(wake.wait(), delay)
     except TimeoutError:
         pass
 

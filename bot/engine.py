@@ -28,7 +28,7 @@ from bot.clock import Clock
 from bot.events import Button, Command, Event, Outcome, Press, Reply, Start, Text, UserKey
 from bot.guide import Guide, InfoNode, Option, QuestionNode, ResultNode, When, fill_placeholders
 from bot.metrics import STEP_LATENCY
-from bot.storage.base import Storage, UserState
+from bot.storage.base import StaleStateError, Storage, UserState
 
 log = logging.getLogger(__name__)
 
@@ -106,38 +106,50 @@ class Engine:
         storage: Storage,
         clock: Clock,
         reminders: Reminders | None = None,
+        retention_days: int = 180,
     ) -> None:
         self.guide = guide
+        self.retention_days = retention_days  # only told to users in /privacy; bot.retention enforces it
         self.storage = storage
         self.clock = clock
         self.reminders = reminders
         self._nodes = {n.id: n for n in guide.nodes}
         self._locks = _UserLocks()
+        self._texts = _TextCache(guide)
 
     async def handle(self, key: UserKey, event: Event) -> Outcome:
         """Apply one event of one user and return what to show; events of a user run one at a time."""
         started = time.perf_counter()
         async with self._locks.hold(key):
-            now = self.clock.now()
-            state = await self.storage.get_user(key)
-            fresh = state is None
-            notice: list[Reply] = []
-            if state is None:
-                state = self._new_state(key, self.guide.start, now)
-            elif state.guide_version != self.guide.version or state.node not in self._nodes:
-                notice.append(Reply(texts.GUIDE_UPDATED, notice=True))
-                state = self._new_state(key, self.guide.start, now, created=state.created_at)
-                if isinstance(event, Press) and not event.data.startswith(("e:", "x:", "f:", "r:")):
-                    # The button belonged to the old guide; the fresh start below is the answer.
-                    event = Start()
-            step = await self._apply(state, event, now)
-            counters = step.counters + (("started",) if fresh and not step.forgotten else ())
-            if step.forgotten:
-                pass  # nothing about the user may be written back
-            elif step.save or fresh or notice:
-                state.updated_at = now
-                await self.storage.save_step(state, counters)
+            try:
+                outcome = await self._step(key, event)
+            except StaleStateError:
+                # Another process wrote this user's row since we read it: decide again on fresh data.
+                log.info("user state changed under us; redoing the step")
+                outcome = await self._step(key, event)
         STEP_LATENCY.observe(time.perf_counter() - started)
+        return outcome
+
+    async def _step(self, key: UserKey, event: Event) -> Outcome:
+        now = self.clock.now()
+        state = await self.storage.get_user(key)
+        fresh = state is None
+        notice: list[Reply] = []
+        if state is None:
+            state = self._new_state(key, self.guide.start, now)
+        elif state.guide_version != self.guide.version or state.node not in self._nodes:
+            notice.append(Reply(texts.GUIDE_UPDATED, notice=True))
+            old = state
+            state = self._new_state(key, self.guide.start, now, created=old.created_at)
+            state.rev = old.rev
+            if isinstance(event, Press) and not event.data.startswith(("e:", "x:", "f:", "r:")):
+                # The button belonged to the old guide; the fresh start below is the answer.
+                event = Start()
+        step = await self._apply(state, event, now)
+        if not step.forgotten and (step.save or fresh or notice):
+            # (After an erase nothing about the user may be written back.)
+            state.updated_at = now
+            await self.storage.save_step(state, step.counters + (("started",) if fresh else ()))
         return Outcome(replies=notice + step.replies, forgotten=step.forgotten)
 
     # State ------------------------------------------------------------------------------------
@@ -188,7 +200,7 @@ class Engine:
         counters = self._restart(state)
         if target and target != self.guide.start:
             counters += self._move(state, target)
-        return _Step(notice + [self._render(state, now)], counters=counters)
+        return _Step([*notice, self._render(state, now)], counters=counters)
 
     async def _command(self, state: UserState, cmd: Command, now: datetime) -> _Step:
         name = cmd.name.lower()
@@ -207,7 +219,7 @@ class Engine:
         if name == "sources":
             return _Step([self._sources_reply()], save=False)
         if name == "privacy":
-            return _Step([Reply(texts.privacy(prefix), buttons=(self._continue_row(),))], save=False)
+            return _Step([Reply(texts.privacy(prefix, self.retention_days), buttons=(self._continue_row(),))], save=False)
         if name == "help":
             return _Step([Reply(texts.help_text(prefix), buttons=(self._continue_row(),))], save=False)
         return self._again(state, now, texts.unknown_command(prefix))
@@ -366,7 +378,7 @@ class Engine:
         return Reply("\n".join(lines), buttons=(self._continue_row(),))
 
     def _text(self, node: QuestionNode | InfoNode | ResultNode, state: UserState, now: datetime) -> str:
-        return node_text(self.guide, node, state.answers, now)
+        return self._texts.text(node, state.answers, now)
 
     def _render(self, state: UserState, now: datetime) -> Reply:
         node = self._nodes[state.node]
@@ -383,6 +395,39 @@ class Engine:
         if nav:
             rows.append(tuple(nav))
         return Reply(self._text(node, state, now), buttons=tuple(rows))
+
+
+class _TextCache:
+    """Node texts by what they can depend on: the answers their conditions name and the deadlines passed.
+
+    Assembling a result from its blocks is the engine's largest cost per step, and a few hundred
+    combinations cover every user. Texts showing the time left change by the minute and are not cached.
+    """
+
+    LIMIT = 20_000
+
+    def __init__(self, guide: Guide) -> None:
+        self.guide = guide
+        self._keys = {
+            n.id: tuple(sorted({k for b in n.blocks for k in (*b.when.answers, *b.when.not_answers)})) for n in guide.nodes
+        }
+        self._live = {n.id for n in guide.nodes if any(".left}" in b.text for b in n.blocks)}
+        self._cache: dict[tuple, str] = {}
+
+    def text(self, node: QuestionNode | InfoNode | ResultNode, answers: dict[str, str], now: datetime) -> str:
+        if node.id in self._live:
+            return node_text(self.guide, node, answers, now)
+        key = (
+            node.id,
+            tuple(answers.get(k) for k in self._keys[node.id]),
+            tuple(now >= d.at for d in self.guide.deadlines),
+        )
+        text = self._cache.get(key)
+        if text is None:
+            if len(self._cache) >= self.LIMIT:
+                self._cache.clear()
+            text = self._cache[key] = node_text(self.guide, node, answers, now)
+        return text
 
 
 def visible(when: When, answers: dict[str, str], guide: Guide, now: datetime) -> bool:

@@ -73,45 +73,42 @@ def parse_inline(text: str) -> tuple[Inline, ...]:
     return tuple(out)
 
 
+def _line_kind(line: str) -> tuple[str, str, int]:
+    """Classify one line as ("bullet"|"num"|"para"|"cont", content, list start)."""
+    if m := _BULLET.match(line):
+        return "bullet", m.group(1), 1
+    if m := _NUMBER.match(line):
+        return "num", m.group(2), int(m.group(1))
+    if line.startswith(("  ", "\t")):
+        return "cont", line.strip(), 1
+    return "para", line.strip(), 1
+
+
 @lru_cache(maxsize=4096)
 def parse(text: str) -> tuple[Block, ...]:
     """Parse the Markdown subset into blocks (cached: guide texts repeat on every step)."""
-    blocks: list[Block] = []
+    runs: list[tuple[str, int, list[str]]] = []  # (kind, list start, lines) of consecutive like lines
     for chunk in re.split(r"\n\s*\n", text.strip()):
-        lines = [ln.rstrip() for ln in chunk.split("\n") if ln.strip()]
-        if not lines:
-            continue
-        current: list[str] = []
-        kind: str | None = None
-        start = 1
-
-        def flush() -> None:
-            if not current:
-                return
-            items = tuple(parse_inline(x) for x in current)
-            if kind == "para":
-                blocks.append(Paragraph(items))
-            else:
-                blocks.append(ListBlock(items, numbered=kind == "num", start=start))
-            current.clear()
-
-        for line in lines:
-            if m := _BULLET.match(line):
-                line_kind, content = "bullet", m.group(1)
-            elif m := _NUMBER.match(line):
-                line_kind, content = "num", m.group(2)
-            elif kind in ("bullet", "num") and line.startswith(("  ", "\t")):
-                current[-1] += " " + line.strip()  # a wrapped list item
-                continue
-            else:
-                line_kind, content = "para", line.strip()
-            if line_kind != kind:
-                flush()
-                kind = line_kind
-                if line_kind == "num":
-                    start = int(m.group(1))  # type: ignore[union-attr]
-            current.append(content)
-        flush()
+        first_in_chunk = True
+        for line in (ln.rstrip() for ln in chunk.split("\n") if ln.strip()):
+            kind, content, start = _line_kind(line)
+            if kind == "cont" and not first_in_chunk and runs[-1][0] in ("bullet", "num"):
+                runs[-1][2][-1] += " " + content  # a wrapped list item
+            elif kind == "cont":
+                kind = "para"
+            if kind != "cont":
+                if first_in_chunk or runs[-1][0] != kind:
+                    runs.append((kind, start, [content]))
+                else:
+                    runs[-1][2].append(content)
+            first_in_chunk = False
+    blocks: list[Block] = []
+    for kind, start, lines in runs:
+        items = tuple(parse_inline(x) for x in lines)
+        if kind == "para":
+            blocks.append(Paragraph(items))
+        else:
+            blocks.append(ListBlock(items, numbered=kind == "num", start=start))
     return tuple(blocks)
 
 

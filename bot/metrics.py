@@ -10,3 +10,4 @@ STEP_LATENCY = Histogram(
 )
 REMINDERS = Counter("optout_reminders_total", "Reminders by result", ["platform", "result"])
 ERRORS = Counter("optout_errors_total", "Errors by kind", ["kind"])
+RETENTION_DELETED = Counter("optout_retention_deleted_total", "Users deleted after RETENTION_DAYS without activity")

@@ -60,12 +60,15 @@ def unknown_command(p: str) -> str:
     return f"I don't know that command. Try {p}help to see what I can do. Here is where we are:"
 
 
-def privacy(p: str) -> str:
+def privacy(p: str, days: int = 180) -> str:
     return (
         "**What I keep about you**\n\n"
         "- your account number on this platform (not your name or messages)\n"
         "- your answers to my questions and where you are in the guide\n"
         "- the reminders you asked for\n\n"
-        "I never store what you type. Everything about you is deleted automatically after some months "
-        f"without activity, and you can erase it right now with {p}forget."
+        "I never store what you type. I also count anonymously how many people start, get the steps and "
+        "turn the setting off; those daily totals hold nothing about who you are.\n\n"
+        f"**How long:** everything about you is deleted automatically after {days} days without activity.\n\n"
+        f"**Erase it now:** send {p}forget and confirm; your answers, your place in the guide and your "
+        "reminders are deleted at once."
     )

@@ -13,6 +13,10 @@ class StorageError(Exception):
     """The database cannot be opened or used; str() says what to fix."""
 
 
+class StaleStateError(Exception):
+    """The user's row changed since it was read (another process wrote it): read again and redo."""
+
+
 @dataclass
 class UserState:
     """Where one user is in the guide. Nothing here is text the user typed."""
@@ -26,6 +30,8 @@ class UserState:
     history: list[tuple[str, dict[str, str]]] = field(default_factory=list)
     # A confirmation or menu the user was shown and may answer next ("forget", "remind").
     pending: str | None = None
+    # How many times the row was written; a save succeeds only if nobody wrote it since it was read.
+    rev: int = 0
     created_at: datetime | None = None
     updated_at: datetime | None = None
 
@@ -46,7 +52,11 @@ class Storage(abc.ABC):
 
     @abc.abstractmethod
     async def save_step(self, state: UserState, counters: tuple[str, ...] = ()) -> None:
-        """Store the user's state and add one to each funnel counter, in one transaction."""
+        """Store the user's state and add one to each funnel counter, in one transaction.
+
+        Raise StaleStateError if the stored row's revision is no longer ``state.rev``; on success
+        ``state.rev`` is the new revision.
+        """
 
     @abc.abstractmethod
     async def forget_user(self, key: UserKey) -> None:

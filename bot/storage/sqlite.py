@@ -6,18 +6,27 @@ import asyncio
 import json
 import logging
 import sqlite3
-from collections.abc import AsyncIterator
+from collections import OrderedDict
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import TypeVar
 
 import aiosqlite
 
 from bot.events import UserKey
-from bot.storage.base import Storage, StorageError, UserState
+from bot.storage.base import StaleStateError, Storage, StorageError, UserState
 from bot.storage.migrations import MIGRATIONS
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
+USER_CACHE_SIZE = 10_000  # rows of about 300 bytes: a few MiB at most
+
+_COUNT_SQL = (
+    "INSERT INTO funnel (day, platform, counter, n) VALUES (?, ?, ?, 1)"
+    " ON CONFLICT(day, platform, counter) DO UPDATE SET n = n + 1"
+)
 
 
 def to_db_time(value: datetime) -> str:
@@ -34,6 +43,9 @@ class SqliteStorage(Storage):
     def __init__(self, conn: aiosqlite.Connection) -> None:
         self._conn = conn
         self._write_lock = asyncio.Lock()
+        # The stored rows of recently active users, exactly as last read or written, so a step
+        # needs no read; the revision check in save_step catches a row another process changed.
+        self._rows: OrderedDict[str, tuple] = OrderedDict()
 
     @property
     def connection(self) -> aiosqlite.Connection:
@@ -80,16 +92,46 @@ class SqliteStorage(Storage):
         return len(MIGRATIONS)
 
     # Users ------------------------------------------------------------------------------------
+    async def _in_thread(self, fn: Callable[..., T], *args: object) -> T:
+        # aiosqlite runs each call as a function on its worker thread (Connection._execute is the
+        # method behind all of its public API). Handing it a whole read or a whole transaction costs
+        # one thread hop instead of one per statement and cursor: that is what keeps a durable step
+        # far below a millisecond (see bench/engine.py).
+        return await self._conn._execute(fn, *args)
+
+    async def write(self, fn: Callable[..., T], *args: object) -> T:
+        """Run ``fn(sqlite3_connection, *args)`` as one transaction on the database thread."""
+        if self._write_lock.locked():
+            # A multi-statement transaction() is open: its next statements must not find ours
+            # between them.
+            async with self._write_lock:
+                return await self._in_thread(self._transaction_sync, fn, args)
+        # Otherwise queue at once: the database thread runs queued calls one after another, and a
+        # transaction() started later queues its BEGIN behind this whole transaction.
+        return await self._in_thread(self._transaction_sync, fn, args)
+
+    def _transaction_sync(self, fn: Callable[..., T], args: tuple[object, ...]) -> T:
+        raw = self._conn._conn
+        raw.execute("BEGIN IMMEDIATE")
+        try:
+            result = fn(raw, *args)
+        except BaseException:
+            raw.execute("ROLLBACK")
+            raise
+        raw.execute("COMMIT")
+        return result
+
     async def get_user(self, key: UserKey) -> UserState | None:
-        async with self._conn.execute(
-            "SELECT guide_version, node, step, answers, history, pending, created_at, updated_at "
-            "FROM users WHERE user_key = ?",
-            (str(key),),
-        ) as cur:
-            row = await cur.fetchone()
+        name = str(key)
+        row = self._rows.get(name)
         if row is None:
-            return None
-        version, node, step, answers, history, pending, created, updated = row
+            row = await self._in_thread(self._get_user_sync, name)
+            if row is None:
+                return None
+            self._remember(name, row)
+        else:
+            self._rows.move_to_end(name)
+        version, node, step, answers, history, pending, rev, created, updated = row
         return UserState(
             key=key,
             guide_version=version,
@@ -98,48 +140,94 @@ class SqliteStorage(Storage):
             answers=json.loads(answers),
             history=[(n, a) for n, a in json.loads(history)],
             pending=pending,
+            rev=rev,
             created_at=from_db_time(created),
             updated_at=from_db_time(updated),
         )
 
+    def _remember(self, name: str, row: tuple) -> None:
+        self._rows[name] = row
+        self._rows.move_to_end(name)
+        if len(self._rows) > USER_CACHE_SIZE:
+            self._rows.popitem(last=False)
+
+    def _get_user_sync(self, key: str) -> tuple | None:
+        return self._conn._conn.execute(
+            "SELECT guide_version, node, step, answers, history, pending, rev, created_at, updated_at "
+            "FROM users WHERE user_key = ?",
+            (key,),
+        ).fetchone()
+
     async def save_step(self, state: UserState, counters: tuple[str, ...] = ()) -> None:
         now = state.updated_at or datetime.now(UTC)
-        created = state.created_at or now
-        async with self.transaction() as db:
-            await db.execute(
-                "INSERT INTO users (user_key, platform, guide_version, node, step, answers, history, pending,"
-                " created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-                " ON CONFLICT(user_key) DO UPDATE SET guide_version = excluded.guide_version,"
-                " node = excluded.node, step = excluded.step, answers = excluded.answers,"
-                " history = excluded.history, pending = excluded.pending, updated_at = excluded.updated_at",
-                (
-                    str(state.key),
-                    state.key.platform,
-                    state.guide_version,
-                    state.node,
-                    state.step,
-                    json.dumps(state.answers, separators=(",", ":")),
-                    json.dumps(state.history, separators=(",", ":")),
-                    state.pending,
-                    to_db_time(created),
-                    to_db_time(now),
-                ),
-            )
-            if counters:
-                await self._add_counters(db, state.key.platform, counters, now.date())
+        name = str(state.key)
+        row = (
+            state.guide_version,
+            state.node,
+            state.step,
+            json.dumps(state.answers, separators=(",", ":")),
+            json.dumps(state.history, separators=(",", ":")),
+            state.pending,
+            state.rev + 1,
+            to_db_time(state.created_at or now),
+            to_db_time(now),
+        )
+        counts = [(now.date().isoformat(), state.key.platform, c) for c in counters]
+        try:
+            await self.write(self._save_step_sync, name, state.key.platform, row, state.rev, counts)
+        except StaleStateError:
+            self._rows.pop(name, None)
+            raise
+        state.rev += 1
+        previous = self._rows.get(name)
+        if previous is not None:
+            # The update keeps the stored created_at; the cached row must say the same.
+            self._remember(name, row[:7] + previous[7:8] + row[8:])
+        elif state.rev == 1:
+            self._remember(name, row)
+
+    @staticmethod
+    def _save_step_sync(
+        db: sqlite3.Connection, name: str, platform: str, row: tuple, expected_rev: int, counts: list[tuple[str, str, str]]
+    ) -> None:
+        changed = db.execute(
+            "INSERT INTO users (user_key, platform, guide_version, node, step, answers, history, pending, rev,"
+            " created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            " ON CONFLICT(user_key) DO UPDATE SET guide_version = excluded.guide_version,"
+            " node = excluded.node, step = excluded.step, answers = excluded.answers,"
+            " history = excluded.history, pending = excluded.pending, rev = excluded.rev,"
+            " updated_at = excluded.updated_at WHERE users.rev = ?",
+            (name, platform, *row, expected_rev),
+        ).rowcount
+        if changed != 1:
+            # Rolled back by the caller's transaction wrapper, counters included.
+            raise StaleStateError(name)
+        if counts:
+            db.executemany(_COUNT_SQL, counts)
 
     async def forget_user(self, key: UserKey) -> None:
+        self._rows.pop(str(key), None)
         async with self.transaction() as db:
             for table in await self._user_tables(db):
-                await db.execute(f"DELETE FROM {table} WHERE user_key = ?", (str(key),))  # noqa: S608
+                await db.execute(f"DELETE FROM {table} WHERE user_key = ?", (str(key),))
+        await self._scrub()
 
     async def delete_inactive(self, before: datetime) -> int:
+        self._rows.clear()
         async with self.transaction() as db:
             async with db.execute("SELECT user_key FROM users WHERE updated_at < ?", (to_db_time(before),)) as cur:
                 keys = [(k,) for (k,) in await cur.fetchall()]
             for table in await self._user_tables(db):
-                await db.executemany(f"DELETE FROM {table} WHERE user_key = ?", keys)  # noqa: S608
+                await db.executemany(f"DELETE FROM {table} WHERE user_key = ?", keys)
+        if keys:
+            await self._scrub()
         return len(keys)
+
+    async def _scrub(self) -> None:
+        # Erased means erased on disk: secure_delete (set in open_storage) zeroes the freed pages, but
+        # the old pages also sit in the WAL file until a checkpoint; copy them back and empty the WAL now.
+        async with self._write_lock:
+            await self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
     @staticmethod
     async def _user_tables(db: aiosqlite.Connection) -> list[str]:
@@ -158,11 +246,7 @@ class SqliteStorage(Storage):
 
     @staticmethod
     async def _add_counters(db: aiosqlite.Connection, platform: str, counters: tuple[str, ...], day: date) -> None:
-        await db.executemany(
-            "INSERT INTO funnel (day, platform, counter, n) VALUES (?, ?, ?, 1)"
-            " ON CONFLICT(day, platform, counter) DO UPDATE SET n = n + 1",
-            [(day.isoformat(), platform, c) for c in counters],
-        )
+        await db.executemany(_COUNT_SQL, [(day.isoformat(), platform, c) for c in counters])
 
     async def funnel(self, since: date, until: date) -> dict[tuple[str, str], int]:
         async with self._conn.execute(
@@ -204,6 +288,8 @@ async def open_storage(path: Path | str) -> SqliteStorage:
         await conn.execute("PRAGMA synchronous = NORMAL")
         await conn.execute("PRAGMA busy_timeout = 5000")
         await conn.execute("PRAGMA foreign_keys = ON")
+        # Deleted rows are overwritten, not left in free pages (the default depends on how SQLite was built).
+        await conn.execute("PRAGMA secure_delete = ON")
         storage = SqliteStorage(conn)
         await storage.migrate()
     except sqlite3.Error as exc:

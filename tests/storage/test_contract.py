@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from bot.events import UserKey
-from bot.storage import Storage, StorageError, UserState, open_storage
+from bot.storage import StaleStateError, Storage, StorageError, UserState, open_storage
 from bot.storage.migrations import MIGRATIONS
 
 T0 = datetime(2026, 11, 22, 12, tzinfo=UTC)
@@ -49,14 +49,47 @@ async def test_unknown_user_is_none(store: Storage) -> None:
 
 
 async def test_saved_state_round_trips(store: Storage) -> None:
-    await store.save_step(_state())
+    state = _state()
+    await store.save_step(state)
+    assert state.rev == 1
     got = await store.get_user(UserKey("telegram", "1"))
-    assert got == _state()
+    expected = _state()
+    expected.rev = 1
+    assert got == expected
+
+
+async def test_a_save_based_on_an_old_read_is_refused(store: Storage) -> None:
+    await store.save_step(_state())
+    first = await store.get_user(UserKey("telegram", "1"))
+    second = await store.get_user(UserKey("telegram", "1"))
+    first.node = "code"
+    await store.save_step(first)
+    second.node = "result"
+    with pytest.raises(StaleStateError):
+        await store.save_step(second, ("started",))
+    assert (await store.get_user(UserKey("telegram", "1"))).node == "code"
+    assert await store.funnel(date(2000, 1, 1), date(2100, 1, 1)) == {}
+
+
+async def test_a_row_changed_by_another_process_is_noticed(tmp_path: Path) -> None:
+    one, two = await open_storage(tmp_path / "shared.db"), await open_storage(tmp_path / "shared.db")
+    await one.save_step(_state())
+    mine = await one.get_user(UserKey("telegram", "1"))
+    theirs = await two.get_user(UserKey("telegram", "1"))
+    theirs.node = "code"
+    await two.save_step(theirs)
+    mine.node = "result"
+    with pytest.raises(StaleStateError):
+        await one.save_step(mine)
+    assert (await one.get_user(UserKey("telegram", "1"))).node == "code"
+    await one.close()
+    await two.close()
 
 
 async def test_saving_again_updates_but_keeps_created_at(store: Storage) -> None:
     await store.save_step(_state())
     later = _state(node="code", step=4, at=T0 + timedelta(hours=1))
+    later.rev = 1
     later.created_at = T0 + timedelta(hours=1)
     later.pending = "forget"
     await store.save_step(later)
@@ -128,7 +161,7 @@ async def test_migrating_from_the_first_schema_keeps_the_data(tmp_path: Path) ->
         db.executescript(MIGRATIONS[0])
         db.execute("PRAGMA user_version = 1")
         db.execute(
-            "INSERT INTO users VALUES ('telegram:7', 'telegram', 'v1', 'plan', 2, '{}', '[]', NULL, ?, ?)",
+            "INSERT INTO users VALUES ('telegram:7', 'telegram', 'v1', 'plan', 2, '{}', '[]', NULL, 1, ?, ?)",
             (T0.isoformat(), T0.isoformat()),
         )
     store = await open_storage(path)
@@ -141,7 +174,8 @@ async def test_migrating_from_the_first_schema_keeps_the_data(tmp_path: Path) ->
 async def test_reopening_runs_no_migration_twice(tmp_path: Path) -> None:
     for _ in range(2):
         store = await open_storage(tmp_path / "again.db")
-        await store.save_step(_state())
+        state = await store.get_user(UserKey("telegram", "1")) or _state()
+        await store.save_step(state)
         await store.close()
 
 

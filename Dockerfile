@@ -1,0 +1,40 @@
+# Opt-Out Assistant: `docker compose up -d` (see docs/deploy.md).
+FROM python:3.11-slim
+
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1
+
+WORKDIR /app
+
+# A fixed uid/gid so that a volume restored from a backup keeps working across image rebuilds.
+RUN groupadd --system --gid 10001 optout \
+    && useradd --system --uid 10001 --gid optout --home-dir /app --no-create-home --shell /usr/sbin/nologin optout \
+    && mkdir -p /data \
+    && chown optout:optout /data
+
+COPY pyproject.toml ./
+COPY bot ./bot
+COPY adapters ./adapters
+COPY content ./content
+RUN pip install . \
+    && chown -R optout:optout /app
+
+# The guide is read from /app/content (CONTENT_PATH); the database lives on the /data volume.
+ENV DATABASE_URL=sqlite:////data/optout.db \
+    CONTENT_PATH=/app/content/claude.yaml \
+    HEALTH_PORT=8080 \
+    LOG_FORMAT=json
+
+VOLUME ["/data"]
+USER optout
+EXPOSE 8080
+
+# slim has no curl: ask /healthz with the interpreter that is already there.
+HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
+    CMD ["python", "-c", "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:%s/healthz' % os.environ.get('HEALTH_PORT', '8080'), timeout=4)"]
+
+# `optout-bot run` finishes the steps in flight and exits 0 on SIGTERM within 10 s.
+STOPSIGNAL SIGTERM
+CMD ["optout-bot", "run"]

@@ -1,0 +1,144 @@
+"""The slash commands: ``/optout`` for members, ``/optout-admin`` for server admins.
+
+discord.py takes a command's description from its docstring, so each docstring is what members
+read in Discord's command picker.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Literal
+
+import discord
+from discord import app_commands
+
+from bot.events import Command, Start
+
+if TYPE_CHECKING:
+    from adapters.discord.handler import InteractionHandler
+    from bot.app import Services
+
+NO_CHANNEL_REMINDERS = "Reminder announcements are not available on this bot."
+# Members use the guide in servers and in a DM with the bot.
+EVERYWHERE = app_commands.AppCommandContext(guild=True, dm_channel=True)
+
+
+class OptoutCommands(app_commands.Group):
+    """The member commands; every reply is private in a server."""
+
+    def __init__(self, handler: InteractionHandler) -> None:
+        super().__init__(
+            name="optout",
+            description="Turn off Claude's “Help improve Claude” model-training setting, step by step",
+            allowed_contexts=EVERYWHERE,
+            allowed_installs=app_commands.AppInstallationType(guild=True),
+        )
+        self.handler = handler
+
+    @app_commands.command()
+    async def start(self, interaction: discord.Interaction) -> None:
+        """Walk through the guide from the beginning."""
+        await self.handler.command(interaction, Start())
+
+    @app_commands.command()
+    async def steps(self, interaction: discord.Interaction) -> None:
+        """Show just the steps to turn the setting off."""
+        await self.handler.command(interaction, Command("steps"))
+
+    @app_commands.command()
+    @app_commands.describe(turn="Leave empty to set up a reminder; choose off to stop them all")
+    async def remind(self, interaction: discord.Interaction, turn: Literal["off"] | None = None) -> None:
+        """Set up a reminder, or stop all reminders."""
+        await self.handler.command(interaction, Command("stop" if turn == "off" else "remind"))
+
+    @app_commands.command()
+    async def forget(self, interaction: discord.Interaction) -> None:
+        """Erase everything the bot has about you (asks first)."""
+        await self.handler.command(interaction, Command("forget"))
+
+    @app_commands.command()
+    async def sources(self, interaction: discord.Interaction) -> None:
+        """List where the guide's facts come from."""
+        await self.handler.command(interaction, Command("sources"))
+
+    @app_commands.command()
+    async def privacy(self, interaction: discord.Interaction) -> None:
+        """Explain what the bot stores about you."""
+        await self.handler.command(interaction, Command("privacy"))
+
+    @app_commands.command(name="help")
+    async def help_(self, interaction: discord.Interaction) -> None:
+        """List what the bot can do."""
+        await self.handler.command(interaction, Command("help"))
+
+
+class AdminCommands(app_commands.Group):
+    """Server settings; Discord shows them only to members with Manage Server."""
+
+    def __init__(self, handler: InteractionHandler, services: Services) -> None:
+        super().__init__(
+            name="optout-admin",
+            description="Set up Opt-Out Assistant for this server",
+            default_permissions=discord.Permissions(manage_guild=True),
+            guild_only=True,
+        )
+        self.handler = handler
+        self.services = services
+        ChannelReminderCommands(handler, services, parent=self)  # a parent adopts its subgroup
+
+    @app_commands.command()
+    async def status(self, interaction: discord.Interaction) -> None:
+        """Show where deadline reminders are announced in this server."""
+
+        async def work() -> str:
+            reminders = channel_reminders(self.services)
+            if reminders is None:
+                return NO_CHANNEL_REMINDERS
+            return await reminders.channel_status(str(interaction.guild_id), self.services.clock.now())
+
+        await self.handler.admin(interaction, work)
+
+
+class ChannelReminderCommands(app_commands.Group):
+    """Deadline announcements in a channel of the server."""
+
+    def __init__(self, handler: InteractionHandler, services: Services, parent: app_commands.Group) -> None:
+        super().__init__(name="reminders", description="Announce deadline reminders in a channel", parent=parent)
+        self.handler = handler
+        self.services = services
+
+    @app_commands.command()
+    @app_commands.describe(channel="The channel where reminders are announced")
+    async def on(self, interaction: discord.Interaction, channel: discord.TextChannel) -> None:
+        """Announce deadline reminders in a channel."""
+
+        async def work() -> str:
+            reminders = channel_reminders(self.services)
+            if reminders is None:
+                return NO_CHANNEL_REMINDERS
+            return await reminders.subscribe_channel(str(interaction.guild_id), str(channel.id), self.services.clock.now())
+
+        await self.handler.admin(interaction, work)
+
+    @app_commands.command()
+    async def off(self, interaction: discord.Interaction) -> None:
+        """Stop announcing deadline reminders in this server."""
+
+        async def work() -> str:
+            reminders = channel_reminders(self.services)
+            if reminders is None:
+                return NO_CHANNEL_REMINDERS
+            stopped = await reminders.unsubscribe_channel(str(interaction.guild_id))
+            return "Reminder announcements stopped." if stopped else "No reminders were being announced in this server."
+
+        await self.handler.admin(interaction, work)
+
+
+def channel_reminders(services: Services) -> Any:
+    """Return the reminder service if it can announce in channels, else None."""
+    reminders = services.reminders
+    needed = ("subscribe_channel", "unsubscribe_channel", "channel_status")
+    return reminders if reminders is not None and all(hasattr(reminders, n) for n in needed) else None
+
+
+def command_groups(handler: InteractionHandler, services: Services) -> list[app_commands.Group]:
+    return [OptoutCommands(handler), AdminCommands(handler, services)]

@@ -1,0 +1,176 @@
+"""Answering interactions: run the engine, then reply within Discord's 3 seconds or defer and follow up."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING
+
+import discord
+
+from adapters.discord.buttons import build_view
+from adapters.discord.render import Message, compose
+from bot.events import Event, Press, UserKey
+from bot.metrics import ERRORS, UPDATES
+
+if TYPE_CHECKING:
+    from bot.app import Services
+
+log = logging.getLogger(__name__)
+
+# Discord drops an interaction not acknowledged within 3 s. A step normally takes milliseconds; when
+# it has not finished after this long (a busy database), the interaction is deferred instead, which
+# leaves the rest of the 3 s for the defer request itself.
+ANSWER_WITHIN = 1.5
+
+FOREIGN_BUTTON = "That button belongs to someone else's conversation. Use `/optout start` to open your own."
+UNKNOWN_BUTTON = "That button is no longer in use. Use `/optout start` to open the guide."
+SORRY = "Sorry, something went wrong on my side and nothing was changed. Please try again in a moment."
+ADMIN_ONLY = "Only members with the **Manage Server** permission can change the reminder announcements."
+SERVER_ONLY = "This command works in a server, not in direct messages."
+
+
+def user_key(user: discord.abc.User) -> UserKey:
+    return UserKey("discord", str(user.id))
+
+
+class InteractionHandler:
+    """Turns slash commands and button presses into engine events and shows the replies."""
+
+    def __init__(self, services: Services) -> None:
+        self.services = services
+        self.engine = services.engine
+        self._inflight: set[asyncio.Task[object]] = set()
+
+    # Entry points -----------------------------------------------------------------------------
+    async def command(self, interaction: discord.Interaction, event: Event) -> None:
+        """Answer a slash command with the engine's replies as new messages."""
+        await self._answer(interaction, self._engine_messages(interaction, event), in_place=False)
+
+    async def press(self, interaction: discord.Interaction, owner: int, data: str) -> None:
+        """Answer a press on a conversation button, replacing the pressed message with the next step."""
+        if interaction.user.id != owner:
+            UPDATES.labels("discord", "foreign_button").inc()
+            log.debug("user %s pressed a button of user %s", interaction.user.id, owner)
+            await self._explain(interaction, FOREIGN_BUTTON)
+            return
+        await self._answer(interaction, self._engine_messages(interaction, Press(data)), in_place=True)
+
+    async def announcement_press(self, interaction: discord.Interaction, data: str) -> None:
+        """Open the guide privately for whoever pressed an announcement's button."""
+        await self._answer(interaction, self._engine_messages(interaction, Press(data)), in_place=False, private=True)
+
+    async def unknown_button(self, interaction: discord.Interaction) -> None:
+        """Explain that a button is not one the bot knows (stale format or forged)."""
+        UPDATES.labels("discord", "unknown_button").inc()
+        await self._explain(interaction, UNKNOWN_BUTTON)
+
+    async def admin(self, interaction: discord.Interaction, work: Callable[[], Awaitable[str]]) -> None:
+        """Run an admin command after checking the Manage Server permission again."""
+        if interaction.guild_id is None:
+            await self._explain(interaction, SERVER_ONLY)
+            return
+        # Discord hides the command from others (default_permissions), but a server can re-grant it
+        # to any role in its integration settings; the permission itself is what counts.
+        if not interaction.permissions.manage_guild:
+            UPDATES.labels("discord", "refused").inc()
+            await self._explain(interaction, ADMIN_ONLY)
+            return
+
+        async def messages() -> list[Message]:
+            return [Message(await work())]
+
+        await self._answer(interaction, messages(), in_place=False, private=True)
+
+    # Waiting for the steps in flight at shutdown ----------------------------------------------
+    async def drain(self, seconds: float) -> None:
+        if self._inflight:
+            await asyncio.wait(set(self._inflight), timeout=seconds)
+
+    # Internals --------------------------------------------------------------------------------
+    async def _engine_messages(self, interaction: discord.Interaction, event: Event) -> list[Message]:
+        outcome = await self.engine.handle(user_key(interaction.user), event)
+        return compose(outcome)
+
+    async def _explain(self, interaction: discord.Interaction, text: str) -> None:
+        try:
+            await interaction.response.send_message(text, ephemeral=True)
+        except discord.HTTPException as exc:
+            log.warning("could not answer an interaction: %s", _why(exc))
+
+    async def _answer(
+        self, interaction: discord.Interaction, work: Awaitable[list[Message]], *, in_place: bool, private: bool = False
+    ) -> None:
+        current = asyncio.current_task()
+        if current is not None:
+            self._inflight.add(current)
+        try:
+            await self._answer_in_time(interaction, work, in_place=in_place, private=private)
+        finally:
+            self._inflight.discard(current)  # type: ignore[arg-type]
+
+    async def _answer_in_time(
+        self, interaction: discord.Interaction, work: Awaitable[list[Message]], *, in_place: bool, private: bool
+    ) -> None:
+        task: asyncio.Task[list[Message]] = asyncio.ensure_future(work)
+        deferred = False
+        try:
+            try:
+                messages = await asyncio.wait_for(asyncio.shield(task), ANSWER_WITHIN)
+            except TimeoutError:
+                deferred = True
+                # A component press is deferred as "update the message later"; a command as
+                # "thinking", which the first follow-up replaces.
+                if in_place:
+                    await interaction.response.defer()
+                else:
+                    await interaction.response.defer(ephemeral=private or interaction.guild_id is not None, thinking=True)
+                messages = await task
+        except discord.HTTPException as exc:
+            UPDATES.labels("discord", "failed").inc()
+            log.warning("could not acknowledge an interaction: %s", _why(exc))
+            return
+        except Exception:
+            ERRORS.labels("discord_step").inc()
+            log.exception("a step failed")
+            messages = [Message(SORRY, notice=True)]
+        try:
+            await self._deliver(interaction, messages, in_place=in_place, deferred=deferred, private=private)
+        except discord.HTTPException as exc:
+            UPDATES.labels("discord", "failed").inc()
+            log.warning("could not show a reply: %s", _why(exc))
+            return
+        UPDATES.labels("discord", "deferred" if deferred else "answered").inc()
+
+    async def _deliver(
+        self, interaction: discord.Interaction, messages: list[Message], *, in_place: bool, deferred: bool, private: bool
+    ) -> None:
+        private = private or interaction.guild_id is not None
+        owner = interaction.user.id
+        # A notice (stale button, updated guide) leaves the pressed message as it was and answers
+        # with a new message, so the member sees both where they were and why nothing moved.
+        edit_first = in_place and bool(messages) and not any(m.notice for m in messages)
+        for i, message in enumerate(messages):
+            view = build_view(message.rows, owner)
+            ephemeral = private or message.notice
+            if i == 0 and edit_first:
+                if deferred:
+                    await interaction.edit_original_response(content=message.content, view=view)
+                else:
+                    await interaction.response.edit_message(content=message.content, view=view)
+            elif i == 0 and not deferred:
+                await interaction.response.send_message(message.content, ephemeral=ephemeral, **_with(view))
+            elif i == 0 and not in_place:
+                # Replaces the "thinking…" placeholder left by the defer.
+                await interaction.edit_original_response(content=message.content, view=view)
+            else:
+                await interaction.followup.send(message.content, ephemeral=ephemeral, wait=True, **_with(view))
+
+
+def _with(view: discord.ui.View | None) -> dict[str, discord.ui.View]:
+    return {"view": view} if view is not None else {}
+
+
+def _why(exc: discord.HTTPException) -> str:
+    return f"{exc.status} (code {exc.code}) {exc.text[:200]}"

@@ -1,0 +1,208 @@
+"""The Discord client's lifecycle (login, gateway, shutdown) and unprompted messages (reminders, announcements)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import TYPE_CHECKING
+
+import aiohttp
+import discord
+import discord.http
+import yarl
+from aiolimiter import AsyncLimiter
+from discord import app_commands
+from discord.gateway import DiscordWebSocket
+
+from adapters.discord.buttons import DYNAMIC_ITEMS, build_view, matches_template
+from adapters.discord.command_sync import sync_if_changed
+from adapters.discord.commands import command_groups
+from adapters.discord.handler import InteractionHandler, user_key
+from adapters.discord.render import compose
+from bot.events import Button, Outcome
+from bot.metrics import REMINDERS
+from bot.platform import Delivery, Outgoing, PlatformError
+
+if TYPE_CHECKING:
+    from bot.app import Services
+
+log = logging.getLogger(__name__)
+
+READY_TIMEOUT = 20.0  # seconds from login to the gateway's READY
+DRAIN_TIMEOUT = 3.0  # seconds for the steps in flight at shutdown (the app allows 8 in all)
+START_GUIDE = "Open the guide"
+
+
+class OptoutClient(discord.Client):
+    """A gateway client with the guide's commands, its persistent buttons and a fallback for unknown ones."""
+
+    def __init__(self, services: Services, handler: InteractionHandler) -> None:
+        # Slash commands and buttons arrive as interactions, which need no privileged intent; the
+        # guilds intent keeps channels known for announcements.
+        intents = discord.Intents.none()
+        intents.guilds = True
+        super().__init__(intents=intents)
+        self.services = services
+        self.handler = handler
+        self.tree = app_commands.CommandTree(self)
+        self.ready_once = asyncio.Event()
+
+    async def setup_hook(self) -> None:
+        self.add_dynamic_items(*DYNAMIC_ITEMS)
+        for group in command_groups(self.handler, self.services):
+            self.tree.add_command(group)
+        try:
+            await sync_if_changed(self.tree, self.services.storage, self.services.settings.discord_guild_id)
+        except discord.HTTPException as exc:
+            # The commands of the last successful sync stay in place; buttons keep working.
+            log.error("slash commands could not be synced (%s %s); will try again at the next start", exc.status, exc.text[:200])
+
+    async def on_ready(self) -> None:
+        log.info("connected to the Discord gateway as application %s", self.application_id)
+        self.ready_once.set()
+
+    async def on_interaction(self, interaction: discord.Interaction) -> None:
+        """Explain a press on a button that no DynamicItem will take (an old format or a forged id)."""
+        if interaction.type is not discord.InteractionType.component:
+            return
+        custom_id = str((interaction.data or {}).get("custom_id", ""))
+        if matches_template(custom_id) and _on_message(custom_id, interaction.message):
+            return  # a GuideButton or AnnouncementButton answers it
+        await self.handler.unknown_button(interaction)
+
+
+def _on_message(custom_id: str, message: discord.Message | None) -> bool:
+    """Tell whether the pressed message carries this custom id (discord.py drops the press otherwise)."""
+    if message is None:
+        return False
+    for row in message.components:
+        for child in getattr(row, "children", ()):
+            if getattr(child, "custom_id", None) == custom_id:
+                return True
+    return False
+
+
+class DiscordPlatform:
+    """Runs the guide as a Discord app: slash commands and buttons in servers and DMs."""
+
+    name = "discord"
+
+    def __init__(self, services: Services) -> None:
+        settings = services.settings
+        if settings.discord_bot_token is None:
+            raise PlatformError("DISCORD_BOT_TOKEN: not set")
+        self.services = services
+        self._token = settings.discord_bot_token
+        self._base = settings.discord_api_base_url.rstrip("/") if settings.discord_api_base_url else None
+        self.handler = InteractionHandler(services)
+        self.client = OptoutClient(services, self.handler)
+        self._dm_limiter = AsyncLimiter(settings.discord_dm_per_second, 1.0)
+        # Targets known to refuse messages: asking again would only add to Discord's invalid-request
+        # count (10,000 in 10 minutes bans the address).
+        self._unreachable: set[str] = set()
+        self._connection: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        if self._base:
+            # discord.py builds every REST URL (webhooks and interaction callbacks included) from this
+            # class attribute; there is no per-client setting.
+            discord.http.Route.BASE = self._base
+        try:
+            await self.client.login(self._token.get_secret_value())
+            if self._base:
+                await self._use_gateway_of_base()
+        except discord.LoginFailure:
+            await self.client.close()
+            raise PlatformError("DISCORD_BOT_TOKEN: Discord refused the token; copy it again from the Developer Portal") from None
+        except (discord.HTTPException, discord.GatewayNotFound, aiohttp.ClientError, OSError) as exc:
+            await self.client.close()
+            raise PlatformError(f"DISCORD_BOT_TOKEN: cannot reach the Discord API at {discord.http.Route.BASE} ({_reason(exc)})") from None
+        except BaseException:
+            await self.client.close()  # no unclosed HTTP session behind the error the app reports
+            raise
+        self._connection = asyncio.create_task(self.client.connect(reconnect=True), name="discord-gateway")
+        ready = asyncio.create_task(self.client.ready_once.wait())
+        done, _ = await asyncio.wait({self._connection, ready}, timeout=READY_TIMEOUT, return_when=asyncio.FIRST_COMPLETED)
+        if ready in done:
+            return
+        ready.cancel()
+        failure = self._connection.exception() if self._connection in done else None
+        await self.client.close()
+        self._connection.cancel()
+        why = _reason(failure) if failure else f"no READY within {READY_TIMEOUT:.0f} s"
+        raise PlatformError(f"DISCORD_BOT_TOKEN: the gateway connection failed ({why})")
+
+    async def _use_gateway_of_base(self) -> None:
+        # A plain client connects to DiscordWebSocket.DEFAULT_GATEWAY whatever the REST base is, and
+        # falls back to it after an invalidated session; resumes use READY's resume_gateway_url.
+        # Pointing the default at what the base's GET /gateway/bot names covers all three paths
+        # without replacing Client.connect.
+        _shards, url, _limits = await self.client.http.get_bot_gateway()
+        DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(url)
+        log.info("using the gateway named by DISCORD_API_BASE_URL")
+
+    async def stop(self) -> None:
+        await self.handler.drain(DRAIN_TIMEOUT)
+        await self.client.close()
+        if self._connection is not None:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await asyncio.wait_for(self._connection, 2.0)
+
+    def ready(self) -> bool:
+        return self.client.is_ready() and not self.client.is_closed()
+
+    async def send(self, message: Outgoing) -> Delivery:
+        target = message.target
+        if target in self._unreachable:
+            return Delivery.UNREACHABLE
+        messages = compose(Outcome(list(message.replies)))
+        try:
+            if target.startswith("channel:"):
+                if messages and not any(b for row in messages[-1].rows for b in row if not b.url):
+                    last = messages[-1]
+                    messages[-1] = type(last)(last.content, (*last.rows, (Button(START_GUIDE, "s"),)))
+                channel = self.client.get_partial_messageable(int(target.removeprefix("channel:")))
+                for part in messages:
+                    await channel.send(part.content, **_view(build_view(part.rows, None)))
+            else:
+                async with self._dm_limiter:
+                    dm = await self.client.create_dm(discord.Object(id=int(target)))
+                for i, part in enumerate(messages):
+                    if i:
+                        await self._dm_limiter.acquire()
+                    await dm.send(part.content, **_view(build_view(part.rows, int(target))))
+        except (discord.Forbidden, discord.NotFound) as exc:
+            await self._unreachable_target(target, exc)
+            return Delivery.UNREACHABLE
+        except (discord.HTTPException, aiohttp.ClientError, OSError, TimeoutError) as exc:
+            REMINDERS.labels("discord", "failed").inc()
+            log.warning("a message could not be sent (%s); it will be tried again later", _reason(exc))
+            return Delivery.FAILED
+        except ValueError:
+            log.error("not a Discord target: %r", target)
+            return Delivery.UNREACHABLE
+        REMINDERS.labels("discord", "sent").inc()
+        return Delivery.SENT
+
+    async def _unreachable_target(self, target: str, exc: discord.HTTPException) -> None:
+        self._unreachable.add(target)
+        REMINDERS.labels("discord", "unreachable").inc()
+        if target.startswith("channel:"):
+            log.warning("cannot post in an announcement channel (%s); its announcements stop", _reason(exc))
+            return
+        log.info("a member has closed their DMs (%s); their DM reminders are turned off", _reason(exc))
+        log.debug("closed DMs: user %s", target)
+        reminders = self.services.reminders
+        if reminders is not None:
+            await reminders.unreachable(user_key(discord.Object(id=int(target))))
+
+
+def _view(view: discord.ui.View | None) -> dict[str, discord.ui.View]:
+    return {"view": view} if view is not None else {}
+
+
+def _reason(exc: BaseException) -> str:
+    if isinstance(exc, discord.HTTPException):
+        return f"{exc.status}, code {exc.code}"
+    return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__

@@ -1,0 +1,203 @@
+"""The Telegram platform: the PTB Application's lifecycle, unprompted sends and their rate limits."""
+
+from __future__ import annotations
+
+import logging
+from collections import OrderedDict
+from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
+
+from aiolimiter import AsyncLimiter
+from telegram import BotCommand
+from telegram.error import BadRequest, Forbidden, InvalidToken, NetworkError, RetryAfter, TelegramError
+from telegram.ext import AIORateLimiter, Application, ApplicationBuilder
+
+from adapters.telegram import log_privacy
+from adapters.telegram.handlers import MENU, TelegramHandlers
+from adapters.telegram.sending import send_reply
+from bot.platform import Delivery, Outgoing, PlatformError
+
+if TYPE_CHECKING:
+    from bot.app import Services
+
+log = logging.getLogger(__name__)
+
+ALLOWED_UPDATES = ["message", "callback_query", "my_chat_member"]
+CONCURRENT_UPDATES = 256  # updates in flight at once; the engine orders each user's own
+POLL_TIMEOUT = 10  # seconds a getUpdates long poll may wait
+RETRIES_429 = 3  # AIORateLimiter: retries of a request answered 429, each after its retry_after
+PER_CHAT_RATE = 1.0  # unprompted messages per second to one chat (Telegram's guidance)
+CHAT_LIMITERS_MAX = 4096  # recently used per-chat limiters kept; an idle one is full again anyway
+
+
+class TelegramPlatform:
+    """Run the bot on Telegram with python-telegram-bot, by long polling or a webhook."""
+
+    name = "telegram"
+
+    def __init__(self, services: Services) -> None:
+        self.services = services
+        self.settings = services.settings
+        self._app: Application | None = None
+        self._limit = self.settings.telegram_rate_limit
+        self._chat_limiters: OrderedDict[int, AsyncLimiter] = OrderedDict()
+
+    # Lifecycle -------------------------------------------------------------------------------
+    async def start(self) -> None:
+        """Check the token (getMe), set the command menu, and start polling or the webhook."""
+        settings = self.settings
+        if settings.telegram_bot_token is None:
+            raise PlatformError("TELEGRAM_BOT_TOKEN: not set")
+        token = settings.telegram_bot_token.get_secret_value()
+        secret = settings.telegram_webhook_secret.get_secret_value() if settings.telegram_webhook_secret else None
+        if settings.telegram_webhook_url and not secret:
+            raise PlatformError(
+                "TELEGRAM_WEBHOOK_SECRET: required with TELEGRAM_WEBHOOK_URL, so that only Telegram can post updates"
+            )
+        if secret and not (1 <= len(secret) <= 256 and all(c.isascii() and (c.isalnum() or c in "_-") for c in secret)):
+            raise PlatformError("TELEGRAM_WEBHOOK_SECRET: use 1 to 256 characters from A-Z, a-z, 0-9, _ and -")
+        log_privacy.install()
+
+        builder = (
+            ApplicationBuilder()
+            .token(token)
+            .base_url(settings.telegram_api_base_url.rstrip("/"))
+            .concurrent_updates(CONCURRENT_UPDATES)
+            .get_updates_read_timeout(POLL_TIMEOUT + 5)
+        )
+        if self._limit:
+            # Telegram's 30 messages a second overall (and 20 a minute per group); 429s are waited out.
+            builder = builder.rate_limiter(AIORateLimiter(max_retries=RETRIES_429))
+        app = builder.build()
+        TelegramHandlers(self.services.engine, self.services.reminders).install(app)
+        self._app = app
+        try:
+            await app.initialize()  # getMe: proves the token
+        except InvalidToken:
+            await self._abandon()
+            raise PlatformError("TELEGRAM_BOT_TOKEN: Telegram rejected the token (getMe: 401 Unauthorized); "
+                                "copy it again from @BotFather") from None
+        except TelegramError as exc:
+            await self._abandon()
+            raise PlatformError(
+                f"TELEGRAM_BOT_TOKEN: could not be checked: the Bot API at {self._api_host()} did not answer "
+                f"({self._redact(str(exc))}); check the network or TELEGRAM_API_BASE_URL"
+            ) from None
+        try:
+            await self._set_menu(app)
+            if settings.telegram_webhook_url:
+                url = str(settings.telegram_webhook_url)
+                await app.updater.start_webhook(  # type: ignore[union-attr]
+                    listen=settings.telegram_webhook_listen,
+                    port=settings.telegram_webhook_port,
+                    url_path=urlsplit(url).path.lstrip("/"),
+                    webhook_url=url,
+                    secret_token=secret,
+                    allowed_updates=ALLOWED_UPDATES,
+                )
+                log.info("telegram: webhook listening on %s:%d", settings.telegram_webhook_listen,
+                         settings.telegram_webhook_port)
+            else:
+                await app.updater.start_polling(  # type: ignore[union-attr]
+                    timeout=POLL_TIMEOUT, allowed_updates=ALLOWED_UPDATES, error_callback=self._polling_error
+                )
+            await app.start()
+        except (TelegramError, OSError) as exc:
+            await self._abandon()
+            where = (
+                f"TELEGRAM_WEBHOOK_URL: could not start the webhook on {settings.telegram_webhook_listen}:"
+                f"{settings.telegram_webhook_port}" if settings.telegram_webhook_url
+                else "TELEGRAM_API_BASE_URL: could not start polling"
+            )
+            raise PlatformError(f"{where} ({self._redact(str(exc))})") from None
+        log.info("telegram: running as @%s", app.bot.username)
+
+    async def stop(self) -> None:
+        """Stop fetching updates, let the ones in flight finish, then close the connections."""
+        app = self._app
+        if app is None:
+            return
+        if app.updater is not None and app.updater.running:
+            await app.updater.stop()
+        if app.running:
+            await app.stop()  # waits for the updates being processed
+        await app.shutdown()
+        self._app = None
+
+    def ready(self) -> bool:
+        """Tell whether updates are being received."""
+        app = self._app
+        return bool(app and app.running and app.updater and app.updater.running)
+
+    async def _abandon(self) -> None:
+        app, self._app = self._app, None
+        if app is None:
+            return
+        try:
+            if app.updater is not None and app.updater.running:
+                await app.updater.stop()
+            await app.shutdown()
+        except Exception:  # the start already failed; the reason to report is that one
+            log.debug("telegram: clean-up after a failed start failed", exc_info=True)
+
+    async def _set_menu(self, app: Application) -> None:
+        try:
+            await app.bot.set_my_commands([BotCommand(name, text) for name, text in MENU])
+        except TelegramError as exc:
+            # The bot works without the menu; users can still type the commands.
+            log.warning("telegram: could not set the command menu (%s)", self._redact(str(exc)))
+
+    def _polling_error(self, exc: TelegramError) -> None:
+        # PTB retries with backoff after calling this; one line instead of its default traceback.
+        log.warning("telegram: fetching updates failed (%s: %s); retrying", type(exc).__name__, self._redact(str(exc)))
+
+    def _api_host(self) -> str:
+        parts = urlsplit(self.settings.telegram_api_base_url)
+        return f"{parts.scheme}://{parts.netloc}"
+
+    def _redact(self, text: str) -> str:
+        # These messages also reach stderr through print(), outside the logging filter.
+        token = self.settings.telegram_bot_token
+        return text.replace(token.get_secret_value(), "[REDACTED]") if token else text
+
+    # Unprompted messages ---------------------------------------------------------------------
+    async def send(self, message: Outgoing) -> Delivery:
+        """Send an unprompted message (a reminder) within the per-chat and overall limits."""
+        app = self._app
+        if app is None or not app.running:
+            return Delivery.FAILED
+        try:
+            chat_id = int(message.target)
+        except ValueError:
+            log.warning("telegram: cannot send to %r: not a Telegram chat id", message.target)
+            return Delivery.UNREACHABLE
+        try:
+            for reply in message.replies:
+                if self._limit:
+                    async with self._chat_limiter(chat_id):
+                        await send_reply(app.bot, chat_id, reply)
+                else:
+                    await send_reply(app.bot, chat_id, reply)
+        except Forbidden:
+            log.info("telegram: a reminder could not be delivered: the user blocked the bot")
+            log.debug("telegram: blocked by user %s", chat_id)
+            return Delivery.UNREACHABLE
+        except BadRequest as exc:
+            if "chat not found" in exc.message.lower() or "user is deactivated" in exc.message.lower():
+                log.info("telegram: a reminder could not be delivered: the chat no longer exists")
+                return Delivery.UNREACHABLE
+            log.error("telegram: a reminder was refused (%s)", exc.message)
+            return Delivery.FAILED
+        except (NetworkError, RetryAfter) as exc:
+            log.warning("telegram: a reminder could not be sent (%s); it will be tried again", type(exc).__name__)
+            return Delivery.FAILED
+        return Delivery.SENT
+
+    def _chat_limiter(self, chat_id: int) -> AsyncLimiter:
+        # PTB's AIORateLimiter has no per-private-chat limit; this adds Telegram's "about one message
+        # a second to one chat" for reminders, where bursts to one person could happen.
+        limiter = self._chat_limiters.pop(chat_id, None) or AsyncLimiter(1, 1 / PER_CHAT_RATE)
+        self._chat_limiters[chat_id] = limiter
+        while len(self._chat_limiters) > CHAT_LIMITERS_MAX:
+            self._chat_limiters.popitem(last=False)
+        return limiter

@@ -1,0 +1,127 @@
+"""Telegram HTML for the guide's Markdown subset, inline keyboards, and splitting at 4,096 characters."""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+
+from bot.events import Button, Reply
+from bot.markup import Block, ListBlock, Paragraph, PlainRenderer, Renderer, parse, split_message
+
+MESSAGE_LIMIT = 4096  # Telegram's limit for a message text, counted after entity parsing
+TOAST_LIMIT = 200  # answerCallbackQuery text
+
+
+class TelegramRenderer(Renderer):
+    """Render to the HTML subset Telegram parses (parse_mode=HTML)."""
+
+    def escape(self, text: str) -> str:
+        # Telegram accepts only &lt; &gt; &amp; &quot; as named entities; quotes need no escaping
+        # outside attributes, and escaping them would only lengthen the text.
+        return html.escape(text, quote=False)
+
+    def bold(self, inner: str) -> str:
+        return f"<b>{inner}</b>"
+
+    def italic(self, inner: str) -> str:
+        return f"<i>{inner}</i>"
+
+    def link(self, inner: str, url: str) -> str:
+        return f'<a href="{html.escape(url, quote=True)}">{inner}</a>'
+
+
+@dataclass(frozen=True, slots=True)
+class Rendered:
+    """One Telegram message ready to send: HTML text and its keyboard (None for none)."""
+
+    text: str
+    markup: InlineKeyboardMarkup | None = None
+
+
+_RENDERER = TelegramRenderer()
+_PLAIN = PlainRenderer()
+
+
+def keyboard(rows: tuple[tuple[Button, ...], ...]) -> InlineKeyboardMarkup | None:
+    """Build the inline keyboard: callback buttons carry the engine's opaque data, link buttons a URL."""
+    if not rows:
+        return None
+    return InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton(b.label, url=b.url) if b.url else InlineKeyboardButton(b.label, callback_data=b.data)
+                for b in row
+            ]
+            for row in rows
+            if row
+        ]
+    )
+
+
+def render_reply(reply: Reply) -> list[Rendered]:
+    """Render a reply as one or more messages; the keyboard goes on the last one, below all the text."""
+    chunks = render_chunks(reply.text, MESSAGE_LIMIT)
+    markup = keyboard(reply.buttons)
+    return [Rendered(c) for c in chunks[:-1]] + [Rendered(chunks[-1], markup)]
+
+
+def render_chunks(text: str, limit: int) -> list[str]:
+    """Render to HTML parts of at most ``limit`` characters, cut at paragraph boundaries.
+
+    Splitting rendered HTML blindly could cut through a tag or an ``&amp;``, which Telegram
+    refuses; so each paragraph is first made to fit on its own, then whole paragraphs are packed.
+    """
+    paragraphs: list[str] = []
+    for block in parse(text):
+        html = _RENDERER.block(block)
+        paragraphs.extend([html] if len(html) <= limit else _split_block(block, limit))
+    return split_message("\n\n".join(paragraphs), limit)
+
+
+def _split_block(block: Block, limit: int) -> list[str]:
+    """Cut an oversized paragraph or list between its lines, packing lines into parts that fit."""
+    if isinstance(block, Paragraph):
+        lines: list[Block] = [Paragraph((line,)) for line in block.lines]
+    else:
+        lines = [ListBlock((item,), block.numbered, block.start + i) for i, item in enumerate(block.items)]
+    parts: list[str] = []
+    current = ""
+    for line in lines:
+        html = _RENDERER.block(line)
+        pieces = [html] if len(html) <= limit else _split_line(_PLAIN.block(line), limit)
+        for piece in pieces:
+            if current and len(current) + 1 + len(piece) <= limit:
+                current = f"{current}\n{piece}"
+            else:
+                if current:
+                    parts.append(current)
+                current = piece
+    if current:
+        parts.append(current)
+    return parts
+
+
+def _split_line(plain: str, limit: int) -> list[str]:
+    # A single line longer than a message: a last resort that keeps the words but not the formatting.
+    size = limit
+    while True:
+        pieces = [_RENDERER.escape(p) for p in split_message(plain, size)]
+        if all(len(p) <= limit for p in pieces):
+            return pieces
+        size = max(1, size * 4 // 5)
+
+
+def render_answered(reply: Reply) -> str:
+    """Render an answered question: its text (the part on the pressed message) and the chosen answer."""
+    chosen = f"✅ <b>{_RENDERER.escape(reply.chosen)}</b>" if reply.chosen else "✅"
+    # The pressed message is the last chunk of a long question, so the edit replaces that chunk.
+    body = render_chunks(reply.text, MESSAGE_LIMIT - len(chosen) - 2)[-1]
+    return f"{body}\n\n{chosen}" if body else chosen
+
+
+def toast(reply: Reply) -> str:
+    """Return a notice as plain text short enough for an answerCallbackQuery toast."""
+    text = _PLAIN.render(reply.text).replace("\n", " ")
+    return text if len(text) <= TOAST_LIMIT else text[: TOAST_LIMIT - 1].rstrip() + "…"

@@ -1,0 +1,215 @@
+"""The reminder scheduler: sleep until the next reminder is due, claim it, send it, record the outcome.
+
+It never polls: it asks the database when the next reminder falls due and sleeps on the injected
+clock until then, or until the service's ``wake`` event says something new was scheduled. Sends run
+concurrently (up to ``max_in_flight``), so the platform's own rate limiter, not this loop, sets the
+pace; claims of reminders queued behind that limiter are kept alive by a heartbeat.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import uuid
+from collections import Counter
+from datetime import datetime, timedelta
+
+from bot.events import Reply, UserKey
+from bot.metrics import REMINDERS
+from bot.platform import Delivery, Outgoing, Platform
+from bot.reminders import texts
+from bot.reminders.service import CHECKBACK, DEADLINE, VERIFY, ReminderService
+from bot.storage.reminders import FAILED, GUILD_PREFIX, SENT, SKIPPED, UNREACHABLE, Reminder
+
+log = logging.getLogger(__name__)
+
+LEASE = timedelta(seconds=10)  # how soon a crashed process's claims are taken over after restart
+MAX_IN_FLIGHT = 256
+MAX_ATTEMPTS = 5
+RETRY_FIRST = timedelta(seconds=30)
+RETRY_MAX = timedelta(minutes=30)
+ERROR_PAUSE = timedelta(seconds=5)
+STOP_GRACE = 1.0  # seconds for sends in flight at shutdown; the rest are retried after a restart
+
+
+class Scheduler:
+    """Deliver due reminders through the running platforms, each at most once per claim."""
+
+    def __init__(self, service: ReminderService, platforms: dict[str, Platform], *,
+                 max_in_flight: int = MAX_IN_FLIGHT, lease: timedelta = LEASE, max_attempts: int = MAX_ATTEMPTS) -> None:
+        self.service = service
+        self.store = service.store
+        self.guide = service.guide
+        self.clock = service.clock
+        self.platforms = platforms
+        self.max_in_flight = max_in_flight
+        self.lease = lease
+        self.max_attempts = max_attempts
+        # Identifies this process's claims, so a late answer never records over another copy's claim.
+        self.owner = uuid.uuid4().hex
+        self._in_flight: dict[int, asyncio.Task[None]] = {}
+        self._drained = asyncio.Event()
+        self._stopping = False
+        self._done = asyncio.Event()
+        self._running = False
+        self._tally: Counter[str] = Counter()
+
+    async def run(self) -> None:
+        """Deliver reminders until ``stop()``."""
+        self._running = True
+        heartbeat = asyncio.create_task(self._heartbeat())
+        try:
+            await self.service.sync(self.clock.now())
+            while not self._stopping:
+                try:
+                    await self._pass()
+                except asyncio.CancelledError:
+                    raise
+                except Exception:
+                    # A locked or failing database must not end reminders for the life of the process.
+                    log.exception("reminders: scheduler pass failed; trying again shortly")
+                    await self.clock.sleep_until(self.clock.now() + ERROR_PAUSE, self.service.wake)
+        finally:
+            heartbeat.cancel()
+            await self._cancel_in_flight()
+            self._done.set()
+
+    async def _pass(self) -> None:
+        wake = self.service.wake
+        wake.clear()
+        # Refill only when half the slots are free, so claims go in batches, not one row per transaction.
+        if len(self._in_flight) > self.max_in_flight // 2:
+            self._drained.clear()
+            await self._drained.wait()
+            return
+        now = self.clock.now()
+        free = self.max_in_flight - len(self._in_flight)
+        batch = await self.store.claim_due(now, free, self.owner, now + self.lease, list(self.platforms))
+        self._start(batch, now)
+        if len(batch) == free:
+            return  # more may be due right now
+        due = await self.store.next_due(list(self.platforms))
+        if self._stopping:
+            return
+        await self.clock.sleep_until(due or now + timedelta(hours=1), wake)
+
+    def _start(self, batch: list[Reminder], now: datetime) -> None:
+        # After downtime several offsets of one deadline can be due at once: only the nearest is worth
+        # sending ("1 day left"), the earlier ones ("7 days left") are skipped.
+        nearest: dict[tuple[str, str], int] = {}
+        for row in batch:
+            if row.kind == DEADLINE:
+                k = (row.recipient, row.about)
+                nearest[k] = min(nearest.get(k, row.offset_s), row.offset_s)
+        for row in batch:
+            superseded = row.kind == DEADLINE and row.offset_s != nearest[(row.recipient, row.about)]
+            task = asyncio.create_task(self._deliver(row, superseded))
+            self._in_flight[row.id] = task
+            task.add_done_callback(lambda _t, rid=row.id: self._finished(rid))
+
+    def _finished(self, rid: int) -> None:
+        self._in_flight.pop(rid, None)
+        if len(self._in_flight) <= self.max_in_flight // 2:
+            self._drained.set()
+        if not self._in_flight and self._tally:
+            log.info("reminders: %s", ", ".join(f"{n} {what}" for what, n in sorted(self._tally.items())))
+            self._tally.clear()
+
+    async def _deliver(self, row: Reminder, superseded: bool) -> None:
+        now = self.clock.now()
+        try:
+            message = None if superseded else await self._message(row, now)
+            if message is None:
+                await self._record(row, SKIPPED)
+                return
+            target, reply = message
+            result = await self.platforms[row.platform].send(Outgoing(target, (reply,)))
+        except asyncio.CancelledError:
+            raise  # shutting down: the claim lapses and the reminder is sent after the restart
+        except Exception:
+            log.exception("reminders: sending reminder %d failed", row.id)
+            result = Delivery.FAILED
+        try:
+            if result is Delivery.SENT:
+                await self._record(row, SENT)
+            elif result is Delivery.UNREACHABLE:
+                await self._record(row, UNREACHABLE)
+                if row.recipient.startswith(GUILD_PREFIX):
+                    await self.service.channel_unreachable(row.recipient.removeprefix(GUILD_PREFIX))
+                else:
+                    await self.service.unreachable(UserKey.parse(row.recipient))
+            elif row.attempts >= self.max_attempts:
+                log.warning("reminders: reminder %d failed %d times; giving up", row.id, row.attempts)
+                await self._record(row, FAILED)
+            else:
+                delay = min(RETRY_FIRST * 2 ** (row.attempts - 1), RETRY_MAX)
+                await self.store.retry_at(row.id, self.owner, self.clock.now() + delay)
+                self._tally["to retry"] += 1
+                self.service.wake.set()
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            # The claim lapses and the reminder is tried again: at most one repeat, never a loss.
+            log.exception("reminders: recording reminder %d failed", row.id)
+
+    async def _record(self, row: Reminder, status: str) -> None:
+        counted = (row.platform, self.clock.now().date()) if status == SENT else None
+        await self.store.finish(row.id, self.owner, status, counted)
+        REMINDERS.labels(row.platform, status).inc()
+        self._tally[status] += 1
+        log.debug("reminders: %s %s %s", row.id, row.recipient, status)
+
+    async def _message(self, row: Reminder, now: datetime) -> tuple[str, Reply] | None:
+        """Return (target, message) for a claimed reminder, or None when it is no longer worth sending."""
+        if row.recipient.startswith(GUILD_PREFIX):
+            channel = await self.store.channel(row.recipient.removeprefix(GUILD_PREFIX))
+            if channel is None:
+                return None
+            target = f"channel:{channel}"
+        else:
+            target = UserKey.parse(row.recipient).user_id
+        if row.kind == DEADLINE:
+            deadline = next((d for d in self.guide.deadlines if d.id == row.about), None)
+            # Passed while the bot was down, or taken out of the guide: recorded as skipped, not sent.
+            if deadline is None or deadline.at <= now or row.offset_s not in {int(o.total_seconds()) for o in deadline.offsets}:
+                return None
+            if row.recipient.startswith(GUILD_PREFIX):
+                return target, texts.announcement(deadline, now)
+            return target, texts.deadline_reminder(deadline, now)
+        if row.kind == CHECKBACK:
+            return target, texts.checkback_reminder()
+        if row.kind == VERIFY:
+            state = await self.service.storage.get_user(UserKey.parse(row.recipient))
+            if state is None or state.answers.get("turned_off") == "yes":
+                return None
+            return target, texts.verify_reminder("troubleshoot" in self.guide.entries)
+        log.warning("reminders: reminder %d has an unknown kind %r; skipped", row.id, row.kind)
+        return None
+
+    async def _heartbeat(self) -> None:
+        while True:
+            await self.clock.sleep_until(self.clock.now() + self.lease / 3)
+            if self._in_flight:
+                try:
+                    await self.store.extend_leases(self.owner, list(self._in_flight), self.clock.now() + self.lease)
+                except Exception:
+                    log.exception("reminders: could not extend the claims in flight")
+
+    async def _cancel_in_flight(self) -> None:
+        tasks = list(self._in_flight.values())
+        if not tasks:
+            return
+        _, pending = await asyncio.wait(tasks, timeout=STOP_GRACE)
+        for task in pending:
+            task.cancel()
+        with contextlib.suppress(Exception):
+            await asyncio.gather(*pending, return_exceptions=True)
+
+    async def stop(self) -> None:
+        """Stop claiming, give the sends in flight a moment, and return once the loop has ended."""
+        self._stopping = True
+        self.service.wake.set()
+        self._drained.set()
+        if self._running:
+            await self._done.wait()

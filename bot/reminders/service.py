@@ -1,0 +1,224 @@
+"""The reminder service: what the engine and the Discord admin commands call to (un)schedule reminders.
+
+Kinds of reminder (the ``kind`` column):
+- ``deadline``: at one of a guide deadline's offsets before it (users, and Discord servers' channels);
+- ``checkback``: "look at the setting again" once every deadline has passed (``about`` = its due day);
+- ``verify``: one "did it work?" to a user who saw the steps and asked for reminders but never
+  said the setting is off.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import calendar
+import logging
+from datetime import datetime, timedelta
+
+from bot.clock import Clock
+from bot.events import UserKey
+from bot.guide import Deadline, Guide, ResultNode, format_date
+from bot.reminders import texts
+from bot.storage.reminders import GUILD_PREFIX, NewReminder, Reminder, ReminderStore
+from bot.storage.sqlite import SqliteStorage
+
+log = logging.getLogger(__name__)
+
+DEADLINE, CHECKBACK, VERIFY = "deadline", "checkback", "verify"
+# Platforms that can reach a user later; the terminal chat cannot.
+DELIVERABLE = ("telegram", "discord")
+VERIFY_AFTER = timedelta(days=2)
+# A subscription row with this deadline id marks a recipient who follows deadlines, including ones
+# a maintainer adds to the guide later.
+FOLLOWS = ""
+CHECK_BACK_MONTHS = {"P7D": 0, "P1M": 1, "P3M": 3}
+
+
+def add_months(at: datetime, months: int) -> datetime:
+    """Same day ``months`` later, clamped to the month's last day (31 January + 1 month = 28/29 February)."""
+    month0 = at.month - 1 + months
+    year, month = at.year + month0 // 12, month0 % 12 + 1
+    return at.replace(year=year, month=month, day=min(at.day, calendar.monthrange(year, month)[1]))
+
+
+def checkback_due(code: str, now: datetime) -> datetime:
+    months = CHECK_BACK_MONTHS[code]
+    return add_months(now, months) if months else now + timedelta(days=7)
+
+
+def seconds(offset: timedelta) -> int:
+    return int(offset.total_seconds())
+
+
+class ReminderService:
+    """Schedule, describe and cancel reminders; implements bot.engine.Reminders."""
+
+    def __init__(self, storage: SqliteStorage, guide: Guide, clock: Clock, *,
+                 verify_after: timedelta = VERIFY_AFTER) -> None:
+        self.storage = storage
+        self.store = ReminderStore(storage)
+        self.guide = guide
+        self.clock = clock
+        self.verify_after = verify_after
+        # Set whenever something is scheduled, so the scheduler re-reads when the next one is due.
+        self.wake = asyncio.Event()
+
+    # What fits the date ----------------------------------------------------------------------
+    def _ahead(self, now: datetime) -> list[Deadline]:
+        return sorted((d for d in self.guide.deadlines if d.at > now), key=lambda d: d.at)
+
+    @staticmethod
+    def _future_offsets(deadline: Deadline, now: datetime) -> list[timedelta]:
+        return sorted((o for o in deadline.offsets if deadline.at - o > now), reverse=True)
+
+    def offers(self, key: UserKey, now: datetime) -> list[tuple[str, str]]:
+        """Return (offer id, button label) pairs that fit the date."""
+        if key.platform not in DELIVERABLE:
+            return []
+        upcoming = [(d, offs) for d in self._ahead(now) if (offs := self._future_offsets(d, now))]
+        if len(upcoming) == 1:
+            deadline, offsets = upcoming[0]
+            words = texts.join_words([texts.format_offset(o) for o in offsets])
+            return [("dl", texts.DEADLINE_OFFER_ONE.format(offsets=words, date=format_date(deadline.at)))]
+        if upcoming:
+            every = sorted({o for _, offs in upcoming for o in offs}, reverse=True)
+            words = texts.join_words([texts.format_offset(o) for o in every])
+            return [("dl", texts.DEADLINE_OFFER_MANY.format(offsets=words))]
+        return [(f"cb:{code}", label) for code, label in texts.CHECK_BACK_OFFERS]
+
+    def _deadline_rows(self, recipient: str, user_key: str | None, platform: str, deadline: Deadline,
+                       now: datetime, *, catch_up: bool) -> list[NewReminder]:
+        offsets = self._future_offsets(deadline, now)
+        if not offsets and catch_up and deadline.offsets and deadline.at > now:
+            # A deadline new to this recipient with every offset already past: one reminder now beats
+            # none, since it is still ahead.
+            return [NewReminder(recipient, user_key, platform, DEADLINE, deadline.id, seconds(min(deadline.offsets)), now)]
+        return [NewReminder(recipient, user_key, platform, DEADLINE, deadline.id, seconds(o), deadline.at - o)
+                for o in offsets]
+
+    # The engine's calls ----------------------------------------------------------------------
+    async def subscribe(self, key: UserKey, offer: str, now: datetime) -> str | None:
+        """Schedule an offer; return the confirmation text, or None if the offer is not valid now."""
+        if offer not in {o for o, _ in self.offers(key, now)}:
+            return None
+        recipient = str(key)
+        if offer == "dl":
+            ahead = self._ahead(now)
+            rows = [r for d in ahead for r in self._deadline_rows(recipient, recipient, key.platform, d, now,
+                                                                  catch_up=False)]
+            await self.store.subscribe(recipient, recipient, [FOLLOWS, *(d.id for d in ahead)], rows)
+            lines = [texts.deadline_line(d, o) for d in ahead for o in self._future_offsets(d, now)]
+            text = texts.subscribed(lines, key.platform)
+        else:
+            due = checkback_due(offer.removeprefix("cb:"), now)
+            await self.store.subscribe(recipient, recipient, [FOLLOWS], [])
+            await self.store.replace_pending(
+                recipient, CHECKBACK, NewReminder(recipient, recipient, key.platform, CHECKBACK, due.date().isoformat(), 0, due)
+            )
+            text = texts.checkback_subscribed(format_date(due), key.platform)
+        await self._maybe_verify(key, now)
+        self.wake.set()
+        log.debug("reminders: %s subscribed to %s", key, offer)
+        return text
+
+    async def _maybe_verify(self, key: UserKey, now: datetime) -> None:
+        state = await self.storage.get_user(key)
+        if state is None or state.answers.get("turned_off") == "yes":
+            return
+        seen = [state.node, *(node for node, _ in state.history)]
+        if not any(self.guide.has_node(n) and isinstance(self.guide.node(n), ResultNode) for n in seen):
+            return
+        wait = self.verify_after
+        ahead = self._ahead(now)
+        if ahead:
+            # Ask in time for the answer to matter: halfway to the next deadline at the latest.
+            wait = min(wait, (ahead[0].at - now) / 2)
+        recipient = str(key)
+        await self.store.schedule([NewReminder(recipient, recipient, key.platform, VERIFY, "", 0, now + wait)])
+
+    async def describe(self, key: UserKey, now: datetime) -> str | None:
+        """Return a sentence about what is scheduled for the user, or None when nothing is."""
+        lines = self._lines(await self.store.pending(str(key)))
+        return texts.scheduled(lines) if lines else None
+
+    def _lines(self, rows: list[Reminder]) -> list[str]:
+        deadlines = {d.id: d for d in self.guide.deadlines}
+        lines = []
+        for row in rows:
+            if row.kind == DEADLINE and row.about in deadlines:
+                lines.append(texts.deadline_line(deadlines[row.about], timedelta(seconds=row.offset_s)))
+            elif row.kind == CHECKBACK:
+                lines.append(texts.checkback_line(row.due_at))
+            elif row.kind == VERIFY:
+                lines.append(texts.verify_line(row.due_at))
+        return lines
+
+    async def cancel(self, key: UserKey) -> int:
+        """Cancel every pending reminder of the user; return how many."""
+        cancelled, _ = await self.store.cancel(str(key))
+        log.debug("reminders: %s cancelled %d", key, cancelled)
+        return cancelled
+
+    async def confirmed(self, key: UserKey, now: datetime) -> None:
+        """The user confirmed the setting is off: drop the "did it work?" check-back."""
+        await self.store.skip_pending(str(key), VERIFY)
+
+    async def unreachable(self, key: UserKey) -> None:
+        """The user blocked the bot or closed DMs: turn their reminders off, logging it once."""
+        cancelled, followed = await self.store.cancel(str(key))
+        if cancelled or followed:
+            # No user id at INFO: the line says what happened, DEBUG says to whom.
+            log.info("reminders: a %s user can no longer be reached; their reminders are off", key.platform)
+            log.debug("reminders: unreachable user %s", key)
+
+    # Start-up --------------------------------------------------------------------------------
+    async def sync(self, now: datetime) -> int:
+        """Bring the schedule in line with the guide: new deadlines for subscribers, moved dates; return new rows."""
+        for deadline in self.guide.deadlines:
+            for offset in deadline.offsets:
+                await self.store.move_due(DEADLINE, deadline.id, seconds(offset), deadline.at - offset)
+        added = 0
+        ahead = self._ahead(now)
+        for recipient, known in (await self.store.subscriptions()).items():
+            new = [d for d in ahead if d.id not in known]
+            if not new or FOLLOWS not in known:
+                continue
+            guild = recipient.startswith(GUILD_PREFIX)
+            user_key = None if guild else recipient
+            platform = "discord" if guild else UserKey.parse(recipient).platform
+            rows = [r for d in new for r in self._deadline_rows(recipient, user_key, platform, d, now, catch_up=True)]
+            added += await self.store.subscribe(recipient, user_key, [d.id for d in new], rows)
+        if added:
+            log.info("reminders: scheduled %d reminders for deadlines new to their subscribers", added)
+            self.wake.set()
+        return added
+
+    # Discord announcement channels ------------------------------------------------------------
+    async def subscribe_channel(self, guild_id: str, channel_id: str, now: datetime) -> str:
+        """Post this server's deadline announcements in ``channel_id``; return what will be posted."""
+        recipient = GUILD_PREFIX + guild_id
+        await self.store.set_channel(guild_id, channel_id, now)
+        ahead = self._ahead(now)
+        rows = [r for d in ahead for r in self._deadline_rows(recipient, None, "discord", d, now, catch_up=False)]
+        await self.store.subscribe(recipient, None, [FOLLOWS, *(d.id for d in ahead)], rows)
+        self.wake.set()
+        log.info("reminders: a Discord server turned deadline announcements on")
+        return texts.channel_on(self._lines(await self.store.pending(recipient)))
+
+    async def unsubscribe_channel(self, guild_id: str) -> bool:
+        """Stop this server's announcements; return False if they were not on."""
+        removed = await self.store.remove_channel(guild_id)
+        if removed:
+            log.info("reminders: a Discord server turned deadline announcements off")
+        return removed
+
+    async def channel_status(self, guild_id: str, now: datetime) -> str:
+        """Say whether this server gets announcements and which are scheduled."""
+        if await self.store.channel(guild_id) is None:
+            return texts.CHANNEL_NONE
+        return texts.channel_on(self._lines(await self.store.pending(GUILD_PREFIX + guild_id)))
+
+    async def channel_unreachable(self, guild_id: str) -> None:
+        """The announcement channel is gone or closed to the bot: stop its announcements, logging it once."""
+        if await self.store.remove_channel(guild_id):
+            log.warning("reminders: a Discord server's announcement channel cannot be reached; announcements are off")
+            log.debug("reminders: unreachable announcement channel of guild %s", guild_id)

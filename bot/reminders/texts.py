@@ -1,0 +1,139 @@
+"""What reminders say: the messages the scheduler sends and the sentences the "Remind me" menu shows."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from bot.events import Button, Reply
+from bot.guide import Deadline, format_date, format_left
+from bot.texts import STOP_REMINDERS
+
+SHOW_STEPS = "📋 Show me the steps"
+ITS_OFF = "✅ I've turned it off"
+STILL_OFF = "✅ It's still off"
+COULD_NOT = "🤔 I couldn't find it"
+
+DEADLINE_OFFER_ONE = "{offsets} before {date}"
+DEADLINE_OFFER_MANY = "Before each deadline ({offsets})"
+CHECK_BACK_OFFERS = (("P7D", "In 1 week"), ("P1M", "In 1 month"), ("P3M", "In 3 months"))
+
+
+def format_offset(offset: timedelta) -> str:
+    """Say an offset the way a person would ("7 days", "1 hour", "90 minutes", "30 seconds")."""
+    seconds = int(offset.total_seconds())
+    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60), ("second", 1)):
+        if seconds >= size and seconds % size == 0:
+            n = seconds // size
+            return f"{n} {unit}{'s' if n != 1 else ''}"
+    return format_left(offset)
+
+
+def join_words(items: list[str]) -> str:
+    if len(items) <= 1:
+        return "".join(items)
+    return f"{', '.join(items[:-1])} and {items[-1]}"
+
+
+def format_when(at: datetime, offset_s: int | None = None) -> str:
+    """A due time: the date, with the time of day when the offset is not whole days."""
+    if offset_s is not None and offset_s % 86400:
+        return f"{format_date(at)}, {at:%H:%M} {_zone(at)}"
+    return format_date(at)
+
+
+def _zone(at: datetime) -> str:
+    offset = at.utcoffset() or timedelta(0)
+    if not offset:
+        return "UTC"
+    minutes = int(offset.total_seconds() // 60)
+    sign = "+" if minutes >= 0 else "-"
+    hours, mins = divmod(abs(minutes), 60)
+    return f"UTC{sign}{hours}" + (f":{mins:02d}" if mins else "")
+
+
+def stop_command(platform: str) -> str:
+    return "/optout remind off" if platform == "discord" else "/stop"
+
+
+# The menu ------------------------------------------------------------------------------------
+def subscribed(lines: list[str], platform: str) -> str:
+    return "**Done!** I'll remind you:\n" + "\n".join(f"- {line}" for line in lines) + (
+        f"\n\nYou can stop reminders any time with the button below or {stop_command(platform)}."
+    )
+
+
+def checkback_subscribed(when: str, platform: str) -> str:
+    return (
+        f"**Done!** I'll check back with you on {when}, so you can look at the setting again "
+        f"(policies change).\n\nYou can stop reminders any time with the button below or {stop_command(platform)}."
+    )
+
+
+def deadline_line(deadline: Deadline, offset: timedelta) -> str:
+    due = deadline.at - offset
+    return f"{format_when(due, int(offset.total_seconds()))}: {format_offset(offset)} before {deadline.label} ({format_date(deadline.at)})"
+
+
+def checkback_line(due: datetime) -> str:
+    return f"{format_date(due)}: a check-back to look at the setting again"
+
+
+def verify_line(due: datetime) -> str:
+    return f"{format_date(due)}: a quick check that turning it off worked"
+
+
+def scheduled(lines: list[str]) -> str:
+    return "**Your reminders:**\n" + "\n".join(f"- {line}" for line in lines)
+
+
+# The messages --------------------------------------------------------------------------------
+def deadline_reminder(deadline: Deadline, now: datetime) -> Reply:
+    text = (
+        f"⏰ **Reminder: {deadline.label}**\n\n"
+        f"{format_date(deadline.at)}: **{format_left(deadline.at - now)}** left.\n\n"
+        "If you haven't turned off “Help improve Claude” yet, the steps take a minute."
+    )
+    return Reply(text, buttons=((Button(SHOW_STEPS, "e:steps"),), (Button(ITS_OFF, "x:done"),),
+                                (Button(STOP_REMINDERS, "x:stop"),)))
+
+
+def checkback_reminder() -> Reply:
+    text = (
+        "👋 **Checking back, as you asked.**\n\n"
+        "Policies and settings change, so it's worth a quick look: is “Help improve Claude” still off?"
+    )
+    return Reply(text, buttons=((Button(SHOW_STEPS, "e:steps"),), (Button(STILL_OFF, "x:done"),),
+                                (Button(STOP_REMINDERS, "x:stop"),)))
+
+
+def verify_reminder(troubleshoot: bool) -> Reply:
+    text = (
+        "👋 **Did it work?**\n\n"
+        "You looked at the steps to turn off “Help improve Claude” but haven't told me it's off yet. "
+        "If something didn't match what you saw, I can help."
+    )
+    rows: list[tuple[Button, ...]] = [(Button(ITS_OFF, "x:done"),)]
+    rows.append((Button(COULD_NOT, "e:troubleshoot"),) if troubleshoot else (Button(SHOW_STEPS, "e:steps"),))
+    rows.append((Button(STOP_REMINDERS, "x:stop"),))
+    return Reply(text, buttons=tuple(rows))
+
+
+def announcement(deadline: Deadline, now: datetime) -> Reply:
+    text = (
+        f"📢 **{deadline.label}**\n\n"
+        f"{format_date(deadline.at)}: **{format_left(deadline.at - now)}** left to turn off "
+        "“Help improve Claude” if you don't want your chats used for training."
+    )
+    return Reply(text, buttons=((Button(SHOW_STEPS, "e:steps"),),))
+
+
+# Discord admins ------------------------------------------------------------------------------
+def channel_on(lines: list[str]) -> str:
+    if not lines:
+        return ("Deadline announcements are on for this server. No deadline is ahead right now; "
+                "I'll post here when the guide gets a new one.")
+    return "Deadline announcements are on for this server. I'll post:\n" + "\n".join(f"- {line}" for line in lines)
+
+
+CHANNEL_OFF = "Deadline announcements are off for this server."
+CHANNEL_NONE = "Deadline announcements are not set up for this server."

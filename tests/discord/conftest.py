@@ -1,0 +1,122 @@
+"""Run ``optout-bot run`` as an operator would, against the fake Discord on 127.0.0.1."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from bot.content_check import check_guide
+from bot.guide import Guide, GuideError, load_guide
+from tests.fakes.discord_api import FakeDiscord
+
+ROOT = Path(__file__).resolve().parents[2]
+BOT = ROOT / ".venv" / "bin" / "optout-bot"
+TOKEN = "MTA5ODc2NTQzMjEwOTg3NjU0.GfAkE1.s3cr3t-t0ken-never-in-logs_xyz"
+FAKE_NOW = "2026-11-22T12:00:00Z"
+
+
+def guide_path() -> Path:
+    """The shipped guide when it is present and valid (it is written concurrently), else the test guide."""
+    shipped = ROOT / "content" / "claude.yaml"
+    try:
+        if shipped.exists() and not check_guide(load_guide(shipped), shipped):
+            return shipped
+    except (GuideError, OSError):
+        pass
+    return ROOT / "tests" / "fixtures" / "mini.yaml"
+
+
+GUIDE_PATH = guide_path()
+
+
+@pytest.fixture(scope="session")
+def guide() -> Guide:
+    return load_guide(GUIDE_PATH)
+
+
+class BotProcess:
+    """One ``optout-bot run`` subprocess; its stdout and stderr go to a file the test can read."""
+
+    def __init__(self, fake: FakeDiscord, db: Path, log: Path, **env: str) -> None:
+        self.fake = fake
+        self.db = db
+        self.log = log
+        self.env = env
+        self.proc: asyncio.subprocess.Process | None = None
+
+    async def start(self, identifies: int | None = None) -> BotProcess:
+        env = {
+            **{k: v for k, v in os.environ.items() if not k.startswith(("DISCORD_", "TELEGRAM_"))},
+            "DISCORD_BOT_TOKEN": TOKEN,
+            "DISCORD_API_BASE_URL": self.fake.base_url,
+            "DATABASE_URL": f"sqlite:///{self.db}",
+            "HEALTH_PORT": "0",
+            "NO_PROXY": "127.0.0.1,localhost",
+            "CONTENT_PATH": str(GUIDE_PATH),
+            "LOG_LEVEL": "DEBUG",
+            "FAKE_NOW": FAKE_NOW,
+            **self.env,
+        }
+        before = self.fake.identifies
+        out = self.log.open("ab")
+        self.proc = await asyncio.create_subprocess_exec(
+            str(BOT), "run", cwd=self.db.parent, env=env, stdout=out, stderr=asyncio.subprocess.STDOUT
+        )
+        out.close()
+        await self.wait_for_log("discord: running", since=self._size_at_start())
+        await self.fake.wait_identified(identifies or before + 1)
+        return self
+
+    def _size_at_start(self) -> int:
+        return 0
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace") if self.log.exists() else ""
+
+    async def wait_for_log(self, text: str, timeout: float = 30.0, since: int = 0) -> None:
+        deadline = time.monotonic() + timeout
+        while text not in self.output()[since:]:
+            if self.proc is not None and self.proc.returncode is not None:
+                raise AssertionError(f"optout-bot exited ({self.proc.returncode}):\n{self.output()[-3000:]}")
+            if time.monotonic() > deadline:
+                raise AssertionError(f"no {text!r} in the bot's output:\n{self.output()[-3000:]}")
+            await asyncio.sleep(0.05)
+
+    async def stop(self) -> int:
+        if self.proc is None or self.proc.returncode is not None:
+            return self.proc.returncode if self.proc else 0
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            return await asyncio.wait_for(self.proc.wait(), 15)
+        except TimeoutError:
+            self.proc.kill()
+            await self.proc.wait()
+            raise AssertionError(f"optout-bot did not stop on SIGTERM:\n{self.output()[-3000:]}") from None
+
+
+@pytest.fixture
+async def fake() -> AsyncIterator[FakeDiscord]:
+    server = FakeDiscord(TOKEN)
+    await server.start()
+    yield server
+    await server.close()
+
+
+@pytest.fixture
+async def bot(fake: FakeDiscord, tmp_path: Path) -> AsyncIterator[BotProcess]:
+    process = await BotProcess(fake, tmp_path / "optout.db", tmp_path / "bot.log").start()
+    yield process
+    code = await process.stop()
+    assert code == 0, process.output()[-3000:]
+    assert fake.violations == [], fake.violations
+
+
+if sys.platform == "win32":  # pragma: no cover - the bot targets Linux containers
+    pytest.skip("POSIX signals needed", allow_module_level=True)

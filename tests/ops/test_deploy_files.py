@@ -1,0 +1,123 @@
+"""The Docker files cannot be built here (no engine), so their required properties are checked as text."""
+
+from __future__ import annotations
+
+import re
+import shlex
+from pathlib import PurePosixPath
+
+import pytest
+import yaml
+
+from bot.settings import Settings
+from tests.ops.helpers import ROOT
+
+
+@pytest.fixture(scope="module")
+def dockerfile() -> list[tuple[str, str]]:
+    """Return (INSTRUCTION, arguments) pairs, continuation lines joined, comments dropped."""
+    text = (ROOT / "Dockerfile").read_text()
+    text = re.sub(r"\\\n", " ", text)
+    pairs = []
+    for line in text.splitlines():
+        line = line.strip()
+        if line and not line.startswith("#"):
+            instruction, _, rest = line.partition(" ")
+            pairs.append((instruction.upper(), rest.strip()))
+    return pairs
+
+
+@pytest.fixture(scope="module")
+def compose() -> dict:
+    return yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+
+
+@pytest.fixture(scope="module")
+def bot_service(compose: dict) -> dict:
+    assert "bot" in compose["services"], "docker-compose.yml needs a service named bot"
+    return compose["services"]["bot"]
+
+
+def _args(dockerfile: list[tuple[str, str]], instruction: str) -> list[str]:
+    return [rest for ins, rest in dockerfile if ins == instruction]
+
+
+def test_dockerfile_uses_slim_python_and_installs_the_project(dockerfile) -> None:
+    assert _args(dockerfile, "FROM") == ["python:3.11-slim"]
+    assert any("pip install ." in run for run in _args(dockerfile, "RUN"))
+
+
+def test_dockerfile_runs_as_a_non_root_user(dockerfile) -> None:
+    users = _args(dockerfile, "USER")
+    assert users, "no USER instruction: the bot would run as root"
+    assert users[-1] not in ("root", "0", "0:0")
+    # The user must exist: created by a RUN before USER.
+    assert any("useradd" in run and users[-1] in run for run in _args(dockerfile, "RUN"))
+    # And nothing runs after USER that needs root.
+    instructions = [ins for ins, _ in dockerfile]
+    assert "RUN" not in instructions[instructions.index("USER") :]
+
+
+def test_dockerfile_healthcheck_asks_healthz_without_curl(dockerfile) -> None:
+    (check,) = _args(dockerfile, "HEALTHCHECK")
+    assert "/healthz" in check and "urllib" in check and "curl" not in check
+    assert _args(dockerfile, "STOPSIGNAL") == ["SIGTERM"]
+    assert _args(dockerfile, "CMD") == ['["optout-bot", "run"]']
+
+
+def test_database_lives_on_the_volume_owned_by_the_bot_user(dockerfile, compose, bot_service) -> None:
+    env = " ".join(_args(dockerfile, "ENV"))
+    match = re.search(r"DATABASE_URL=sqlite:///(\S+)", env)
+    assert match, "the image must set DATABASE_URL"
+    db_dir = str(PurePosixPath(match.group(1)).parent)
+    assert db_dir == "/data"
+    user = _args(dockerfile, "USER")[-1]
+    assert any(f"chown {user}:{user} {db_dir}" in run for run in _args(dockerfile, "RUN"))
+
+    named = compose.get("volumes") or {}
+    mounts = [v.split(":") for v in bot_service["volumes"]]
+    assert any(src in named and dst == db_dir for src, dst, *_ in mounts), "no named volume at the DB's folder"
+    # Compose pins the URL too, so a DATABASE_URL in .env cannot move the database off the volume.
+    assert bot_service["environment"]["DATABASE_URL"] == match.group(0).split("=", 1)[1]
+
+
+def test_compose_service_reads_env_and_restarts(bot_service) -> None:
+    assert bot_service["env_file"] in (".env", [".env"])
+    assert bot_service["restart"] == "unless-stopped"
+    assert bot_service["stop_grace_period"] == "15s"
+    assert bot_service["build"] == "."
+
+
+def test_healthcheck_port_matches_the_published_port(dockerfile, bot_service) -> None:
+    port = bot_service["environment"]["HEALTH_PORT"]
+    assert any(p.endswith(f":{port}") for p in bot_service["ports"])
+    assert f"HEALTH_PORT={port}" in " ".join(_args(dockerfile, "ENV"))
+
+
+def test_every_setting_is_documented_in_env_example() -> None:
+    lines = (ROOT / ".env.example").read_text().splitlines()
+    for name in Settings.model_fields:
+        var = name.upper()
+        at = [i for i, line in enumerate(lines) if re.match(rf"#?\s*{var}=", line)]
+        assert len(at) == 1, f"{var} is not in .env.example (or is there twice)"
+        explanation = lines[at[0] - 1]
+        assert explanation.startswith("# ") and not re.match(r"#\s*[A-Z_]+=", explanation), (
+            f"{var} in .env.example needs a one-line explanation on the line above it"
+        )
+
+
+def test_env_example_holds_no_secret_values() -> None:
+    for line in (ROOT / ".env.example").read_text().splitlines():
+        if line.startswith(("TELEGRAM_BOT_TOKEN=", "DISCORD_BOT_TOKEN=", "TELEGRAM_WEBHOOK_SECRET=")):
+            assert line.endswith("="), line
+
+
+def test_dockerignore_keeps_secrets_and_data_out_of_the_image() -> None:
+    ignored = set((ROOT / ".dockerignore").read_text().split())
+    assert {".env", ".git", ".venv", "data", "*.db"} <= ignored
+
+
+def test_dockerfile_copies_nothing_that_dockerignore_drops(dockerfile) -> None:
+    ignored = set((ROOT / ".dockerignore").read_text().split())
+    copied = [shlex.split(args)[0] for args in _args(dockerfile, "COPY")]
+    assert copied and not [c for c in copied if c in ignored], "the Dockerfile copies an ignored path"

@@ -1,0 +1,133 @@
+"""/healthz, /readyz and /metrics as a scraper or orchestrator sees them, over real HTTP on 127.0.0.1."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import aiohttp
+import pytest
+
+from bot.app import Services, build_services
+from bot.events import Start, UserKey
+from bot.health import HealthServer
+from bot.platform import Delivery, Outgoing
+from bot.settings import load_settings
+from tests.ops.helpers import MINI_GUIDE
+
+
+@dataclass
+class StubPlatform:
+    """Stands in for a remote platform connection whose state the test sets."""
+
+    name: str
+    up: bool = True
+
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
+
+    def ready(self) -> bool:
+        return self.up
+
+    async def send(self, message: Outgoing) -> Delivery:
+        return Delivery.SENT
+
+
+@pytest.fixture
+async def services(tmp_path: Path) -> AsyncIterator[Services]:
+    settings = load_settings(
+        env_file=None, content_path=MINI_GUIDE, database_url=f"sqlite:///{tmp_path / 'bot.db'}", health_port=0
+    )
+    services = await build_services(settings)
+    yield services
+    await services.storage.close()
+
+
+@pytest.fixture
+async def http(services: Services) -> AsyncIterator[tuple[aiohttp.ClientSession, str]]:
+    server = HealthServer(services, "127.0.0.1", 0)
+    await server.start()
+    async with aiohttp.ClientSession() as session:
+        yield session, f"http://127.0.0.1:{server.port}"
+    await server.stop()
+
+
+async def test_healthz_answers_ok(http) -> None:
+    session, base = http
+    async with session.get(f"{base}/healthz") as resp:
+        assert resp.status == 200
+        assert await resp.text() == "ok"
+
+
+async def test_readyz_is_ready_with_database_and_connected_platforms(http, services: Services) -> None:
+    session, base = http
+    services.platforms = [StubPlatform("telegram"), StubPlatform("discord")]
+    async with session.get(f"{base}/readyz") as resp:
+        assert resp.status == 200
+        body = await resp.json()
+    assert body == {"ready": True, "database": True, "platforms": {"telegram": True, "discord": True}, "not_ready": []}
+
+
+async def test_readyz_names_the_platform_that_is_down(http, services: Services) -> None:
+    session, base = http
+    services.platforms = [StubPlatform("telegram"), StubPlatform("discord", up=False)]
+    async with session.get(f"{base}/readyz") as resp:
+        assert resp.status == 503
+        assert (await resp.json())["not_ready"] == ["discord"]
+
+
+async def test_readyz_is_not_ready_before_any_platform_runs(http) -> None:
+    session, base = http
+    async with session.get(f"{base}/readyz") as resp:
+        assert resp.status == 503
+        assert (await resp.json())["not_ready"] == ["platforms (none running)"]
+
+
+async def test_readyz_names_the_database_when_it_does_not_answer(http, services: Services) -> None:
+    session, base = http
+    services.platforms = [StubPlatform("telegram")]
+    await services.storage.close()
+    async with session.get(f"{base}/readyz") as resp:
+        assert resp.status == 503
+        body = await resp.json()
+    assert body["database"] is False and body["not_ready"] == ["database"]
+
+
+async def test_metrics_serves_prometheus_text_with_the_engine_histogram(http, services: Services) -> None:
+    session, base = http
+    before = await _sample(session, base, "optout_engine_step_seconds_count")
+    await services.engine.handle(UserKey("telegram", "1"), Start())
+    async with session.get(f"{base}/metrics") as resp:
+        assert resp.status == 200
+        assert resp.headers["Content-Type"].startswith("text/plain")
+        text = await resp.text()
+    for name in ("optout_updates_total", "optout_reminders_total", "optout_errors_total", "optout_engine_step_seconds"):
+        assert f"# TYPE {name} " in text
+    assert await _sample(session, base, "optout_engine_step_seconds_count") == before + 1
+
+
+async def test_metrics_speaks_openmetrics_when_asked(http) -> None:
+    session, base = http
+    async with session.get(f"{base}/metrics", headers={"Accept": "application/openmetrics-text"}) as resp:
+        assert resp.headers["Content-Type"].startswith("application/openmetrics-text")
+        assert (await resp.text()).rstrip().endswith("# EOF")
+
+
+async def test_a_taken_port_is_an_oserror(services: Services) -> None:
+    first = HealthServer(services, "127.0.0.1", 0)
+    await first.start()
+    try:
+        with pytest.raises(OSError):
+            await HealthServer(services, "127.0.0.1", first.port).start()
+    finally:
+        await first.stop()
+
+
+async def _sample(session: aiohttp.ClientSession, base: str, name: str) -> float:
+    async with session.get(f"{base}/metrics") as resp:
+        for line in (await resp.text()).splitlines():
+            if line.startswith(f"{name} "):
+                return float(line.split()[1])
+    raise AssertionError(f"{name} not in /metrics")

@@ -1,0 +1,103 @@
+"""Users inactive for RETENTION_DAYS disappear on their own: at start-up, then once a day (injected clock)."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+from pathlib import Path
+
+from bot.app import build_services
+from bot.clock import ManualClock
+from bot.engine import Engine
+from bot.events import Command, Press, Start, UserKey
+from bot.guide import Guide
+from bot.retention import RetentionSweeper
+from bot.settings import load_settings
+from bot.storage import SqliteStorage
+from tests.ops.helpers import MINI_GUIDE
+
+OLD = UserKey("telegram", "111")
+MIDDLE = UserKey("discord", "222")
+FRESH = UserKey("telegram", "333")
+
+
+async def _eventually(check, what: str, deadline_s: float = 5.0) -> None:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + deadline_s
+    while not await check():
+        assert loop.time() < deadline, f"timed out waiting for {what}"
+        await asyncio.sleep(0.01)
+
+
+async def _visit(engine: Engine, clock: ManualClock, key: UserKey, days_ago: float) -> None:
+    now = clock.now()
+    await clock.set(now - timedelta(days=days_ago))
+    await engine.handle(key, Start())
+    await engine.handle(key, Press("o:1:decide"))
+    await clock.set(now)
+
+
+async def test_inactive_users_are_deleted_at_start_then_daily(
+    engine: Engine, storage: SqliteStorage, clock: ManualClock
+) -> None:
+    await _visit(engine, clock, OLD, days_ago=200)
+    await _visit(engine, clock, MIDDLE, days_ago=179.75)
+    await _visit(engine, clock, FRESH, days_ago=0)
+    today = clock.now().date()
+    funnel_before = await storage.funnel(today - timedelta(days=365), today)
+
+    sweeper = RetentionSweeper(storage, clock, days=180)
+    sweeper.start()
+    try:
+        await _eventually(lambda: _gone(storage, OLD), "the start-up sweep")
+        assert await storage.get_user(MIDDLE) is not None and await storage.get_user(FRESH) is not None
+
+        # MIDDLE crosses the 180-day line 6 hours later, but the next sweep is only due after a day.
+        await clock.advance(timedelta(hours=12))
+        await asyncio.sleep(0.05)
+        assert await storage.get_user(MIDDLE) is not None
+        await clock.advance(timedelta(hours=12))
+        await _eventually(lambda: _gone(storage, MIDDLE), "the daily sweep")
+        assert (await storage.get_user(FRESH)).node == "plan"
+    finally:
+        await asyncio.wait_for(sweeper.stop(), 1.0)
+
+    # The anonymous funnel is not about anyone, so it outlives the users it counted.
+    assert await storage.funnel(today - timedelta(days=365), today) == funnel_before
+
+
+async def test_activity_keeps_a_user(engine: Engine, storage: SqliteStorage, clock: ManualClock) -> None:
+    await _visit(engine, clock, OLD, days_ago=170)
+    await engine.handle(OLD, Command("help"))  # looking at help is not a step: it does not count as activity
+    await engine.handle(OLD, Press("o:2:free"))  # a real step does
+    await clock.advance(timedelta(days=20))
+    assert await RetentionSweeper(storage, clock, days=180).sweep() == 0
+    await clock.advance(timedelta(days=161))
+    assert await RetentionSweeper(storage, clock, days=180).sweep() == 1
+    assert await storage.get_user(OLD) is None
+
+
+async def test_stop_wakes_the_sleeping_task_at_once(storage: SqliteStorage, clock: ManualClock) -> None:
+    sweeper = RetentionSweeper(storage, clock, days=180)
+    sweeper.start()
+    await asyncio.sleep(0.05)
+    await asyncio.wait_for(sweeper.stop(), 1.0)
+
+
+async def test_privacy_names_the_configured_retention(tmp_path: Path, mini_guide: Guide) -> None:
+    settings = load_settings(
+        env_file=None, content_path=MINI_GUIDE, database_url=f"sqlite:///{tmp_path / 'bot.db'}", retention_days=45
+    )
+    services = await build_services(settings)
+    try:
+        for platform, command in (("telegram", "/forget"), ("discord", "/optout forget")):
+            outcome = await services.engine.handle(UserKey(platform, "1"), Command("privacy"))
+            text = outcome.replies[0].text
+            assert "after 45 days without activity" in text
+            assert command in text and "never store what you type" in text
+    finally:
+        await services.storage.close()
+
+
+async def _gone(storage: SqliteStorage, key: UserKey) -> bool:
+    return await storage.get_user(key) is None

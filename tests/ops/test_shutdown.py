@@ -1,0 +1,104 @@
+"""SIGTERM mid-conversation: the step in flight finishes, the user's place is kept, the exit is 0 within 10 s."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections.abc import AsyncIterator
+from contextlib import closing
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.fakes.telegram_api import FakeBotAPI
+from tests.ops.running import running_bot
+
+USER = 555000111
+
+
+@pytest.fixture
+async def fake() -> AsyncIterator[FakeBotAPI]:
+    async with FakeBotAPI() as api:
+        yield api
+
+
+def _telegram(fake: FakeBotAPI) -> dict[str, str]:
+    return {"TELEGRAM_BOT_TOKEN": fake.token, "TELEGRAM_API_BASE_URL": fake.base_url, "LOG_FORMAT": "json"}
+
+
+def _stored(db: Path, user_key: str) -> tuple[str, int, str] | None:
+    with closing(sqlite3.connect(db)) as conn:
+        return conn.execute("SELECT node, step, answers FROM users WHERE user_key = ?", (user_key,)).fetchone()
+
+
+def _slow_answers(fake: FakeBotAPI, delay: float) -> asyncio.Event:
+    """Make Telegram slow to acknowledge button presses; return an event set when the bot starts one."""
+    started = asyncio.Event()
+    original = fake._api_answercallbackquery
+
+    async def slow(params: dict[str, Any]) -> bool:
+        started.set()
+        await asyncio.sleep(delay)
+        return await original(params)
+
+    fake._api_answercallbackquery = slow  # type: ignore[method-assign]
+    return started
+
+
+async def test_sigterm_mid_conversation_keeps_the_step_and_exits_0(fake: FakeBotAPI, tmp_path: Path) -> None:
+    user = fake.user(USER)
+    async with running_bot(tmp_path, **_telegram(fake)) as bot:
+        await bot.wait_ready()
+        await user.send("/start")
+        await user.pop_until_buttons()
+        await user.press("Help me decide")
+        assert (await user.pop_until_buttons())[-1].text == "Which plan do you use?"
+
+        # The engine has stored the step and the adapter is still answering Telegram when SIGTERM lands.
+        in_flight = _slow_answers(fake, delay=1.5)
+        await user.press("Pro", wait=False)
+        await asyncio.wait_for(in_flight.wait(), 10)
+        code = await bot.terminate(within=10)
+
+        assert code == 0, bot.log
+        assert "Traceback" not in bot.log
+        messages = [r["message"] for r in bot.log_records()]
+        assert any(m.startswith("stopping") for m in messages)
+
+    # The step in flight was finished: the user got the next question before the bot went away.
+    assert user.bot_messages[-1].text == "Do you use Claude Code?"
+    assert user.bot_messages[-1].labels[:2] == ["Yes", "No"]
+    node, step, answers = _stored(tmp_path / "bot.db", f"telegram:{USER}")
+    assert (node, answers) == ("code", '{"plan":"pro"}')
+
+    # After a restart the user carries on from there with the buttons they already have.
+    async with running_bot(tmp_path, **_telegram(fake)) as bot:
+        await bot.wait_ready()
+        user.skip_all()
+        await user.press("Yes")
+        steps = await user.pop_until_buttons()
+        assert "Turn off _Help improve Claude_" in steps[-1].text or "Help improve Claude" in steps[-1].text
+        assert await bot.terminate(within=10) == 0
+    assert _stored(tmp_path / "bot.db", f"telegram:{USER}")[0] == "result"
+
+
+async def test_health_endpoints_of_a_running_bot(fake: FakeBotAPI, tmp_path: Path) -> None:
+    user = fake.user(USER)
+    async with running_bot(tmp_path, **_telegram(fake)) as bot:
+        await bot.wait_ready()
+        assert await bot.get("/healthz") == (200, "ok")
+        status, body = await bot.get("/readyz")
+        assert status == 200 and '"telegram": true' in body
+
+        await user.send("/start")
+        await user.pop_until_buttons()
+        status, metrics = await bot.get("/metrics")
+        assert status == 200
+        assert 'optout_updates_total{outcome="ok",platform="telegram"}' in metrics or (
+            'optout_updates_total{platform="telegram"' in metrics
+        )
+        assert "optout_engine_step_seconds_count 1.0" in metrics
+        assert await bot.terminate(within=10) == 0
+        # The user id is in the database, never in a log line below DEBUG.
+        assert str(USER) not in bot.log

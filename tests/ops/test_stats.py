@@ -1,0 +1,95 @@
+"""``optout-bot stats``: the anonymous funnel per platform, as the operator reads it in a terminal."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from bot.clock import ManualClock
+from bot.engine import Engine
+from bot.events import Press, Start, UserKey
+from bot.guide import load_guide
+from bot.storage import open_storage
+from tests.ops.helpers import MINI_GUIDE, assert_one_clear_line, run_bot
+
+DAY = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+async def db(tmp_path: Path) -> Path:
+    """A database with a week of real conversations, written by the engine."""
+    clock = ManualClock(DAY)
+    storage = await open_storage(tmp_path / "bot.db")
+    engine = Engine(load_guide(MINI_GUIDE), storage, clock)
+    whole_way = ["o:1:decide", "o:2:free", "o:3:yes", "o:4:done"]
+    for key, presses in (
+        (UserKey("telegram", "1001"), whole_way),
+        (UserKey("telegram", "1002"), ["o:1:steps"]),
+        (UserKey("discord", "2001"), ["o:1:decide"]),
+    ):
+        await engine.handle(key, Start())
+        for data in presses:
+            await engine.handle(key, Press(data))
+    await clock.set(DAY - timedelta(days=7))
+    await engine.handle(UserKey("console", "local"), Start())
+    await storage.close()
+    return tmp_path / "bot.db"
+
+
+def _table(stdout: str) -> tuple[list[str], dict[str, list[int]]]:
+    lines = stdout.strip().splitlines()
+    header = lines[1].split()
+    return header, {cells[0]: [int(c) for c in cells[1:]] for cells in (line.split() for line in lines[2:])}
+
+
+def test_funnel_per_platform_for_a_date_range(db: Path) -> None:
+    proc = run_bot(["stats", "--since", "2026-03-10", "--until", "2026-03-10"], db.parent)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.startswith("Funnel 2026-03-10 to 2026-03-10")
+    header, rows = _table(proc.stdout)
+    assert header == ["step", "discord", "telegram", "total"]  # the console visit was a week earlier
+    assert rows == {
+        "started": [1, 2, 3],
+        "reached:plan": [1, 1, 2],
+        "reached:code": [0, 1, 1],
+        "got_steps": [0, 2, 2],
+        "confirmed_off": [0, 1, 1],
+        "reminder_subscribed": [0, 0, 0],
+        "reminder_sent": [0, 0, 0],
+    }
+    assert list(rows)[:3] == ["started", "reached:plan", "reached:code"]  # in the guide's order
+
+
+def test_default_range_is_the_last_30_days_of_the_clock(db: Path) -> None:
+    proc = run_bot(["stats"], db.parent, FAKE_NOW="2026-03-12T09:00:00Z")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.startswith("Funnel 2026-02-11 to 2026-03-12")
+    header, rows = _table(proc.stdout)
+    assert header == ["step", "console", "discord", "telegram", "total"]
+    assert rows["started"] == [1, 1, 2, 4]
+
+    later = run_bot(["stats"], db.parent, FAKE_NOW="2026-06-01T09:00:00Z")
+    assert later.returncode == 0 and "No activity in this period." in later.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (["--since", "2026-13-01"], "--since"),
+        (["--until", "yesterday"], "--until"),
+        (["--since", "2026-03-10", "--until", "2026-03-01"], "after --until"),
+    ],
+)
+def test_bad_dates_are_one_line_and_exit_2(db: Path, args: list[str], needle: str) -> None:
+    proc = run_bot(["stats", *args], db.parent)
+    assert proc.returncode == 2 and proc.stdout == ""
+    assert_one_clear_line(proc, needle)
+
+
+def test_missing_database_is_named_and_not_created(tmp_path: Path) -> None:
+    proc = run_bot(["stats"], tmp_path, DATABASE_URL=f"sqlite:///{tmp_path / 'typo' / 'bot.db'}")
+    assert proc.returncode == 2
+    assert_one_clear_line(proc, "DATABASE_URL", "typo")
+    assert not (tmp_path / "typo").exists()
