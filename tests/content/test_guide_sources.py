@@ -4,13 +4,12 @@ Convention in content/claude.yaml: the line right above each block's ``- id:`` i
 ``# facts: F9, F12`` (ids from the fact sheet) or ``# facts: none`` (plain conversation). The model
 forbids extra keys, so the fact ids live in these comments; this file parses them.
 
-The fact sheet is /work/shared/facts.md (override with OPTOUT_FACTS=path). Tests that need it are
-skipped, loudly, where it is not present.
+The fact sheet is kept in the repo as content/facts.md, a copy of the team's shared sheet
+(../shared/facts.md beside the checkout); a test fails when the copy and the shared sheet differ.
 """
 
 from __future__ import annotations
 
-import os
 import re
 from collections import Counter
 from datetime import date
@@ -21,7 +20,8 @@ import pytest
 
 from bot.guide import DEFAULT_CONTENT_PATH, Guide, load_guide
 
-FACTS_PATH = Path(os.environ.get("OPTOUT_FACTS", "/work/shared/facts.md"))
+FACTS_PATH = DEFAULT_CONTENT_PATH.parent / "facts.md"
+SHARED_FACTS = DEFAULT_CONTENT_PATH.parent.parent.parent / "shared" / "facts.md"
 TODAY = date(2026, 11, 22)
 
 # Which of the guide's sources back which fact of the sheet. A block stating a fact must cite at
@@ -79,14 +79,20 @@ def fact_comments() -> dict[str, tuple[str, ...] | None]:
 
 @cache
 def sheet() -> dict[str, str]:
-    if not FACTS_PATH.exists():
-        pytest.skip(f"fact sheet not found at {FACTS_PATH} (set OPTOUT_FACTS)")
     facts = {}
     for line in FACTS_PATH.read_text(encoding="utf-8").splitlines():
         m = re.match(r"^- (F\d+)\.\s*(.*)$", line)
         if m:
             facts[m.group(1)] = m.group(2)
     return facts
+
+
+def test_the_repo_copy_of_the_fact_sheet_is_current() -> None:
+    if not SHARED_FACTS.exists():
+        pytest.skip(f"no shared fact sheet beside the checkout ({SHARED_FACTS}) to compare with")
+    assert FACTS_PATH.read_text(encoding="utf-8") == SHARED_FACTS.read_text(encoding="utf-8"), (
+        f"the fact sheet changed: copy {SHARED_FACTS} to {FACTS_PATH} and review the guide against it"
+    )
 
 
 def blocks():
