@@ -50,6 +50,18 @@ class RunningBot:
                 raise AssertionError(f"/readyz not 200 within {within} s:\n{self.log}")
             await asyncio.sleep(0.05)
 
+    async def wait_metric(self, line: str, within: float = 10.0) -> str:
+        """Poll /metrics until it holds ``line``; return the whole page."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + within
+        while True:
+            status, page = await self.get("/metrics")
+            if status == 200 and line in page.splitlines():
+                return page
+            if loop.time() > deadline:
+                raise AssertionError(f"/metrics did not show {line!r} within {within} s:\n{page}")
+            await asyncio.sleep(0.05)
+
     async def terminate(self, within: float) -> int:
         """Send SIGTERM and wait up to ``within`` seconds for the exit code."""
         self.proc.send_signal(signal.SIGTERM)

@@ -1,0 +1,153 @@
+"""Users walk the guide on Telegram to every result, go Back and Start over (one bot, many users at once)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from datetime import datetime
+
+import pytest
+import pytest_asyncio
+
+from bot import texts
+from tests.fakes.telegram_api import FakeBotAPI, FakeUser
+from tests.telegram.conftest import FAKE_NOW, BotProcess, bot_env
+from tests.telegram.guide_walk import (
+    Path_,
+    all_paths,
+    covering_paths,
+    expected_labels,
+    guide_under_test,
+    next_node,
+    record_of,
+    visible_text,
+)
+
+pytestmark = pytest.mark.asyncio(loop_scope="module")
+
+CONTENT, GUIDE = guide_under_test()
+NOW = datetime.fromisoformat(FAKE_NOW)
+# Every simple path of the shipped guide is ~2,000 walks of the same screens; by default the walks
+# cover every button and every distinct result text. TELEGRAM_E2E_ALL_PATHS=1 walks them all.
+PATHS = all_paths(GUIDE) if os.environ.get("TELEGRAM_E2E_ALL_PATHS") else covering_paths(GUIDE, NOW)
+CONFIRM_LABELS = {
+    o.label for n in GUIDE.nodes for o in getattr(n, "options", ()) if o.action == "confirm_off"
+}
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def bot(fake: FakeBotAPI, tmp_path_factory: pytest.TempPathFactory):
+    workdir = tmp_path_factory.mktemp("paths")
+    # Rate limits off: hundreds of users press at once; the limiter has its own test.
+    process = BotProcess(fake, workdir, bot_env(fake, workdir, CONTENT, TELEGRAM_RATE_LIMIT="false"))
+    await process.start()
+    yield process
+    assert await process.stop() == 0, process.output[-3000:]
+
+
+async def open_guide(user: FakeUser) -> None:
+    await user.send("/start")
+    step = await user.pop_message()
+    assert step.text == visible_text(GUIDE, GUIDE.start, {}, NOW)
+    assert step.labels == expected_labels(GUIDE, GUIDE.start, has_history=False)
+
+
+async def walk(user: FakeUser, path: Path_) -> None:
+    """Press through ``path`` checking every screen; end by confirming the setting is off."""
+    await open_guide(user)
+    answers: dict[str, str] = {}
+    for depth, step in enumerate(path.steps):
+        pressed = user.bot_messages[-1]
+        question = pressed.text
+        query = await user.press(step.label)
+        assert query.answer_text is None  # no toast on a normal step
+        shown = await user.pop_message()
+        answers.update(record_of(GUIDE, step))
+        node = next_node(GUIDE, step)
+        # The answered question now reads as a transcript line, with no live buttons left.
+        assert pressed.text == f"{question}\n\n✅ {step.label}"
+        assert pressed.buttons == []
+        assert shown.text == visible_text(GUIDE, node, answers, NOW), f"at {node} after {path.steps[: depth + 1]}"
+        assert shown.labels == expected_labels(GUIDE, node, has_history=True)
+    assert user.pending() == []
+    confirm = next((label for label in user.bot_messages[-1].labels if label in CONFIRM_LABELS), None)
+    if confirm is not None:
+        await user.press(confirm)
+        thanks = await user.pop_message()
+        assert thanks.text.startswith("Thank you!")
+        assert thanks.labels == [texts.REMIND_ME, texts.START_OVER]
+
+
+async def test_every_result_is_reached_with_the_right_screens(fake: FakeBotAPI, bot: BotProcess) -> None:
+    users = [fake.user(1_000_000 + i) for i in range(len(PATHS))]
+    results = await asyncio.gather(*(walk(u, p) for u, p in zip(users, PATHS, strict=True)), return_exceptions=True)
+    failures = [(p.steps, r) for p, r in zip(PATHS, results, strict=True) if isinstance(r, BaseException)]
+    assert not failures, f"{len(failures)} of {len(PATHS)} walks failed; first: {failures[0]}"
+    reached = {p.result for p in PATHS}
+    assert reached == {n.id for n in GUIDE.nodes if n.kind == "result" and any(p.result == n.id for p in all_paths(GUIDE))}
+    # Every button press was answered exactly once, and Telegram refused nothing.
+    assert all(q.answers == 1 for q in fake.queries.values())
+    assert fake.errors == []
+
+
+async def test_back_returns_to_the_previous_question_with_answers_undone(fake: FakeBotAPI, bot: BotProcess) -> None:
+    path = max(PATHS, key=lambda p: len(p.steps))
+    user = fake.user(2_000_001)
+    await open_guide(user)
+    for step in path.steps[:2]:
+        await user.press(step.label)
+        await user.pop_message()
+    back_from = user.bot_messages[-1]
+    await user.press(texts.BACK)
+    shown = await user.pop_message()
+    first = path.steps[0]
+    assert shown.text == visible_text(GUIDE, next_node(GUIDE, first), record_of(GUIDE, first), NOW)
+    # Back one step from the second question: there is still history (the start), so Back remains.
+    assert shown.labels == expected_labels(GUIDE, next_node(GUIDE, first), has_history=True)
+    assert back_from.buttons == []  # the left-behind question keeps no live buttons
+    await user.press(texts.BACK)
+    home = await user.pop_message()
+    assert home.text == visible_text(GUIDE, GUIDE.start, {}, NOW)
+    assert home.labels == expected_labels(GUIDE, GUIDE.start, has_history=False)
+    # At the start there is nothing to go back to: a forged Back gets a short answer and the step again.
+    query = await user.press_data(home, "b:0")
+    assert query.answer_text is not None and "earlier step" in query.answer_text
+    notice, again = await user.pop_messages(2)
+    assert notice.text == texts.NOTHING_BACK
+    assert again.text == home.text
+
+
+async def test_start_over_forgets_the_answers_and_opens_the_start(fake: FakeBotAPI, bot: BotProcess) -> None:
+    path = max(PATHS, key=lambda p: len(p.steps))
+    user = fake.user(2_000_002)
+    await open_guide(user)
+    for step in path.steps:
+        await user.press(step.label)
+        await user.pop_message()
+    await user.press(texts.START_OVER)
+    home = await user.pop_message()
+    assert home.text == visible_text(GUIDE, GUIDE.start, {}, NOW)
+    assert home.labels == expected_labels(GUIDE, GUIDE.start, has_history=False)
+    # The next walk shows what the new answers say, not the old ones.
+    other = min((p for p in PATHS if p.result == path.result and p.answers != path.answers), key=lambda p: len(p.steps),
+                default=path)
+    answers: dict[str, str] = {}
+    for step in other.steps:
+        await user.press(step.label)
+        answers.update(record_of(GUIDE, step))
+        shown = await user.pop_message()
+    assert shown.text == visible_text(GUIDE, other.result, answers, NOW)
+
+
+async def test_deep_links_open_their_entry_point(fake: FakeBotAPI, bot: BotProcess) -> None:
+    for i, (entry, node_id) in enumerate(sorted(GUIDE.entries.items())):
+        user = fake.user(2_100_000 + i)
+        await user.send(f"/start {entry}")
+        shown = await user.pop_message()
+        assert shown.text == visible_text(GUIDE, node_id, {}, NOW), entry
+        assert texts.START_OVER in shown.labels
+    user = fake.user(2_199_999)
+    await user.send("/start no-such-entry")
+    notice, home = await user.pop_messages(2)
+    assert notice.text == texts.UNKNOWN_ENTRY
+    assert home.text == visible_text(GUIDE, GUIDE.start, {}, NOW)
