@@ -13,6 +13,8 @@ from bot.engine import Engine, Reminders
 from bot.guide import Guide, GuideError, load_guide
 from bot.health import HealthServer
 from bot.platform import Platform, PlatformError
+from bot.reminders.scheduler import Scheduler
+from bot.reminders.service import ReminderService
 from bot.retention import RetentionSweeper
 from bot.settings import Settings
 from bot.storage import SqliteStorage, open_storage
@@ -59,8 +61,9 @@ async def build_services(settings: Settings, clock: Clock | None = None) -> Serv
     guide = load_checked_guide(settings)
     clock = clock or SystemClock(settings.fake_now)
     storage = await open_storage(settings.database_path)
-    engine = Engine(guide, storage, clock, retention_days=settings.retention_days)
-    return Services(settings=settings, guide=guide, storage=storage, clock=clock, engine=engine)
+    reminders = ReminderService(storage, guide, clock)
+    engine = Engine(guide, storage, clock, reminders=reminders, retention_days=settings.retention_days)
+    return Services(settings=settings, guide=guide, storage=storage, clock=clock, engine=engine, reminders=reminders)
 
 
 def create_platforms(services: Services) -> list[Platform]:
@@ -100,6 +103,8 @@ async def serve(services: Services, platforms: list[Platform]) -> int:
 
     started: list[Platform] = []
     failures: list[str] = []
+    scheduler: Scheduler | None = None
+    scheduler_task: asyncio.Task[None] | None = None
     try:
         for platform in platforms:
             try:
@@ -124,11 +129,22 @@ async def serve(services: Services, platforms: list[Platform]) -> int:
             # One platform failing must not take the other down.
             log.error("%s (the other platforms keep running)", failure)
         services.platforms = started
+        if isinstance(services.reminders, ReminderService):
+            # Started after the platforms, so that due reminders have somewhere to go.
+            scheduler = Scheduler(services.reminders, {p.name: p for p in started})
+            scheduler_task = asyncio.create_task(scheduler.run(), name="reminders")
         await stop.wait()
         log.info("stopping: no new updates; finishing the steps in flight")
     finally:
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.remove_signal_handler(sig)
+        if scheduler is not None and scheduler_task is not None:
+            # First, so that no reminder is claimed while its platform is shutting down.
+            try:
+                await asyncio.wait_for(scheduler.stop(), 2.0)
+            except Exception:
+                log.exception("reminders: the scheduler did not stop cleanly")
+            scheduler_task.cancel()  # a no-op once it has ended
         for platform in started:
             try:
                 await asyncio.wait_for(platform.stop(), SHUTDOWN_GRACE / len(started))

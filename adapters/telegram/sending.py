@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import warnings
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 from typing import TypeVar
 
 from telegram import Bot, Message
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, NetworkError, RetryAfter
+from telegram.warnings import PTBDeprecationWarning
 
 from adapters.telegram.render import render_answered, render_reply
 from bot.events import Reply
@@ -34,7 +37,7 @@ async def with_retries(call: Callable[[], Awaitable[T]], what: str) -> T:
         try:
             return await call()
         except RetryAfter as exc:
-            wait = exc.retry_after if isinstance(exc.retry_after, int | float) else exc.retry_after.total_seconds()
+            wait = retry_after_seconds(exc)
             if attempt == ATTEMPTS or wait > RETRY_AFTER_CAP:
                 raise
             log.warning("telegram: %s hit the flood limit; retrying in %.1f s", what, wait)
@@ -48,6 +51,15 @@ async def with_retries(call: Callable[[], Awaitable[T]], what: str) -> T:
             await asyncio.sleep(delay)
             delay *= 2
     raise AssertionError("unreachable")  # the loop returns or raises
+
+
+def retry_after_seconds(exc: RetryAfter) -> float:
+    """Read a 429's wait in seconds, whichever type this PTB version gives it."""
+    # PTB 22 returns an int with a deprecation warning and will return a timedelta; both are fine here.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PTBDeprecationWarning)
+        value = exc.retry_after
+    return value.total_seconds() if isinstance(value, timedelta) else float(value)
 
 
 async def send_reply(bot: Bot, chat_id: int, reply: Reply) -> list[Message]:

@@ -325,8 +325,14 @@ class FakeDiscord:
     def _notify(self, msg: FakeMessage) -> None:
         if msg.flags & LOADING:
             return  # the "thinking…" placeholder; its edit is what the member reads
-        for member in self.members.values():
+        if msg.visible_to is not None:
+            audience = [self.members[msg.visible_to]] if msg.visible_to in self.members else []
+        else:
+            audience = list(self.members.values())
+        for member in audience:
             if member.can_see(msg):
+                if msg.id not in member.seen:
+                    member.seen[msg.id] = None
                 member.inbox.put_nowait(msg.snapshot())
 
     def _channel_message(self, channel_id: int, body: dict[str, Any]) -> web.Response:
@@ -481,6 +487,7 @@ class FakeMember:
         self.admin = admin
         self.in_dm = in_dm
         self.inbox: asyncio.Queue[FakeMessage] = asyncio.Queue()
+        self.seen: dict[int, None] = {}  # ids of the messages this member has seen, in order
         self.dm_channel = snowflake()
         if in_dm:
             fake.dm_channels[self.dm_channel] = user_id
@@ -544,8 +551,9 @@ class FakeMember:
 
     def latest_with(self, label: str) -> FakeMessage:
         """Return the newest message this member can see that has a button labelled ``label``."""
-        for msg in sorted(self.fake.messages.values(), key=lambda m: m.id, reverse=True):
-            if self.can_see(msg) and msg.button(label) is not None:
+        for message_id in sorted(self.seen, reverse=True):
+            msg = self.fake.messages[message_id]
+            if msg.button(label) is not None:
                 return msg
         raise AssertionError(f"member {self.id} sees no button {label!r}")
 

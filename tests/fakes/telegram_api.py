@@ -354,6 +354,7 @@ class FakeBotAPI:
         self._query_ids = itertools.count(1)
         self._faults: defaultdict[str, list[_Fault]] = defaultdict(list)
         self._change = asyncio.Event()
+        self._closing = False
         self._runner: web.AppRunner | None = None
         self._webhook_task: asyncio.Task[None] | None = None
         self._session: ClientSession | None = None
@@ -371,6 +372,9 @@ class FakeBotAPI:
         return self
 
     async def stop(self) -> None:
+        # Long polls in flight return at once, so the server can shut down without waiting for them.
+        self._closing = True
+        self._changed()
         if self._webhook_task is not None:
             self._webhook_task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -651,7 +655,7 @@ class FakeBotAPI:
         # Updates below the offset are confirmed: Telegram forgets them.
         self._updates = [u for u in self._updates if u["update_id"] >= offset]
         with contextlib.suppress(AssertionError):
-            await self.wait_for(lambda: self._deliverable(), timeout, "updates")
+            await self.wait_for(lambda: self._deliverable() or self._closing, timeout, "updates")
         return self._deliverable()[:limit]
 
     def _deliverable(self) -> list[dict[str, Any]]:
@@ -712,7 +716,8 @@ class FakeBotAPI:
             raise ApiError(400, "Bad Request: chat not found")
         return {**self.chat_info[chat_id], "accent_color_id": 0, "max_reaction_count": 11,
                 "accepted_gift_types": {"unlimited_gifts": False, "limited_gifts": False,
-                                        "unique_gifts": False, "premium_subscription": False}}
+                                        "unique_gifts": False, "premium_subscription": False,
+                                        "gifts_from_channels": False}}
 
     # Webhook mode ------------------------------------------------------------------------------
     async def _deliver_webhook(self) -> None:

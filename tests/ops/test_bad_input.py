@@ -2,9 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
+import socket
+import subprocess
+import time
+from collections.abc import AsyncIterator
 from pathlib import Path
 
-from tests.ops.helpers import assert_one_clear_line, run_bot
+import pytest
+
+from tests.fakes.telegram_api import DEFAULT_TOKEN, FakeBotAPI
+from tests.ops.helpers import assert_one_clear_line, free_port, run_bot
+from tests.ops.running import running_bot
 
 # Console mode needs no platform, so these cases exercise only what is checked before any platform starts.
 QUIT = "q\n"
@@ -64,3 +74,83 @@ def test_missing_guide_file(tmp_path: Path) -> None:
 def test_fake_now_without_time_zone(tmp_path: Path) -> None:
     proc = run_bot(["run"], tmp_path, stdin=QUIT, FAKE_NOW="2025-09-20T12:00:00")
     assert_one_clear_line(proc, "FAKE_NOW", "time zone")
+
+
+# Platforms ------------------------------------------------------------------------------------------
+# The Telegram fake plays api.telegram.org on 127.0.0.1; Discord is pointed at a closed local port.
+
+
+@pytest.fixture
+async def fake() -> AsyncIterator[FakeBotAPI]:
+    async with FakeBotAPI() as api:
+        yield api
+        if api._runner is not None:
+            api._runner._shutdown_timeout = 0.2  # don't wait out the bot's last long poll (see test_shutdown)
+
+
+def _closed_port() -> int:
+    return free_port()  # bound and released: nothing listens there
+
+
+async def _run(tmp_path: Path, **settings: str | None) -> subprocess.CompletedProcess[str]:
+    # The fake serves on this test's event loop, so the bot must run without blocking it.
+    return await asyncio.to_thread(run_bot, ["run"], tmp_path, timeout=45, **settings)
+
+
+async def test_wrong_telegram_token(fake: FakeBotAPI, tmp_path: Path) -> None:
+    wrong = "7007007007:AAF-wrong-token-0000000000000000000"
+    proc = await _run(tmp_path, TELEGRAM_BOT_TOKEN=wrong, TELEGRAM_API_BASE_URL=fake.base_url)
+    line = assert_one_clear_line(proc, "TELEGRAM_BOT_TOKEN", "rejected")
+    assert line.startswith("optout-bot: ")
+    assert wrong not in proc.stderr and "AAF-wrong-token" not in proc.stderr
+    assert fake.errors == [] and fake.calls["getMe"] == 0  # the fake answered 401 before any method ran
+
+
+async def test_unreachable_telegram_api(tmp_path: Path) -> None:
+    started = time.monotonic()
+    proc = await _run(
+        tmp_path, TELEGRAM_BOT_TOKEN=DEFAULT_TOKEN, TELEGRAM_API_BASE_URL=f"http://127.0.0.1:{_closed_port()}/bot"
+    )
+    assert_one_clear_line(proc, "TELEGRAM_", "127.0.0.1")
+    assert DEFAULT_TOKEN not in proc.stderr
+    assert time.monotonic() - started < 40
+
+
+async def test_unreachable_discord_api(tmp_path: Path) -> None:
+    token = "MTAx.discord-test-token.abcdefghijklmnopqrstuvwxyz"
+    proc = await _run(
+        tmp_path, DISCORD_BOT_TOKEN=token, DISCORD_API_BASE_URL=f"http://127.0.0.1:{_closed_port()}/api/v10"
+    )
+    assert_one_clear_line(proc, "DISCORD_", "127.0.0.1")
+    assert token not in proc.stderr
+
+
+async def test_a_failing_platform_does_not_take_down_the_other(fake: FakeBotAPI, tmp_path: Path) -> None:
+    user = fake.user(4242)
+    settings = {
+        "TELEGRAM_BOT_TOKEN": fake.token, "TELEGRAM_API_BASE_URL": fake.base_url,
+        "DISCORD_BOT_TOKEN": "MTAx.discord-test-token.abcdefghijklmnopqrstuvwxyz",
+        "DISCORD_API_BASE_URL": f"http://127.0.0.1:{_closed_port()}/api/v10",
+    }
+    async with running_bot(tmp_path, **settings) as bot:
+        await bot.wait_ready()
+        status, body = await bot.get("/readyz")
+        assert status == 200 and json.loads(body)["platforms"] == {"telegram": True}
+        await user.send("/start")
+        assert (await user.pop_until_buttons())[-1].labels[0] == "Help me decide"
+        errors = [line for line in bot.log.splitlines() if "ERROR" in line]
+        assert len(errors) == 1 and "DISCORD_" in errors[0] and "other platforms keep running" in errors[0]
+        assert await bot.terminate(within=10) == 0
+    assert "Traceback" not in bot.log
+
+
+async def test_health_port_already_taken(fake: FakeBotAPI, tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        proc = await _run(
+            tmp_path, HEALTH_PORT=str(port), HEALTH_HOST="127.0.0.1",
+            TELEGRAM_BOT_TOKEN=fake.token, TELEGRAM_API_BASE_URL=fake.base_url,
+        )
+    assert_one_clear_line(proc, "HEALTH_PORT", str(port))

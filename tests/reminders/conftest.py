@@ -57,9 +57,9 @@ class FakePlatform:
         return [r.text for m in self.sent if m.target == target for r in m.replies]
 
 
-async def eventually(check: Callable[[], bool], timeout: float = 5.0) -> None:
-    """Wait until ``check()`` holds (the scheduler works on aiosqlite's thread), failing after ``timeout``."""
-    deadline = time.monotonic() + timeout
+async def eventually(check: Callable[[], bool], within: float = 5.0) -> None:
+    """Wait until ``check()`` holds (the scheduler works on aiosqlite's thread), failing after ``within`` seconds."""
+    deadline = time.monotonic() + within
     while not check():
         if time.monotonic() > deadline:
             raise AssertionError("condition not met in time")

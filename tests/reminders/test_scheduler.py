@@ -225,8 +225,11 @@ async def test_a_new_deadline_is_scheduled_once_at_the_next_start(tmp_path, tele
     storage = await open_storage(path)
     service = ReminderService(storage, new, clock)
     running.start(service, {"telegram": telegram})
-    await clock.advance(days(40))
-    await eventually(lambda: len(telegram.sent) == 2)  # the nearest of each deadline's missed offsets
+    for step, sent in ((3, 1), (6, 2), (14, 3)):
+        await clock.advance(days(step))
+        await eventually(lambda n=sent: len(telegram.sent) == n)
+    await settle()
+    assert ["extra deadline" in t for t in telegram.to("1001")] == [False, False, True]
     await running.stop_all()
     running.items.clear()
     await storage.close()
@@ -278,7 +281,7 @@ async def test_two_schedulers_on_one_database_never_send_twice(tmp_path, running
         running.start(service_one, {"telegram": platform_one}, max_in_flight=16)
         running.start(service_two, {"telegram": platform_two}, max_in_flight=16)
         await clock.advance(days(3))
-        await eventually(lambda: len(platform_one.sent) + len(platform_two.sent) >= n, timeout=30)
+        await eventually(lambda: len(platform_one.sent) + len(platform_two.sent) >= n, within=30)
         await settle()
         targets = [m.target for m in platform_one.sent + platform_two.sent]
         assert sorted(targets) == sorted(str(i) for i in range(n))

@@ -110,7 +110,8 @@ async def test_back_returns_to_the_previous_question_with_answers_undone(fake: F
     assert home.text == visible_text(GUIDE, GUIDE.start, {}, NOW)
     assert home.labels == expected_labels(GUIDE, GUIDE.start, has_history=False)
     # At the start there is nothing to go back to: a forged Back gets a short answer and the step again.
-    query = await user.press_data(home, "b:0")
+    step = home.buttons[0]["callback_data"].split(":")[1]  # the current step counter, from "o:STEP:OPTION"
+    query = await user.press_data(home, f"b:{step}")
     assert query.answer_text is not None and "earlier step" in query.answer_text
     notice, again = await user.pop_messages(2)
     assert notice.text == texts.NOTHING_BACK

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from adapters.telegram.render import MESSAGE_LIMIT, TelegramRenderer, keyboard, render_answered, render_reply, toast
+from adapters.telegram.render import (
+    MESSAGE_LIMIT,
+    TelegramRenderer,
+    keyboard,
+    render_answered,
+    render_reply,
+    toast,
+)
 from bot.events import Button, Reply
 from tests.fakes.telegram_api import ApiError, parse_html
 

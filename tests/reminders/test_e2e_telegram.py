@@ -1,0 +1,135 @@
+"""Reminders end to end: `optout-bot run` processes against the fake Telegram Bot API on 127.0.0.1.
+
+The subprocesses run on FAKE_NOW (a fixed instant that then keeps running), so nothing here depends
+on today's date; a restart passes on the time that has elapsed so the bot's clock never runs back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import Counter
+from collections.abc import AsyncIterator
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import pytest
+import pytest_asyncio
+
+from bot.clock import ManualClock
+from bot.events import UserKey
+from bot.guide import Guide
+from bot.reminders.service import ReminderService
+from bot.storage import open_storage
+from bot.storage.reminders import ReminderStore
+from tests.fakes.telegram_api import FakeBotAPI
+from tests.reminders.conftest import write_guide
+from tests.telegram.conftest import FAKE_NOW, BotProcess, bot_env
+
+pytestmark = pytest.mark.timeout(170)
+
+START = datetime.fromisoformat(FAKE_NOW)
+
+
+class Bot(BotProcess):
+    """A bot process whose FAKE_NOW moves on across restarts, as a real clock would."""
+
+    def __init__(self, fake: FakeBotAPI, workdir: Path, guide_path: Path, **extra: str) -> None:
+        super().__init__(fake, workdir, bot_env(fake, workdir, guide_path, **extra))
+        self.first_start: float | None = None
+
+    async def start(self, wait_ready: bool = True) -> BotProcess:
+        if self.first_start is None:
+            self.first_start = time.monotonic()
+        self.env["FAKE_NOW"] = (START + timedelta(seconds=time.monotonic() - self.first_start)).isoformat()
+        return await super().start(wait_ready)
+
+
+@pytest_asyncio.fixture
+async def fake() -> AsyncIterator[FakeBotAPI]:
+    async with FakeBotAPI() as api:
+        yield api
+
+
+@pytest_asyncio.fixture
+async def bots() -> AsyncIterator[list[Bot]]:
+    started: list[Bot] = []
+    yield started
+    for bot in started:
+        await bot.kill()
+
+
+async def subscribe(db_path: Path, guide: Guide, user_ids: list[int], at: datetime) -> None:
+    """Subscribe users as an earlier run of the bot did when they pressed the offer."""
+    storage = await open_storage(db_path)
+    try:
+        service = ReminderService(storage, guide, ManualClock(at))
+        for uid in user_ids:
+            assert await service.subscribe(UserKey("telegram", str(uid)), "dl", at) is not None
+    finally:
+        await storage.close()
+
+
+async def test_a_deadline_a_minute_away_delivers_each_reminder_once(fake, bots, tmp_path) -> None:
+    guide_path = tmp_path / "guide.yaml"
+    write_guide(guide_path, [("soon", START + timedelta(seconds=40), ["PT30S", "PT15S"])])
+    bot = Bot(fake, tmp_path, guide_path)
+    bots.append(bot)
+    await bot.start()
+    user = fake.user(4_100_001)
+
+    await user.send("/start steps")
+    await user.pop_until_buttons()
+    await user.press("Remind me")
+    menu = await user.pop_message()
+    assert menu.labels[0] == "30 seconds and 15 seconds before 22 November 2026"
+    await user.press(menu.labels[0])
+    confirmation = await user.pop_message()
+    assert confirmation.text.startswith("Done! I'll remind you:")
+
+    reminders = await user.pop_messages(3, within=40)
+    texts = [m.text for m in reminders]
+    assert sum("Reminder: the soon deadline" in t for t in texts) == 2
+    assert sum("Did it work?" in t for t in texts) == 1  # saw the steps, never said it is off
+    first = next(m for m in reminders if "Reminder" in m.text)
+    assert "30 seconds left" in first.text or "29 seconds left" in first.text or "less than a minute" in first.text
+    assert first.labels == ["📋 Show me the steps", "✅ I've turned it off", "🔕 Stop reminders"]
+
+    await asyncio.sleep(3)  # the deadline has passed: nothing more may come
+    assert len(fake.sent_to(user.id)) == 3 + 3  # the steps, the menu, the confirmation, the three reminders
+    await user.send("/remind")
+    assert "There's nothing I can remind you about right now." not in (await user.pop_message()).text
+
+
+async def test_sigkill_while_sending_1000_loses_none_and_repeats_at_most_one(fake, bots, tmp_path) -> None:
+    n = 1000
+    guide_path = tmp_path / "guide.yaml"
+    guide = write_guide(guide_path, [("soon", START + timedelta(hours=2), ["PT1H59M57S"])])
+    ids = [5_000_000 + i for i in range(n)]
+    for uid in ids:
+        fake.user(uid)
+    await subscribe(tmp_path / "bot.db", guide, ids, START - timedelta(minutes=1))
+    bot = Bot(fake, tmp_path, guide_path)
+    bots.append(bot)
+    await bot.start()
+
+    await fake.wait_for(lambda: len(fake.sent_at) >= 150, within=60, what="150 reminders delivered")
+    await bot.kill()
+    before_kill = len(fake.sent_at)
+    assert before_kill < n, "the kill came too late to test anything"
+
+    await bot.start()
+    await fake.wait_for(lambda: all(fake.chats[uid] for uid in ids), within=100, what="every user reached")
+    await asyncio.sleep(1)  # anything still in flight would land now
+    per_chat = Counter(chat for _, chat in fake.sent_at)
+    assert set(per_chat) == set(ids)  # no loss
+    assert sum(c - 1 for c in per_chat.values()) <= 1  # at most one repeat, from the message in flight at the kill
+    storage = await open_storage(tmp_path / "bot.db")
+    try:
+        assert (await ReminderStore(storage).counts()) == {"sent": n}
+    finally:
+        await storage.close()
+    # The platform's limit, not the scheduler, set the pace: 30 a second overall, across the restart
+    # (PTB's limiter lets each process start with a burst of 30).
+    times = sorted(t for t, _ in fake.sent_at)
+    assert times[-1] - times[0] >= (len(times) - 2 * 30) / 30

@@ -1,0 +1,249 @@
+"""What a Telegram user sees around the guide: commands, odd input, old buttons, groups, erasing data."""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from pathlib import Path
+
+import pytest
+import pytest_asyncio
+
+from bot import texts
+from tests.fakes.telegram_api import FakeBotAPI, FakeMessage, FakeUser
+from tests.telegram.conftest import MINI_GUIDE, BotProcess, bot_env
+
+pytestmark = pytest.mark.asyncio(loop_scope="module")
+
+HOME = "Hi! What would you like to do?\n\nThe deadline passed on 8 October 2025."
+PLAN = "Which plan do you use?"
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def bot(fake: FakeBotAPI, tmp_path_factory: pytest.TempPathFactory):
+    workdir = tmp_path_factory.mktemp("conversation")
+    process = BotProcess(fake, workdir, bot_env(fake, workdir, MINI_GUIDE))  # rate limits on, as deployed
+    await process.start()
+    yield process
+    assert await process.stop() == 0, process.output[-3000:]
+
+
+async def at_plan(user: FakeUser) -> FakeMessage:
+    """Open the guide and choose "Help me decide"; return the plan question."""
+    await user.send("/start")
+    home = await user.pop_message()
+    assert home.text == HOME
+    await user.press("Help me decide")
+    plan = await user.pop_message()
+    assert plan.text == PLAN
+    return plan
+
+
+def rows_mentioning(db: Path, needle: str) -> list[tuple[str, tuple[object, ...]]]:
+    """Every row of every table in which some value contains ``needle``."""
+    with sqlite3.connect(db) as conn:
+        tables = [t for (t,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+        found = []
+        for table in tables:
+            for row in conn.execute(f'SELECT * FROM "{table}"'):
+                if any(needle in str(value) for value in row):
+                    found.append((table, row))
+    return found
+
+
+async def test_command_menu_is_set_at_start_up(fake: FakeBotAPI, bot: BotProcess) -> None:
+    assert [c["command"] for c in fake.commands] == [
+        "start", "steps", "remind", "stop", "forget", "sources", "privacy", "help",
+    ]
+
+
+async def test_text_is_escaped_for_html_and_shown_as_written(fake: FakeBotAPI, bot: BotProcess) -> None:
+    user = fake.user(3_000_001)
+    await user.send("/start steps")
+    steps = await user.pop_message()
+    # The guide says "<& more>": Telegram accepted the message and the user reads exactly that.
+    assert steps.text == "1. Open Settings <& more>\n2. Turn it off"
+    assert steps.html == "1. Open <b>Settings</b> &lt;&amp; more&gt;\n2. Turn it off"
+
+
+async def test_sources_are_links(fake: FakeBotAPI, bot: BotProcess) -> None:
+    user = fake.user(3_000_002)
+    await user.send("/sources")
+    sources = await user.pop_message()
+    assert sources.links == [
+        ("Updates to Consumer Terms", "https://www.anthropic.com/news/updates-to-our-consumer-terms")
+    ]
+    assert sources.labels == [texts.CONTINUE_WHERE]
+    await user.press(texts.CONTINUE_WHERE)
+    assert (await user.pop_message()).text == HOME
+    assert sources.buttons == []  # the used message keeps no live buttons
+
+
+@pytest.mark.parametrize(
+    ("user_id", "command", "expected"),
+    [
+        (3_100_001, "/help", "What I can do"),
+        (3_100_002, "/privacy", "What I keep about you"),
+        (3_100_003, "/remind", texts.REMIND_ASK),
+        (3_100_004, "/stop", texts.NO_REMINDERS_TO_STOP),
+        (3_100_005, "/HELP@optout_test_bot", "What I can do"),
+    ],
+)
+async def test_commands_answer(fake: FakeBotAPI, bot: BotProcess, user_id: int, command: str, expected: str) -> None:
+    user = fake.user(user_id)
+    await user.send(command)
+    reply = await user.pop_message()
+    assert reply.text.startswith(expected)
+
+
+async def test_steps_command_opens_the_steps(fake: FakeBotAPI, bot: BotProcess) -> None:
+    user = fake.user(3_000_003)
+    await at_plan(user)
+    await user.send("/steps")
+    steps = await user.pop_message()
+    assert steps.text.startswith("1. Open Settings")
+    assert texts.START_OVER in steps.labels
+
+
+@pytest.mark.parametrize(
+    ("user_id", "kind"), [(3_200_001, "text"), (3_200_002, "sticker"), (3_200_003, "photo"), (3_200_004, "huge"),
+                          (3_200_005, "unknown command")],
+)
+async def test_odd_input_gets_a_short_answer_and_the_current_step(
+    fake: FakeBotAPI, bot: BotProcess, user_id: int, kind: str
+) -> None:
+    user = fake.user(user_id)
+    plan = await at_plan(user)
+    secret = "my-private-words-3200"
+    if kind == "text":
+        await user.send(f"hello, {secret}")
+    elif kind == "sticker":
+        await user.send_sticker()
+    elif kind == "photo":
+        await user.send_photo()
+    elif kind == "huge":
+        await user.send(secret + "x" * 10_000)
+    else:
+        await user.send("/teleport now")
+    notice, step = await user.pop_messages(2)
+    expected = texts.unknown_command("/") if kind == "unknown command" else texts.USE_BUTTONS
+    assert notice.text == expected
+    assert step.text == PLAN and step.labels == plan.labels
+    # Nothing moved: the plan question still works.
+    await user.press("Pro")
+    assert (await user.pop_message()).text == "Do you use Claude Code?"
+    assert rows_mentioning(bot.db_path, secret) == []
+    assert secret not in bot.output
+
+
+async def test_a_button_from_an_old_message_changes_nothing(fake: FakeBotAPI, bot: BotProcess) -> None:
+    user = fake.user(3_000_004)
+    await user.send("/start")
+    home = await user.pop_message()
+    old_data = home.button("Just show me the steps")["callback_data"]
+    await user.press("Help me decide")
+    await user.pop_message()
+    query = await user.press_data(home, old_data)
+    assert query.answer_text is not None and query.answer_text.startswith("That button belongs to an earlier step")
+    notice, step = await user.pop_messages(2)
+    assert notice.text == texts.STALE_BUTTON
+    assert step.text == PLAN
+    await user.press("Free")
+    assert (await user.pop_message()).text == "Do you use Claude Code?"
+
+
+@pytest.mark.parametrize("data", ["zzz", "o:abc:free", "o:999999:free", "f:yes", "x:explode", "é" * 32])
+async def test_forged_buttons_get_a_short_answer(fake: FakeBotAPI, bot: BotProcess, data: str) -> None:
+    user = fake.user(3_300_000 + len(fake.users))
+    plan = await at_plan(user)
+    query = await user.press_data(plan, data)
+    assert query.answer_text  # a toast, so the client stops spinning with an explanation
+    notice, step = await user.pop_messages(2)
+    assert notice.text in (texts.BAD_BUTTON, texts.STALE_BUTTON)
+    assert step.text == PLAN
+
+
+async def test_every_press_is_answered_once(fake: FakeBotAPI, bot: BotProcess) -> None:
+    assert fake.queries
+    assert [q for q in fake.queries.values() if q.answers != 1] == []
+
+
+async def test_group_start_offers_a_private_chat(fake: FakeBotAPI, bot: BotProcess) -> None:
+    user = fake.user(3_000_005)
+    group = fake.group(-100_3000)
+    await user.send("/start steps", chat=group)
+    await user.send("/start@optout_test_bot", chat=group)
+    await user.send("/start@some_other_bot", chat=group)
+    await user.send("hello everyone", chat=group)
+    replies = await fake.wait_for(lambda: len(fake.sent_to(group["id"])) >= 2 and fake.sent_to(group["id"]))
+    deep, plain = replies
+    assert deep.buttons == [{"text": "Open a private chat", "url": "https://t.me/optout_test_bot?start=steps"}]
+    assert plain.buttons == [{"text": "Open a private chat", "url": "https://t.me/optout_test_bot"}]
+    # Nothing else is answered in the group, and the conversation did not start anywhere.
+    await user.send("/help")  # a marker: once this is answered in private, the group updates are done
+    await user.pop_message()
+    assert len(fake.sent_to(group["id"])) == 2
+    assert [m.text for m in user.bot_messages] == [user.bot_messages[0].text]
+
+
+async def test_forget_erases_everything_about_the_user(fake: FakeBotAPI, bot: BotProcess) -> None:
+    user = fake.user(3_987_654)
+    await at_plan(user)
+    await user.press("Team")
+    await user.pop_message()
+    assert rows_mentioning(bot.db_path, str(user.id))  # the test can see the user's row before
+    await user.send("/forget")
+    ask = await user.pop_message()
+    assert ask.text == texts.FORGET_ASK
+    await user.press(texts.FORGET_NO)
+    assert (await user.pop_message()).text == texts.FORGET_KEPT
+    assert rows_mentioning(bot.db_path, str(user.id))
+    await user.send("/forget")
+    await user.pop_message()
+    await user.press(texts.FORGET_YES)
+    assert (await user.pop_message()).text == texts.FORGOTTEN
+    assert rows_mentioning(bot.db_path, str(user.id)) == []
+    # Writing again starts from scratch.
+    await user.send("/start")
+    assert (await user.pop_message()).text == HOME
+
+
+async def test_flood_limit_answers_are_waited_out(fake: FakeBotAPI, bot: BotProcess) -> None:
+    user = fake.user(3_000_006)
+    fake.fail_next("sendMessage", 429, retry_after=1, chat_id=user.id)
+    started = time.monotonic()
+    await user.send("/start")
+    assert (await user.pop_message()).text == HOME
+    assert time.monotonic() - started >= 1.0  # retried after retry_after, not before
+    assert ("sendMessage", 429, "Too Many Requests: retry after 1") in fake.errors
+
+
+async def test_network_errors_are_retried(fake: FakeBotAPI, bot: BotProcess) -> None:
+    user = fake.user(3_000_007)
+    fake.drop_next("sendMessage", times=2, chat_id=user.id)
+    await user.send("/start")
+    assert (await user.pop_message()).text == HOME
+    assert user.pending() == []  # one message, not duplicates
+
+
+async def test_a_user_who_blocked_the_bot_has_reminders_turned_off(fake: FakeBotAPI, bot: BotProcess) -> None:
+    user = fake.user(3_000_008)
+    await user.send("/remind")
+    offers = await user.pop_message()
+    assert offers.text == texts.REMIND_ASK
+    await user.press(offers.labels[0])
+    assert texts.STOP_REMINDERS in (await user.pop_message()).labels
+    assert rows_mentioning(bot.db_path, f"telegram:{user.id}")
+    blocked_lines = lambda: bot.output.count("a user has blocked the bot")  # noqa: E731
+    before = blocked_lines()
+    await user.block()
+    await bot.wait_output("the block to be noticed", lambda: blocked_lines() > before)
+    await bot.wait_output("reminders to be turned off", lambda: "their reminders are off" in bot.output)
+    # A message racing the block gets a reply that bounces with 403: noticed too, once.
+    await user.send("/help")
+    await bot.wait_output("the 403 to be noticed", lambda: blocked_lines() >= before + 2)
+    assert ("sendMessage", 403, "Forbidden: bot was blocked by the user") in fake.errors
+    await user.send("/privacy")
+    await bot.wait_output("the second 403", lambda: blocked_lines() >= before + 3)
+    assert blocked_lines() == before + 3
+    assert str(user.id) not in bot.output  # user ids appear at DEBUG only

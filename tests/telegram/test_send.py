@@ -1,0 +1,80 @@
+"""Unprompted sends (reminders) through TelegramPlatform.send, in-process against the fake Bot API."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+import pytest_asyncio
+
+from adapters.telegram import TelegramPlatform
+from bot.app import build_services
+from bot.events import Button, Reply
+from bot.platform import Delivery, Outgoing
+from bot.settings import load_settings
+from tests.fakes.telegram_api import FakeBotAPI
+from tests.telegram.conftest import MINI_GUIDE
+
+pytestmark = pytest.mark.asyncio(loop_scope="module")
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def platform(fake: FakeBotAPI, tmp_path_factory: pytest.TempPathFactory):
+    workdir = tmp_path_factory.mktemp("send")
+    settings = load_settings(
+        env_file=None, telegram_bot_token=fake.token, telegram_api_base_url=fake.base_url,
+        database_url=f"sqlite:///{workdir / 'bot.db'}", content_path=MINI_GUIDE, health_port=0,
+    )
+    services = await build_services(settings)
+    telegram = TelegramPlatform(services)
+    await telegram.start()
+    yield telegram
+    await telegram.stop()
+    assert not telegram.ready()
+    await services.storage.close()
+
+
+async def test_a_reminder_is_delivered_as_html_with_its_buttons(fake: FakeBotAPI, platform: TelegramPlatform) -> None:
+    assert platform.ready()
+    user = fake.user(5_000_001)
+    reply = Reply("**Reminder:** check the setting <today> & tomorrow", buttons=((Button("Open the steps", "e:steps"),),))
+    assert await platform.send(Outgoing(str(user.id), (reply,))) is Delivery.SENT
+    message = await user.pop_message()
+    assert message.text == "Reminder: check the setting <today> & tomorrow"
+    assert message.labels == ["Open the steps"]
+
+
+async def test_blocked_and_unknown_chats_are_unreachable(fake: FakeBotAPI, platform: TelegramPlatform) -> None:
+    user = fake.user(5_000_002)
+    fake.blocked.add(user.id)
+    assert await platform.send(Outgoing(str(user.id), (Reply("Hello"),))) is Delivery.UNREACHABLE
+    assert await platform.send(Outgoing("5999999", (Reply("Hello"),))) is Delivery.UNREACHABLE  # chat not found
+    assert await platform.send(Outgoing("channel:12", (Reply("Hello"),))) is Delivery.UNREACHABLE  # not a chat id
+    assert fake.sent_to(user.id) == []
+
+
+async def test_a_network_error_that_outlasts_the_retries_is_a_failure(
+    fake: FakeBotAPI, platform: TelegramPlatform, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("adapters.telegram.sending.BACKOFF", 0.01)  # the waits themselves are not under test
+    user = fake.user(5_000_003)
+    fake.drop_next("sendMessage", times=4, chat_id=user.id)
+    assert await platform.send(Outgoing(str(user.id), (Reply("Hello"),))) is Delivery.FAILED
+    assert fake.sent_to(user.id) == []
+    # A passing failure is retried: one drop, then the message goes through exactly once.
+    fake.drop_next("sendMessage", times=1, chat_id=user.id)
+    assert await platform.send(Outgoing(str(user.id), (Reply("Hello"),))) is Delivery.SENT
+    assert [m.text for m in fake.sent_to(user.id)] == ["Hello"]
+
+
+async def test_one_chat_gets_at_most_one_message_a_second(fake: FakeBotAPI, platform: TelegramPlatform) -> None:
+    user = fake.user(5_000_004)
+    other = fake.user(5_000_005)
+    started = time.monotonic()
+    assert await platform.send(Outgoing(str(user.id), (Reply("one"), Reply("two"), Reply("three")))) is Delivery.SENT
+    assert time.monotonic() - started >= 1.8  # three messages to one chat: two waits of about a second
+    # Other chats are not held up by that one.
+    started = time.monotonic()
+    assert await platform.send(Outgoing(str(other.id), (Reply("hi"),))) is Delivery.SENT
+    assert time.monotonic() - started < 0.5
+    assert [m.text for m in fake.sent_to(user.id)] == ["one", "two", "three"]
