@@ -79,7 +79,10 @@ class AdminCommands(app_commands.Group):
             name="optout-admin",
             description="Set up Opt-Out Assistant for this server",
             default_permissions=discord.Permissions(manage_guild=True),
+            # dm_permission (guild_only) is Discord's deprecated field, contexts its successor: set both.
             guild_only=True,
+            allowed_contexts=app_commands.AppCommandContext(guild=True),
+            allowed_installs=app_commands.AppInstallationType(guild=True),
         )
         self.handler = handler
         self.services = services

@@ -148,6 +148,9 @@ class InteractionHandler:
     ) -> None:
         private = private or interaction.guild_id is not None
         owner = interaction.user.id
+        if not messages and not deferred:
+            await interaction.response.defer()  # nothing to show, but Discord still needs its answer
+            return
         # A notice (stale button, updated guide) leaves the pressed message as it was and answers
         # with a new message, so the member sees both where they were and why nothing moved.
         edit_first = in_place and bool(messages) and not any(m.notice for m in messages)

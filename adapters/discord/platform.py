@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 import aiohttp
@@ -160,8 +161,8 @@ class DiscordPlatform:
         try:
             if target.startswith("channel:"):
                 if messages and not any(b for row in messages[-1].rows for b in row if not b.url):
-                    last = messages[-1]
-                    messages[-1] = type(last)(last.content, (*last.rows, (Button(START_GUIDE, "s"),)))
+                    # An announcement always offers a way into the guide.
+                    messages[-1] = replace(messages[-1], rows=(*messages[-1].rows, (Button(START_GUIDE, "s"),)))
                 channel = self.client.get_partial_messageable(int(target.removeprefix("channel:")))
                 for part in messages:
                     await channel.send(part.content, **_view(build_view(part.rows, None)))

@@ -46,6 +46,9 @@ class SqliteStorage(Storage):
         # The stored rows of recently active users, exactly as last read or written, so a step
         # needs no read; the revision check in save_step catches a row another process changed.
         self._rows: OrderedDict[str, tuple] = OrderedDict()
+        # Bumped after each erase: a read that was in flight meanwhile may hold an erased row and must
+        # not put it back in the cache (a forgotten user's answers would come back on their next step).
+        self._erasures = 0
 
     @property
     def connection(self) -> aiosqlite.Connection:
@@ -125,10 +128,12 @@ class SqliteStorage(Storage):
         name = str(key)
         row = self._rows.get(name)
         if row is None:
+            erasures = self._erasures
             row = await self._in_thread(self._get_user_sync, name)
             if row is None:
                 return None
-            self._remember(name, row)
+            if erasures == self._erasures:
+                self._remember(name, row)
         else:
             self._rows.move_to_end(name)
         version, node, step, answers, history, pending, rev, created, updated = row
@@ -210,6 +215,7 @@ class SqliteStorage(Storage):
         async with self.transaction() as db:
             for table in await self._user_tables(db):
                 await db.execute(f"DELETE FROM {table} WHERE user_key = ?", (str(key),))
+        self._erased(str(key))
         await self._scrub()
 
     async def delete_inactive(self, before: datetime) -> int:
@@ -220,8 +226,17 @@ class SqliteStorage(Storage):
             for table in await self._user_tables(db):
                 await db.executemany(f"DELETE FROM {table} WHERE user_key = ?", keys)
         if keys:
+            self._erased()
             await self._scrub()
         return len(keys)
+
+    def _erased(self, name: str | None = None) -> None:
+        """Drop erased rows that a concurrent read cached while the delete ran (None: all of them)."""
+        self._erasures += 1
+        if name is None:
+            self._rows.clear()
+        else:
+            self._rows.pop(name, None)
 
     async def _scrub(self) -> None:
         # Erased means erased on disk: secure_delete (set in open_storage) zeroes the freed pages, but

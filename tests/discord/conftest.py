@@ -65,23 +65,21 @@ class BotProcess:
             **self.env,
         }
         before = self.fake.identifies
+        since = len(self.output())  # a restarted bot appends to the same log
         out = self.log.open("ab")
         self.proc = await asyncio.create_subprocess_exec(
             str(BOT), "run", cwd=self.db.parent, env=env, stdout=out, stderr=asyncio.subprocess.STDOUT
         )
         out.close()
-        await self.wait_for_log("discord: running", since=self._size_at_start())
+        await self.wait_for_log("discord: running", since=since)
         await self.fake.wait_identified(identifies or before + 1)
         return self
-
-    def _size_at_start(self) -> int:
-        return 0
 
     def output(self) -> str:
         return self.log.read_text(errors="replace") if self.log.exists() else ""
 
-    async def wait_for_log(self, text: str, timeout: float = 30.0, since: int = 0) -> None:
-        deadline = time.monotonic() + timeout
+    async def wait_for_log(self, text: str, within: float = 30.0, since: int = 0) -> None:
+        deadline = time.monotonic() + within
         while text not in self.output()[since:]:
             if self.proc is not None and self.proc.returncode is not None:
                 raise AssertionError(f"optout-bot exited ({self.proc.returncode}):\n{self.output()[-3000:]}")

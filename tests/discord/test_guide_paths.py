@@ -1,20 +1,24 @@
-"""Members walk every path of the guide through Discord, many at once against one bot process."""
+"""Members walk the guide through Discord, many at once against one bot process.
+
+By default the walks cover every option of every node (each choice pressed at least once, each
+ending reached). DISCORD_E2E_ALL_PATHS=1 walks every distinct path instead: thousands for the
+shipped guide, several minutes, so it is left to a nightly run.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import os
 from dataclasses import dataclass, field
-from datetime import datetime
 
-from adapters.discord.render import chosen_line, render
+from adapters.discord.render import chosen_line
 from bot import texts
 from bot.engine import node_text
 from bot.guide import Guide, InfoNode, ResultNode
-from tests.discord.conftest import FAKE_NOW, BotProcess
+from tests.discord.conftest import BotProcess
+from tests.discord.expect import NOW, first_paragraph
 from tests.fakes.discord_api import FakeDiscord, FakeMember
 
-NOW = datetime.fromisoformat(FAKE_NOW)
 PARALLEL = 40  # members walking at the same time
 FULL = os.environ.get("DISCORD_E2E_ALL_PATHS") == "1"
 
@@ -26,10 +30,6 @@ class Walk:
     labels: list[str] = field(default_factory=list)
     expect: list[str] = field(default_factory=list)  # text the step after each press starts with
     at: list[str] = field(default_factory=list)  # the node each label is pressed on
-
-
-def first_paragraph(markdown: str) -> str:
-    return render(markdown).split("\n\n")[0]
 
 
 def all_walks(guide: Guide) -> list[Walk]:

@@ -10,7 +10,7 @@ from bot import texts
 from bot.engine import node_text
 from bot.guide import Guide
 from tests.discord.conftest import BotProcess
-from tests.discord.test_guide_paths import NOW, first_paragraph
+from tests.discord.expect import NOW, first_paragraph
 from tests.fakes.discord_api import FakeDiscord
 
 
@@ -111,12 +111,14 @@ async def test_forged_buttons_get_a_short_explanation(fake: FakeDiscord, bot: Bo
     assert unknown.ack_type == 4 and reply.ephemeral and reply.content == UNKNOWN_BUTTON
 
     forged = await member.press_custom_id(f"oo:{member.id}:o:99999:nope", message)
-    notice = await member.pop_message()
+    notice, again = await member.pop_message(), await member.pop_message()
     assert forged.ack_type == 4 and render(texts.STALE_BUTTON) in notice.content
+    assert again.labels() == message.labels()
 
     bad = await member.press_custom_id(f"oo:{member.id}:zz", message)
-    notice = await member.pop_message()
+    notice, again = await member.pop_message(), await member.pop_message()
     assert bad.ack_type == 4 and render(texts.BAD_BUTTON) in notice.content
+    assert again.labels() == message.labels()
     assert fake.messages[message.id].edits == 0
 
 

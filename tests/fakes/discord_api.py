@@ -158,8 +158,8 @@ class FakeDiscord:
         self.members[user_id] = member
         return member
 
-    async def wait_identified(self, count: int = 1, timeout: float = 20.0) -> None:
-        deadline = time.monotonic() + timeout
+    async def wait_identified(self, count: int = 1, within: float = 20.0) -> None:
+        deadline = time.monotonic() + within
         while self.identifies < count or not self._live():
             if time.monotonic() > deadline:
                 raise AssertionError(f"the bot did not connect to the fake gateway ({self.identifies} IDENTIFY)")
@@ -296,7 +296,8 @@ class FakeDiscord:
         return out
 
     def _new_message(self, channel_id: int, body: dict[str, Any], *, visible_to: int | None, flags: int = 0) -> FakeMessage:
-        problems = self.check_message(body)
+        # The "thinking…" placeholder of a deferred command is the one message allowed to be empty.
+        problems = [] if flags & LOADING else self.check_message(body)
         if problems:
             self.violations.extend(problems)
             raise _Refused(400, 50035, f"Invalid Form Body: {'; '.join(problems)}")
@@ -365,7 +366,7 @@ class FakeDiscord:
         if kind == 4:
             message = self._new_message(inter.channel_id, data, visible_to=inter.member_id)
         elif kind == 5:
-            message = self._new_message(inter.channel_id, {"content": "", **data}, visible_to=inter.member_id, flags=LOADING)
+            message = self._new_message(inter.channel_id, data, visible_to=inter.member_id, flags=LOADING)
         elif kind == 7:
             message = self._edit(self.messages[inter.message_id], data)  # type: ignore[index]
         elif kind == 6:
@@ -579,12 +580,12 @@ class FakeMember:
         inter.message_id = message.id
         return await self.fake.dispatch_interaction(payload, inter)
 
-    async def pop_message(self, timeout: float = 10.0) -> FakeMessage:
-        """Return the next message (or edit of one) this member saw, waiting up to ``timeout``."""
+    async def pop_message(self, within: float = 10.0) -> FakeMessage:
+        """Return the next message (or edit of one) this member saw, waiting up to ``within`` seconds."""
         try:
-            return await asyncio.wait_for(self.inbox.get(), timeout)
+            return await asyncio.wait_for(self.inbox.get(), within)
         except TimeoutError:
-            raise AssertionError(f"member {self.id} got no message within {timeout} s") from None
+            raise AssertionError(f"member {self.id} got no message within {within} s") from None
 
     def pending(self) -> int:
         return self.inbox.qsize()

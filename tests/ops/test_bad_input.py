@@ -7,10 +7,7 @@ import json
 import socket
 import subprocess
 import time
-from collections.abc import AsyncIterator
 from pathlib import Path
-
-import pytest
 
 from tests.fakes.telegram_api import DEFAULT_TOKEN, FakeBotAPI
 from tests.ops.helpers import assert_one_clear_line, free_port, run_bot
@@ -78,14 +75,6 @@ def test_fake_now_without_time_zone(tmp_path: Path) -> None:
 
 # Platforms ------------------------------------------------------------------------------------------
 # The Telegram fake plays api.telegram.org on 127.0.0.1; Discord is pointed at a closed local port.
-
-
-@pytest.fixture
-async def fake() -> AsyncIterator[FakeBotAPI]:
-    async with FakeBotAPI() as api:
-        yield api
-        if api._runner is not None:
-            api._runner._shutdown_timeout = 0.2  # don't wait out the bot's last long poll (see test_shutdown)
 
 
 def _closed_port() -> int:

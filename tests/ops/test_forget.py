@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 from contextlib import closing
 from pathlib import Path
@@ -110,5 +111,26 @@ async def test_a_user_who_comes_back_after_forget_starts_from_scratch(tmp_path: 
         assert not again.forgotten
         state = await storage.get_user(user)
         assert state is not None and state.node == "home" and state.answers == {}
+    finally:
+        await storage.close()
+
+
+async def test_a_read_during_the_erase_does_not_bring_the_user_back(tmp_path: Path) -> None:
+    # The reminder scheduler may read a user while that user's /forget runs; the storage caches rows.
+    storage = await open_storage(tmp_path / "bot.db")
+    engine = Engine(load_guide(MINI_GUIDE), storage, ManualClock(AFTER))
+    user = UserKey("telegram", USER_ID)
+    try:
+        await engine.handle(user, Start())
+        await engine.handle(user, Press("o:1:decide"))
+        await engine.handle(user, Command("forget"))
+        erase = asyncio.create_task(engine.handle(user, Press("f:yes")))
+        await asyncio.sleep(0)  # the erase is under way
+        await asyncio.gather(*(storage.get_user(user) for _ in range(5)))
+        assert (await erase).forgotten
+        assert await storage.get_user(user) is None
+        comeback = await engine.handle(user, Start())
+        assert comeback.replies[-1].text.startswith("Hi!")
+        assert (await storage.get_user(user)).answers == {}
     finally:
         await storage.close()

@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
+import os
+import re
+import subprocess
+import sys
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,7 +20,7 @@ from bot.events import Start, UserKey
 from bot.health import HealthServer
 from bot.platform import Delivery, Outgoing
 from bot.settings import load_settings
-from tests.ops.helpers import MINI_GUIDE
+from tests.ops.helpers import MINI_GUIDE, ROOT
 
 
 @dataclass
@@ -131,3 +137,28 @@ async def _sample(session: aiohttp.ClientSession, base: str, name: str) -> float
             if line.startswith(f"{name} "):
                 return float(line.split()[1])
     raise AssertionError(f"{name} not in /metrics")
+
+
+def _healthcheck_command() -> list[str]:
+    """The Dockerfile's HEALTHCHECK CMD (exec form), run with this interpreter instead of the image's."""
+    text = re.sub(r"\\\n", " ", (ROOT / "Dockerfile").read_text())
+    (line,) = [line for line in text.splitlines() if line.startswith("HEALTHCHECK")]
+    command = json.loads(line[line.index("CMD") + 3 :])
+    assert command[0] == "python"
+    return [sys.executable, *command[1:]]
+
+
+async def test_docker_healthcheck_command_passes_and_fails(services: Services) -> None:
+    server = HealthServer(services, "127.0.0.1", 0)
+    await server.start()
+    try:
+        up = await asyncio.to_thread(_probe, server.port)
+    finally:
+        await server.stop()
+    down = await asyncio.to_thread(_probe, server.port)
+    assert (up, down) == (0, 1)
+
+
+def _probe(port: int | None) -> int:
+    env = {**os.environ, "HEALTH_PORT": str(port), "NO_PROXY": "127.0.0.1", "no_proxy": "127.0.0.1"}
+    return subprocess.run(_healthcheck_command(), env=env, capture_output=True, timeout=30).returncode

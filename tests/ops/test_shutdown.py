@@ -4,27 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-from collections.abc import AsyncIterator
 from contextlib import closing
 from pathlib import Path
 from typing import Any
-
-import pytest
 
 from tests.fakes.telegram_api import FakeBotAPI
 from tests.ops.running import running_bot
 
 USER = 555000111
-
-
-@pytest.fixture
-async def fake() -> AsyncIterator[FakeBotAPI]:
-    async with FakeBotAPI() as api:
-        yield api
-        # The bot is gone but its last long poll still waits inside the fake (aiohttp does not cancel a
-        # handler when the client disconnects); don't let the fake's clean-up wait that poll out.
-        if api._runner is not None:
-            api._runner._shutdown_timeout = 0.2
 
 
 def _telegram(fake: FakeBotAPI) -> dict[str, str]:
@@ -73,7 +60,7 @@ async def test_sigterm_mid_conversation_keeps_the_step_and_exits_0(fake: FakeBot
     # The step in flight was finished: the user got the next question before the bot went away.
     assert user.bot_messages[-1].text == "Do you use Claude Code?"
     assert user.bot_messages[-1].labels[:2] == ["Yes", "No"]
-    node, step, answers = _stored(tmp_path / "bot.db", f"telegram:{USER}")
+    node, _step, answers = _stored(tmp_path / "bot.db", f"telegram:{USER}")
     assert (node, answers) == ("code", '{"plan":"pro"}')
 
     # After a restart the user carries on from there with the buttons they already have.

@@ -1,95 +1,18 @@
-"""Fixtures for the reminder tests: a recording fake Platform, guides with deadlines relative to the clock."""
+"""Fixtures for the reminder tests (helpers in tests/reminders/helpers.py)."""
 
 from __future__ import annotations
 
 import asyncio
-import time
-from collections.abc import AsyncIterator, Callable, Iterable
-from datetime import UTC, datetime, timedelta
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-import yaml
 
 from bot.clock import ManualClock
-from bot.guide import Guide, load_guide
-from bot.platform import Delivery, Outgoing
 from bot.reminders.scheduler import Scheduler
 from bot.reminders.service import ReminderService
 from bot.storage import SqliteStorage, open_storage
-from tests.conftest import MINI_GUIDE
-
-# Noon UTC on 1 September 2025: before both deadlines of tests/fixtures/mini.yaml.
-EARLY = datetime(2025, 9, 1, 12, 0, tzinfo=UTC)
-
-
-class FakePlatform:
-    """Records every send; a target listed in ``blocked`` is unreachable, one in ``flaky`` fails."""
-
-    def __init__(self, name: str = "telegram") -> None:
-        self.name = name
-        self.sent: list[Outgoing] = []
-        self.attempts: list[str] = []
-        self.blocked: set[str] = set()
-        self.flaky: set[str] = set()
-        self.gate: asyncio.Event | None = None  # when set to an unset Event, sends wait for it
-
-    async def start(self) -> None: ...
-
-    async def stop(self) -> None: ...
-
-    def ready(self) -> bool:
-        return True
-
-    async def send(self, message: Outgoing) -> Delivery:
-        self.attempts.append(message.target)
-        if self.gate is not None:
-            await self.gate.wait()
-        if message.target in self.blocked:
-            return Delivery.UNREACHABLE
-        if message.target in self.flaky:
-            return Delivery.FAILED
-        self.sent.append(message)
-        return Delivery.SENT
-
-    def to(self, target: str) -> list[str]:
-        """The texts sent to one target, in order."""
-        return [r.text for m in self.sent if m.target == target for r in m.replies]
-
-
-async def eventually(check: Callable[[], bool], within: float = 5.0) -> None:
-    """Wait until ``check()`` holds (the scheduler works on aiosqlite's thread), failing after ``within`` seconds."""
-    deadline = time.monotonic() + within
-    while not check():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        await asyncio.sleep(0.01)
-
-
-async def settle(rounds: int = 30) -> None:
-    """Give the scheduler time to act on a clock move, so a test can assert that nothing was sent."""
-    for _ in range(rounds):
-        await asyncio.sleep(0.01)
-
-
-def write_guide(path: Path, deadlines: Iterable[tuple[str, datetime, list[str]]], *, version: str = "rem-1",
-                entries: dict[str, str] | None = None) -> Guide:
-    """Write tests/fixtures/mini.yaml with these deadlines (id, at, ISO offsets) and load it."""
-    raw = yaml.safe_load(MINI_GUIDE.read_text(encoding="utf-8"))
-    raw["version"] = version
-    raw["deadlines"] = [
-        {"id": d, "at": at.isoformat(), "label": f"the {d} deadline", "offsets": offsets} for d, at, offsets in deadlines
-    ]
-    # The mini guide's texts name `final`; keep them valid whatever deadlines a test uses.
-    for node in raw["nodes"]:
-        for block in node["blocks"]:
-            block.pop("when", None)
-            block["text"] = block["text"].replace("{deadline.final.left}", "some time").replace(
-                "{deadline.final.date}", "a date")
-    if entries:
-        raw["entries"].update(entries)
-    path.write_text(yaml.safe_dump(raw, sort_keys=False), encoding="utf-8")
-    return load_guide(path)
+from tests.reminders.helpers import EARLY, FakePlatform
 
 
 @pytest.fixture
@@ -136,7 +59,3 @@ async def running() -> AsyncIterator[Running]:
     r = Running()
     yield r
     await r.stop_all()
-
-
-def days(n: float) -> timedelta:
-    return timedelta(days=n)

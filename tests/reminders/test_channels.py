@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bot.clock import ManualClock
 from bot.reminders.service import ReminderService
-from tests.reminders.conftest import EARLY, days, eventually, settle, write_guide
+from tests.reminders.helpers import EARLY, days, eventually, settle, write_guide
 
 
 async def test_a_chosen_channel_gets_each_announcement_once(db, tmp_path, discord_platform, running) -> None:

@@ -8,7 +8,7 @@ from bot.clock import ManualClock
 from bot.engine import Engine
 from bot.reminders.service import ReminderService
 from tests.core.driver import EngineChat
-from tests.reminders.conftest import EARLY, FakePlatform, days, eventually, settle, write_guide
+from tests.reminders.helpers import EARLY, FakePlatform, days, eventually, settle, write_guide
 
 
 async def test_remind_me_pick_list_and_stop(db, tmp_path) -> None:

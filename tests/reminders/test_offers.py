@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from bot.clock import ManualClock
 from bot.events import UserKey
 from bot.reminders.service import ReminderService, add_months
-from tests.reminders.conftest import EARLY, days
+from tests.reminders.helpers import EARLY, days
 
 ALICE = UserKey("telegram", "1001")
 # Between the mini guide's deadlines: the first (28 September) passed, the final (8 October) ahead.
@@ -89,7 +89,7 @@ async def test_subscribing_twice_schedules_once(db, mini_guide) -> None:
 
 
 async def test_offsets_down_to_seconds_read_naturally(db, tmp_path) -> None:
-    from tests.reminders.conftest import write_guide
+    from tests.reminders.helpers import write_guide
 
     soon = EARLY + timedelta(minutes=1)
     guide = write_guide(tmp_path / "g.yaml", [("soon", soon, ["PT40S", "PT20S", "PT90M"])])

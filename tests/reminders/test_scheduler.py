@@ -11,7 +11,7 @@ from bot.clock import ManualClock
 from bot.events import UserKey
 from bot.reminders.service import ReminderService
 from bot.storage import UserState, open_storage
-from tests.reminders.conftest import EARLY, FakePlatform, days, eventually, settle, write_guide
+from tests.reminders.helpers import EARLY, FakePlatform, days, eventually, settle, write_guide
 
 ALICE = UserKey("telegram", "1001")
 BOB = UserKey("telegram", "1002")

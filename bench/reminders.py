@@ -1,0 +1,118 @@
+"""Benchmark: due reminders delivered through the fake Telegram Bot API by a real `optout-bot run`.
+
+    .venv/bin/python bench/reminders.py [--count 10000] [--mode off|on|both]
+
+For each mode it seeds ``--count`` due reminders (one per user) into a fresh database, starts the
+bot process as an operator would (env vars, the fake on 127.0.0.1), and times the sendMessage calls
+arriving at the fake, from the first to the last:
+
+- off: TELEGRAM_RATE_LIMIT=false; reminders per second. The bar is 1,000/s, so that in production
+  Telegram's limit, not the bot, is the only bound.
+- on:  Telegram's 30 messages a second; total time against the ideal count/30 s. The bar is within 5%.
+
+It prints the bot process's peak memory (VmHWM) for each run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+import tempfile
+import time
+from datetime import datetime, timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bot.storage import open_storage  # noqa: E402
+from bot.storage.reminders import NewReminder, ReminderStore  # noqa: E402
+from tests.fakes.telegram_api import FakeBotAPI  # noqa: E402
+from tests.reminders.helpers import write_guide  # noqa: E402
+from tests.telegram.conftest import FAKE_NOW, BotProcess, bot_env  # noqa: E402
+
+TELEGRAM_RATE = 30.0
+BAR_UNLIMITED = 1000.0  # reminders per second
+BAR_LIMITED = 0.05  # at most 5% slower than count / 30 s
+FIRST_USER = 7_000_000
+
+
+def peak_rss_mib(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+async def seed(db_path: Path, guide_path: Path, count: int) -> None:
+    start = datetime.fromisoformat(FAKE_NOW)
+    offset = timedelta(hours=1)
+    write_guide(guide_path, [("bench", start + offset + timedelta(seconds=1), ["PT1H"])], version="bench-1")
+    storage = await open_storage(db_path)
+    try:
+        rows = [
+            NewReminder(f"telegram:{uid}", f"telegram:{uid}", "telegram", "deadline", "bench", 3600, start)
+            for uid in range(FIRST_USER, FIRST_USER + count)
+        ]
+        assert await ReminderStore(storage).schedule(rows) == count
+    finally:
+        await storage.close()
+
+
+async def run(count: int, limited: bool) -> dict[str, float]:
+    with tempfile.TemporaryDirectory() as tmp:
+        workdir = Path(tmp)
+        guide_path = workdir / "guide.yaml"
+        await seed(workdir / "bot.db", guide_path, count)
+        async with FakeBotAPI() as fake:
+            for uid in range(FIRST_USER, FIRST_USER + count):
+                fake.user(uid)
+            env = bot_env(fake, workdir, guide_path, LOG_LEVEL="INFO",
+                          TELEGRAM_RATE_LIMIT="true" if limited else "false")
+            bot = BotProcess(fake, workdir, env)
+            await bot.start()
+            try:
+                budget = count / TELEGRAM_RATE * 1.5 + 60 if limited else 300
+                await fake.wait_for(lambda: len(fake.sent_at) >= count, within=budget, what=f"{count} reminders")
+                assert bot.proc is not None
+                peak = peak_rss_mib(bot.proc.pid)
+            finally:
+                await bot.stop()
+            chats = {chat for _, chat in fake.sent_at}
+            times = sorted(t for t, _ in fake.sent_at)
+    elapsed = times[-1] - times[0]
+    return {
+        "sent": len(times), "distinct": len(chats), "elapsed": elapsed,
+        "rate": (len(times) - 1) / elapsed if elapsed > 0 else float("inf"), "peak": peak,
+    }
+
+
+async def main(count: int, mode: str) -> int:
+    ok = True
+    if mode in ("off", "both"):
+        r = await run(count, limited=False)
+        passed = r["rate"] >= BAR_UNLIMITED and r["distinct"] == count
+        ok &= passed
+        print(f"rate limit off: {r['sent']:.0f} reminders to {r['distinct']:.0f} chats in {r['elapsed']:.2f} s = "
+              f"{r['rate']:.0f} reminders/s (bar {BAR_UNLIMITED:.0f}/s: {'PASS' if passed else 'FAIL'}); "
+              f"bot peak memory {r['peak']:.1f} MiB")
+    if mode in ("on", "both"):
+        started = time.monotonic()
+        r = await run(count, limited=True)
+        ideal = count / TELEGRAM_RATE
+        over = r["elapsed"] / ideal - 1
+        passed = abs(over) <= BAR_LIMITED and r["distinct"] == count
+        ok &= passed
+        print(f"rate limit on (30/s): {r['sent']:.0f} reminders to {r['distinct']:.0f} chats in {r['elapsed']:.1f} s; "
+              f"ideal {ideal:.1f} s ({over:+.1%}, bar ±{BAR_LIMITED:.0%}: {'PASS' if passed else 'FAIL'}); "
+              f"bot peak memory {r['peak']:.1f} MiB; wall {time.monotonic() - started:.0f} s")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--count", type=int, default=10_000)
+    parser.add_argument("--mode", choices=("off", "on", "both"), default="both")
+    args = parser.parse_args()
+    sys.exit(asyncio.run(main(args.count, args.mode)))
