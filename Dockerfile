@@ -8,7 +8,8 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 
 WORKDIR /app
 
-# A fixed uid/gid so that a volume restored from a backup keeps working across image rebuilds.
+# A fixed uid/gid so that a volume restored from a backup keeps working across image rebuilds. /data is
+# created owned by that user before VOLUME, so a new named volume starts with that ownership.
 RUN groupadd --system --gid 10001 optout \
     && useradd --system --uid 10001 --gid optout --home-dir /app --no-create-home --shell /usr/sbin/nologin optout \
     && mkdir -p /data \
@@ -18,8 +19,8 @@ COPY pyproject.toml ./
 COPY bot ./bot
 COPY adapters ./adapters
 COPY content ./content
-RUN pip install . \
-    && chown -R optout:optout /app
+# Installed as root and left owned by root: the bot user can read its code but not change it.
+RUN pip install .
 
 # The guide is read from /app/content (CONTENT_PATH); the database lives on the /data volume.
 ENV DATABASE_URL=sqlite:////data/optout.db \

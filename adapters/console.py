@@ -73,5 +73,9 @@ class ConsoleChat:
             self.print("")
 
     def print(self, text: str) -> None:
-        self.out.write(text + "\n")
-        self.out.flush()
+        try:
+            self.out.write(text + "\n")
+            self.out.flush()
+        except BrokenPipeError:
+            # The reader went away (`optout-bot chat | head`): stop quietly, like other Unix tools.
+            raise SystemExit(0) from None

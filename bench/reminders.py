@@ -71,14 +71,17 @@ async def run(count: int, limited: bool) -> dict[str, float]:
             env = bot_env(fake, workdir, guide_path, LOG_LEVEL="INFO",
                           TELEGRAM_RATE_LIMIT="true" if limited else "false")
             bot = BotProcess(fake, workdir, env)
-            await bot.start()
             try:
+                await bot.start()
                 budget = count / TELEGRAM_RATE * 1.5 + 60 if limited else 300
                 await fake.wait_for(lambda: len(fake.sent_at) >= count, within=budget, what=f"{count} reminders")
                 assert bot.proc is not None
                 peak = peak_rss_mib(bot.proc.pid)
             finally:
-                await bot.stop()
+                try:
+                    await bot.stop()
+                finally:
+                    await bot.kill()  # if it did not stop (or never became ready), it must not linger
             chats = {chat for _, chat in fake.sent_at}
             times = sorted(t for t, _ in fake.sent_at)
     elapsed = times[-1] - times[0]

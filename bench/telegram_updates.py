@@ -21,6 +21,7 @@ import os
 import sys
 import tempfile
 import time
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -121,6 +122,8 @@ def run_plain_bot(depth: int) -> None:
         .build()
     )
     context_bot = lambda: app.bot  # noqa: E731
+    # State per user, not per message, is what this bot wants; PTB warns about that choice.
+    warnings.filterwarnings("ignore", message="If 'per_message=False'")
     app.add_handler(ConversationHandler(
         entry_points=[CommandHandler("start", start)],
         states={i: [CallbackQueryHandler(step(i), pattern=f"^q{i}:")] for i in range(depth)},

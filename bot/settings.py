@@ -6,6 +6,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Literal
 
+from dotenv.parser import parse_stream
 from pydantic import AnyHttpUrl, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -71,6 +72,7 @@ class Settings(BaseSettings):
 def load_settings(env_file: str | Path | None = ".env", **overrides: object) -> Settings:
     """Read settings, turning every problem into one line that names the variable to fix."""
     try:
+        _check_env_file(env_file)
         return Settings(_env_file=env_file, **overrides)  # type: ignore[call-arg]
     except ValidationError as exc:
         lines = []
@@ -80,3 +82,17 @@ def load_settings(env_file: str | Path | None = ".env", **overrides: object) -> 
         raise SettingsError("; ".join(lines)) from None
     except (UnicodeDecodeError, ValueError) as exc:  # a malformed .env
         raise SettingsError(f".env: cannot be read: {exc}") from None
+
+
+def _check_env_file(env_file: str | Path | None) -> None:
+    # python-dotenv skips a line it cannot parse with a warning that scrolls away, and the bot would then
+    # start without that setting (a token silently missing); refuse the file instead, naming the line.
+    if env_file is None or not Path(env_file).is_file():
+        return
+    with Path(env_file).open(encoding="utf-8") as stream:
+        for binding in parse_stream(stream):
+            if binding.error:
+                raise SettingsError(
+                    f"{env_file}: line {binding.original.line} cannot be parsed; write it as NAME=value"
+                    " (quote values with spaces or #, close every quote) or start it with # to comment it out"
+                )

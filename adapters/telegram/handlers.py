@@ -255,6 +255,9 @@ async def _answer(call: Awaitable[bool]) -> None:
     except BadRequest as exc:
         # Too old (over ~15 minutes) or already answered: the user sees the messages regardless.
         log.debug("telegram: could not answer a button press (%s)", exc.message)
+    except TelegramError as exc:
+        # Only the spinner is affected; the step itself must still be shown.
+        log.warning("telegram: could not answer a button press (%s: %s)", type(exc).__name__, exc)
 
 
 def _command_name(message: Message | None) -> str:

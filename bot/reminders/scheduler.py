@@ -13,14 +13,14 @@ import contextlib
 import logging
 import uuid
 from collections import Counter
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from bot.events import Reply, UserKey
 from bot.metrics import REMINDERS
 from bot.platform import Delivery, Outgoing, Platform
 from bot.reminders import texts
 from bot.reminders.service import CHECKBACK, DEADLINE, VERIFY, ReminderService
-from bot.storage.reminders import FAILED, GUILD_PREFIX, SENT, SKIPPED, UNREACHABLE, Reminder
+from bot.storage.reminders import FAILED, GUILD_PREFIX, SENT, SKIPPED, UNREACHABLE, Reminder, ReminderStore
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +31,47 @@ RETRY_FIRST = timedelta(seconds=30)
 RETRY_MAX = timedelta(minutes=30)
 ERROR_PAUSE = timedelta(seconds=5)
 STOP_GRACE = 1.0  # seconds for sends in flight at shutdown; the rest are retried after a restart
+
+
+class _Recorder:
+    """Group commit: outcomes that finish while a write is under way go together in the next one.
+
+    One transaction per outcome would cap delivery at SQLite's commit rate; batching adds no delay
+    when sends are sparse (a batch of one is written at once) and a few milliseconds under load.
+    """
+
+    def __init__(self, store: ReminderStore, owner: str) -> None:
+        self._store = store
+        self._owner = owner
+        self._queue: list[tuple[int, str, tuple[str, date] | None, asyncio.Future[None]]] = []
+        self._writer: asyncio.Task[None] | None = None
+
+    async def record(self, rid: int, status: str, counted: tuple[str, date] | None) -> None:
+        done = asyncio.get_running_loop().create_future()
+        self._queue.append((rid, status, counted, done))
+        if self._writer is None or self._writer.done():
+            # Its own task: a delivery cancelled at shutdown must not cancel the write of others.
+            self._writer = asyncio.create_task(self._write())
+        await done
+
+    async def _write(self) -> None:
+        while self._queue:
+            batch, self._queue = self._queue, []
+            sent = Counter(c for _, _, c, _ in batch if c is not None)
+            try:
+                await self._store.finish_many(self._owner, [(rid, status) for rid, status, _, _ in batch], sent)
+            except Exception as exc:
+                for *_, done in batch:
+                    if not done.done():
+                        done.set_exception(exc)
+            else:
+                for *_, done in batch:
+                    if not done.done():
+                        done.set_result(None)
+
+    async def drain(self) -> None:
+        if self._writer is not None:
+            await asyncio.gather(self._writer, return_exceptions=True)
 
 
 class Scheduler:
@@ -54,6 +95,10 @@ class Scheduler:
         self._done = asyncio.Event()
         self._running = False
         self._tally: Counter[str] = Counter()
+        self._recorder = _Recorder(self.store, self.owner)
+        # Recipients found unreachable while their other reminders were already claimed: those are
+        # not sent either. Cleared whenever nothing is in flight, so it stays small.
+        self._unreachable: set[str] = set()
 
     async def run(self) -> None:
         """Deliver reminders until ``stop()``."""
@@ -73,6 +118,7 @@ class Scheduler:
         finally:
             heartbeat.cancel()
             await self._cancel_in_flight()
+            await self._recorder.drain()
             self._done.set()
 
     async def _pass(self) -> None:
@@ -112,6 +158,8 @@ class Scheduler:
         self._in_flight.pop(rid, None)
         if len(self._in_flight) <= self.max_in_flight // 2:
             self._drained.set()
+        if not self._in_flight:
+            self._unreachable.clear()
         if not self._in_flight and self._tally:
             log.info("reminders: %s", ", ".join(f"{n} {what}" for what, n in sorted(self._tally.items())))
             self._tally.clear()
@@ -119,7 +167,8 @@ class Scheduler:
     async def _deliver(self, row: Reminder, superseded: bool) -> None:
         now = self.clock.now()
         try:
-            message = None if superseded else await self._message(row, now)
+            skip = superseded or row.recipient in self._unreachable
+            message = None if skip else await self._message(row, now)
             if message is None:
                 await self._record(row, SKIPPED)
                 return
@@ -134,6 +183,7 @@ class Scheduler:
             if result is Delivery.SENT:
                 await self._record(row, SENT)
             elif result is Delivery.UNREACHABLE:
+                self._unreachable.add(row.recipient)
                 await self._record(row, UNREACHABLE)
                 if row.recipient.startswith(GUILD_PREFIX):
                     await self.service.channel_unreachable(row.recipient.removeprefix(GUILD_PREFIX))
@@ -155,7 +205,7 @@ class Scheduler:
 
     async def _record(self, row: Reminder, status: str) -> None:
         counted = (row.platform, self.clock.now().date()) if status == SENT else None
-        await self.store.finish(row.id, self.owner, status, counted)
+        await self._recorder.record(row.id, status, counted)
         REMINDERS.labels(row.platform, status).inc()
         self._tally[status] += 1
         log.debug("reminders: %s %s %s", row.id, row.recipient, status)

@@ -9,6 +9,7 @@ only case a reminder can repeat, and only once per crash.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -183,20 +184,26 @@ class ReminderStore:
             return cur.rowcount
 
     async def finish(self, rid: int, owner: str, status: str, counted: tuple[str, date] | None = None) -> bool:
-        """Record a claimed reminder's outcome (and the funnel count, in the same transaction)."""
+        """Record a claimed reminder's outcome (and count it in the funnel when sent)."""
+        return await self.finish_many(owner, [(rid, status)], Counter([counted] if counted else [])) == 1
+
+    async def finish_many(self, owner: str, outcomes: Sequence[tuple[int, str]],
+                          sent: Counter[tuple[str, date]]) -> int:
+        """Record claimed reminders' outcomes and add ``sent`` {(platform, day): n} to the funnel, in one
+        transaction; return how many claims were still ``owner``'s."""
         async with self._storage.transaction() as db:
-            cur = await db.execute(
+            before = db.total_changes
+            await db.executemany(
                 "UPDATE reminders SET status = ?, owner = NULL, lease_until = NULL WHERE id = ? AND owner = ?",
-                (status, rid, owner),
+                [(status, rid, owner) for rid, status in outcomes],
             )
-            if counted is not None:
-                platform, day = counted
-                await db.execute(
-                    "INSERT INTO funnel (day, platform, counter, n) VALUES (?, ?, 'reminder_sent', 1)"
-                    " ON CONFLICT(day, platform, counter) DO UPDATE SET n = n + 1",
-                    (day.isoformat(), platform),
-                )
-            return cur.rowcount == 1
+            recorded = db.total_changes - before
+            await db.executemany(
+                "INSERT INTO funnel (day, platform, counter, n) VALUES (?, ?, 'reminder_sent', ?)"
+                " ON CONFLICT(day, platform, counter) DO UPDATE SET n = n + excluded.n",
+                [(day.isoformat(), platform, n) for (platform, day), n in sent.items()],
+            )
+            return recorded
 
     async def retry_at(self, rid: int, owner: str, due_at: datetime) -> bool:
         """Put a claimed reminder back in the queue to be tried again at ``due_at``."""

@@ -25,6 +25,8 @@ async def test_old_buttons_work_after_a_restart_and_sync_is_skipped(fake: FakeDi
     message_id, label = await _walk_two_steps(fake, 4001)
     assert await first.stop() == 0
     assert fake.sync_count() == 1
+    # The gateway address came from the base's GET /gateway/bot, not discord.py's built-in one.
+    assert ("GET", "/gateway/bot", 200) in fake.requests and fake.identifies == 1
 
     second = await BotProcess(fake, tmp_path / "optout.db", tmp_path / "bot.log").start()
     try:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import signal
 import sqlite3
 from contextlib import closing
 from pathlib import Path
@@ -60,6 +61,7 @@ async def test_sigterm_mid_conversation_keeps_the_step_and_exits_0(fake: FakeBot
     # The step in flight was finished: the user got the next question before the bot went away.
     assert user.bot_messages[-1].text == "Do you use Claude Code?"
     assert user.bot_messages[-1].labels[:2] == ["Yes", "No"]
+    assert not (tmp_path / "bot.db-wal").exists(), "the database was not closed"
     node, _step, answers = _stored(tmp_path / "bot.db", f"telegram:{USER}")
     assert (node, answers) == ("code", '{"plan":"pro"}')
 
@@ -91,3 +93,13 @@ async def test_health_endpoints_of_a_running_bot(fake: FakeBotAPI, tmp_path: Pat
         # One JSON object per line, and the user id, which is in the database, in none of them.
         assert {r["level"] for r in bot.log_records()} <= {"INFO", "WARNING"}
         assert str(USER) not in bot.log
+
+
+async def test_ctrl_c_stops_an_idle_bot_cleanly(fake: FakeBotAPI, tmp_path: Path) -> None:
+    async with running_bot(tmp_path, **_telegram(fake)) as bot:
+        await bot.wait_ready()
+        bot.proc.send_signal(signal.SIGINT)
+        assert await asyncio.wait_for(bot.proc.wait(), 10) == 0
+    assert "Traceback" not in bot.log and "KeyboardInterrupt" not in bot.log
+    # The database was closed cleanly: SQLite folded the WAL back into the file and removed it.
+    assert not (tmp_path / "bot.db-wal").exists()

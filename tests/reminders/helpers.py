@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import inspect
 import time
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
@@ -28,7 +29,7 @@ class FakePlatform:
         self.attempts: list[str] = []
         self.blocked: set[str] = set()
         self.flaky: set[str] = set()
-        self.gate: asyncio.Event | None = None  # when set to an unset Event, sends wait for it
+        self.delay = 0.0  # seconds each send takes, like a network round trip
 
     async def start(self) -> None: ...
 
@@ -39,8 +40,8 @@ class FakePlatform:
 
     async def send(self, message: Outgoing) -> Delivery:
         self.attempts.append(message.target)
-        if self.gate is not None:
-            await self.gate.wait()
+        if self.delay:
+            await asyncio.sleep(self.delay)
         if message.target in self.blocked:
             return Delivery.UNREACHABLE
         if message.target in self.flaky:
@@ -53,10 +54,18 @@ class FakePlatform:
         return [r.text for m in self.sent if m.target == target for r in m.replies]
 
 
-async def eventually(check: Callable[[], bool], within: float = 5.0) -> None:
-    """Wait until ``check()`` holds (the scheduler works on aiosqlite's thread), failing after ``within`` seconds."""
+async def eventually(check: Callable[[], object], within: float = 5.0) -> None:
+    """Wait until ``check()`` (or the awaitable it returns) is truthy, failing after ``within`` seconds.
+
+    The scheduler works on aiosqlite's thread, so a clock move takes effect a little later.
+    """
     deadline = time.monotonic() + within
-    while not check():
+    while True:
+        result = check()
+        if inspect.isawaitable(result):
+            result = await result
+        if result:
+            return
         if time.monotonic() > deadline:
             raise AssertionError("condition not met in time")
         await asyncio.sleep(0.01)

@@ -117,6 +117,11 @@ async def test_unreachable_user_is_turned_off_and_never_retried(db, tmp_path, te
 
     await clock.advance(days(3))
     await eventually(lambda: len(telegram.attempts) == 2)
+
+    async def turned_off() -> bool:
+        return await service.describe(ALICE, clock.now()) is None
+
+    await eventually(turned_off)
     await clock.advance(days(4))
     await eventually(lambda: len(telegram.sent) == 2)
     await clock.advance(days(2))
@@ -278,6 +283,7 @@ async def test_two_schedulers_on_one_database_never_send_twice(tmp_path, running
         for i in range(n):
             await service_one.subscribe(UserKey("telegram", str(i)), "dl", EARLY)
         platform_one, platform_two = FakePlatform(), FakePlatform()
+        platform_one.delay = platform_two.delay = 0.005
         running.start(service_one, {"telegram": platform_one}, max_in_flight=16)
         running.start(service_two, {"telegram": platform_two}, max_in_flight=16)
         await clock.advance(days(3))

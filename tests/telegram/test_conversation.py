@@ -163,9 +163,28 @@ async def test_forged_buttons_get_a_short_answer(fake: FakeBotAPI, bot: BotProce
     assert step.text == PLAN
 
 
+async def test_a_users_quick_messages_are_answered_in_order(fake: FakeBotAPI, bot: BotProcess) -> None:
+    user = fake.user(3_000_009)
+    for command in ("/help", "/privacy", "/sources", "/help", "/privacy", "/sources"):
+        await user.send(command)  # all queued before the bot fetches them: one batch, handled concurrently
+    replies = await user.pop_messages(6)
+    assert [r.text.split("\n")[0] for r in replies] == [
+        "What I can do", "What I keep about you", "Where this guide's facts come from:",
+    ] * 2
+
+
+async def test_a_failed_answer_to_a_press_does_not_lose_the_step(fake: FakeBotAPI, bot: BotProcess) -> None:
+    user = fake.user(3_000_010)
+    await user.send("/start")
+    await user.pop_message()
+    fake.fail_next("answerCallbackQuery", 500, "Internal Server Error")
+    await user.press("Help me decide", wait=False)
+    assert (await user.pop_message()).text == PLAN
+
+
 async def test_every_press_is_answered_once(fake: FakeBotAPI, bot: BotProcess) -> None:
     assert fake.queries
-    assert [q for q in fake.queries.values() if q.answers != 1] == []
+    assert [q for q in fake.queries.values() if q.answers != 1 and q.user_id != 3_000_010] == []
 
 
 async def test_group_start_offers_a_private_chat(fake: FakeBotAPI, bot: BotProcess) -> None:

@@ -70,6 +70,7 @@ async def test_webhook_mode_accepts_only_the_right_secret(fake: FakeBotAPI, star
         TELEGRAM_WEBHOOK_SECRET=secret,
         TELEGRAM_WEBHOOK_LISTEN="127.0.0.1",
         TELEGRAM_WEBHOOK_PORT=str(port),
+        LOG_LEVEL="DEBUG",
     )
     try:
         assert fake.webhook_url == f"http://127.0.0.1:{port}/telegram-hook"
@@ -91,7 +92,10 @@ async def test_webhook_mode_accepts_only_the_right_secret(fake: FakeBotAPI, star
         assert all(status == 200 for status in fake.webhook_statuses)
     finally:
         assert await bot.stop() == 0
-        await fake._api_deletewebhook({})  # the next test polls; Telegram needs the webhook removed first
+        await fake._api_deletewebhook({})
+    assert "Webhook received data" in bot.output  # PTB's line is there, its payload withheld
+    for secret_value in (secret, fake.token, intruder.first_name):
+        assert secret_value not in bot.output  # the next test polls; Telegram needs the webhook removed first
 
 
 async def test_token_and_user_text_never_reach_the_log(fake: FakeBotAPI, start_bot) -> None:

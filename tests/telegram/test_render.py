@@ -95,3 +95,12 @@ def test_keyboards_keep_data_opaque_and_make_link_buttons() -> None:
 def test_toasts_are_plain_and_short() -> None:
     assert toast(Reply("**Stale** button <here>", notice=True)) == "Stale button <here>"
     assert len(toast(Reply("x" * 500, notice=True))) == 200
+
+
+def test_a_single_line_longer_than_a_message_is_cut_between_words() -> None:
+    line = " ".join(["<word>"] * 1500)  # 10,499 characters, no line or paragraph break
+    parts = render_reply(Reply(line))
+    assert len(parts) > 1
+    assert all(len(p.text) <= MESSAGE_LIMIT for p in parts)
+    words = " ".join(visible(p.text) for p in parts).split()  # cuts fall between words, as breaks
+    assert words == line.split()

@@ -1,15 +1,18 @@
-"""Unprompted sends (reminders) through TelegramPlatform.send, in-process against the fake Bot API."""
+"""TelegramPlatform in-process against the fake Bot API: unprompted sends (reminders) and failures."""
 
 from __future__ import annotations
 
+import logging
 import time
 
 import pytest
 import pytest_asyncio
 
 from adapters.telegram import TelegramPlatform
+from adapters.telegram.handlers import SORRY
 from bot.app import build_services
 from bot.events import Button, Reply
+from bot.metrics import ERRORS, UPDATES
 from bot.platform import Delivery, Outgoing
 from bot.settings import load_settings
 from tests.fakes.telegram_api import FakeBotAPI
@@ -78,3 +81,28 @@ async def test_one_chat_gets_at_most_one_message_a_second(fake: FakeBotAPI, plat
     assert await platform.send(Outgoing(str(other.id), (Reply("hi"),))) is Delivery.SENT
     assert time.monotonic() - started < 0.5
     assert [m.text for m in fake.sent_to(user.id)] == ["one", "two", "three"]
+
+
+async def test_a_failing_update_is_logged_counted_and_explained(
+    fake: FakeBotAPI, platform: TelegramPlatform, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    user = fake.user(5_000_006)
+    await user.send("/start")
+    home = await user.pop_message()
+
+    async def broken(key, event):  # the engine (or its database) failing mid-step
+        raise RuntimeError("database is locked")
+
+    monkeypatch.setattr(platform.services.engine, "handle", broken)
+    errors_before = UPDATES.labels("telegram", "error")._value.get()
+    kind_before = ERRORS.labels("telegram_RuntimeError")._value.get()
+    with caplog.at_level(logging.ERROR, logger="adapters.telegram.handlers"):
+        query = await user.press("Help me decide")
+        assert (await user.pop_message()).text == SORRY
+    assert query.answers == 1  # the spinner stops even though the step failed
+    assert home.labels  # nothing was changed on the pressed message
+    assert UPDATES.labels("telegram", "error")._value.get() == errors_before + 1
+    assert ERRORS.labels("telegram_RuntimeError")._value.get() == kind_before + 1
+    failure = [r for r in caplog.records if "failed" in r.getMessage()]
+    assert len(failure) == 1 and "RuntimeError" in failure[0].getMessage()
+    assert fake.token not in caplog.text
