@@ -1,6 +1,6 @@
 """Benchmark: due reminders delivered through the fake Telegram Bot API by a real `optout-bot run`.
 
-    .venv/bin/python bench/reminders.py [--count 10000] [--mode off|on|both]
+    .venv/bin/python bench/reminders.py [--count 10000] [--mode off|on|both|core]
 
 For each mode it seeds ``--count`` due reminders (one per user) into a fresh database, starts the
 bot process as an operator would (env vars, the fake on 127.0.0.1), and times the sendMessage calls
@@ -11,12 +11,16 @@ arriving at the fake, from the first to the last:
 - on:  Telegram's 30 messages a second; total time against the ideal count/30 s. The bar is within 5%.
 
 It prints the bot process's peak memory (VmHWM) for each run.
+
+- core: the scheduler and SQLite alone, in this process, with a platform that accepts every message
+  at once: the ceiling of the part bot/reminders owns, without the Telegram library's HTTP cost.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import resource
 import sys
 import tempfile
 import time
@@ -26,6 +30,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bot.clock import SystemClock  # noqa: E402
+from bot.guide import load_guide  # noqa: E402
+from bot.platform import Delivery, Outgoing  # noqa: E402
+from bot.reminders.scheduler import Scheduler  # noqa: E402
+from bot.reminders.service import ReminderService  # noqa: E402
 from bot.storage import open_storage  # noqa: E402
 from bot.storage.reminders import NewReminder, ReminderStore  # noqa: E402
 from tests.fakes.telegram_api import FakeBotAPI  # noqa: E402
@@ -91,8 +100,58 @@ async def run(count: int, limited: bool) -> dict[str, float]:
     }
 
 
+class InstantPlatform:
+    """A platform that accepts every message at once (for the ``core`` mode)."""
+
+    name = "telegram"
+
+    def __init__(self, count: int) -> None:
+        self.sent = 0
+        self.count = count
+        self.all_sent = asyncio.Event()
+
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
+
+    def ready(self) -> bool:
+        return True
+
+    async def send(self, message: Outgoing) -> Delivery:
+        self.sent += 1
+        if self.sent >= self.count:
+            self.all_sent.set()
+        return Delivery.SENT
+
+
+async def run_core(count: int) -> dict[str, float]:
+    with tempfile.TemporaryDirectory() as tmp:
+        workdir = Path(tmp)
+        guide_path = workdir / "guide.yaml"
+        await seed(workdir / "bot.db", guide_path, count)
+        storage = await open_storage(workdir / "bot.db")
+        platform = InstantPlatform(count)
+        service = ReminderService(storage, load_guide(guide_path), SystemClock(datetime.fromisoformat(FAKE_NOW)))
+        scheduler = Scheduler(service, {"telegram": platform})
+        started = time.perf_counter()
+        task = asyncio.create_task(scheduler.run())
+        await platform.all_sent.wait()
+        await scheduler.stop()  # returns once every outcome is written
+        await task
+        elapsed = time.perf_counter() - started
+        recorded = (await service.store.counts()).get("sent", 0)
+        await storage.close()
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return {"sent": recorded, "elapsed": elapsed, "rate": count / elapsed, "peak": peak}
+
+
 async def main(count: int, mode: str) -> int:
     ok = True
+    if mode == "core":
+        r = await run_core(count)
+        print(f"scheduler + SQLite alone: {r['sent']:.0f} reminders recorded sent in {r['elapsed']:.2f} s = "
+              f"{r['rate']:.0f} reminders/s; peak memory {r['peak']:.1f} MiB (this process)")
+        return 0
     if mode in ("off", "both"):
         r = await run(count, limited=False)
         passed = r["rate"] >= BAR_UNLIMITED and r["distinct"] == count
@@ -116,6 +175,6 @@ async def main(count: int, mode: str) -> int:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--count", type=int, default=10_000)
-    parser.add_argument("--mode", choices=("off", "on", "both"), default="both")
+    parser.add_argument("--mode", choices=("off", "on", "both", "core"), default="both")
     args = parser.parse_args()
     sys.exit(asyncio.run(main(args.count, args.mode)))

@@ -35,7 +35,7 @@ from tests.fakes.telegram_api import FakeBotAPI, FakeMessage, FakeUser  # noqa: 
 TARGET_RATIO = 0.8
 OPTIONS = ("Option A", "Option B", "Option C")
 # The same HTTP settings as adapters/telegram/platform.py, so that only the bots' own work differs.
-CONCURRENT_UPDATES = 256
+CONCURRENT_UPDATES = 32
 CONNECTION_POOL = 16
 
 
@@ -134,12 +134,19 @@ def run_plain_bot(depth: int) -> None:
 
 
 # The load -------------------------------------------------------------------------------------
+def cpu_seconds(pid: int) -> float:
+    """User plus system CPU time of a process so far (Linux)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 @dataclass
 class Result:
     name: str
     updates: int
     seconds: float
     latencies: list[float]
+    cpu: float = 0.0  # the bot process's CPU seconds during the measurement
 
     @property
     def rate(self) -> float:
@@ -212,7 +219,10 @@ async def main(users: int, depth: int, rounds: int) -> int:
                 try:
                     await measure(fake, f"{name} warm-up", min(20, users), depth, next_id)  # connections, caches
                     next_id += 100_000
-                    results[name].append(await measure(fake, name, users, depth, next_id))
+                    cpu_before = cpu_seconds(proc.pid)
+                    result = await measure(fake, name, users, depth, next_id)
+                    result.cpu = cpu_seconds(proc.pid) - cpu_before
+                    results[name].append(result)
                     next_id += 100_000
                 finally:
                     proc.terminate()
@@ -220,11 +230,11 @@ async def main(users: int, depth: int, rounds: int) -> int:
         refused = [e for e in fake.errors]
     best = {name: max(runs, key=lambda r: r.rate) for name, runs in results.items()}
     print(f"{users} users, {depth} questions each ({depth + 1} updates per user), {rounds} round(s), best round shown")
-    print(f"{'bot':<44} {'updates':>8} {'updates/s':>10} {'p50 ms':>8} {'p99 ms':>8}")
+    print(f"{'bot':<44} {'updates':>8} {'updates/s':>10} {'p50 ms':>8} {'p99 ms':>8} {'CPU ms/update':>14}")
     labels = {"plain": "plain PTB ConversationHandler, in memory", "ours": "optout-bot run (engine, SQLite every step)"}
     for name, result in best.items():
         print(f"{labels[name]:<44} {result.updates:>8} {result.rate:>10.1f} {result.percentile(50):>8.1f} "
-              f"{result.percentile(99):>8.1f}")
+              f"{result.percentile(99):>8.1f} {result.cpu / result.updates * 1000:>14.1f}")
     ratio = best["ours"].rate / best["plain"].rate
     print(f"throughput ratio ours/plain: {ratio:.2f} (target >= {TARGET_RATIO})")
     if refused:

@@ -49,7 +49,7 @@ def help_text(p: str) -> str:
         f"- {p}start: walk through the guide from the beginning\n"
         f"- {p}steps: just show me the steps to turn the setting off\n"
         f"- {p}remind: set up a reminder\n"
-        f"- {p}{'remind off' if p.startswith('/optout') else 'stop'}: stop all reminders\n"
+        f"- {p}{'remind turn:off' if p.startswith('/optout') else 'stop'}: stop all reminders\n"
         f"- {p}sources: where the facts come from\n"
         f"- {p}privacy: what I store about you\n"
         f"- {p}forget: erase everything I have about you"

@@ -19,10 +19,9 @@ from discord.gateway import DiscordWebSocket
 from adapters.discord.buttons import DYNAMIC_ITEMS, build_view, matches_template
 from adapters.discord.command_sync import sync_if_changed
 from adapters.discord.commands import command_groups
-from adapters.discord.handler import InteractionHandler, user_key
+from adapters.discord.handler import InteractionHandler
 from adapters.discord.render import compose
 from bot.events import Button, Outcome
-from bot.metrics import REMINDERS
 from bot.platform import Delivery, Outgoing, PlatformError
 
 if TYPE_CHECKING:
@@ -177,26 +176,22 @@ class DiscordPlatform:
             await self._unreachable_target(target, exc)
             return Delivery.UNREACHABLE
         except (discord.HTTPException, aiohttp.ClientError, OSError, TimeoutError) as exc:
-            REMINDERS.labels("discord", "failed").inc()
             log.warning("a message could not be sent (%s); it will be tried again later", _reason(exc))
             return Delivery.FAILED
         except ValueError:
             log.error("not a Discord target: %r", target)
             return Delivery.UNREACHABLE
-        REMINDERS.labels("discord", "sent").inc()
         return Delivery.SENT
 
     async def _unreachable_target(self, target: str, exc: discord.HTTPException) -> None:
+        # The scheduler, told UNREACHABLE, turns the reminders off and counts the result; this set
+        # only keeps the bot from ever repeating a request Discord refused.
         self._unreachable.add(target)
-        REMINDERS.labels("discord", "unreachable").inc()
         if target.startswith("channel:"):
             log.warning("cannot post in an announcement channel (%s); its announcements stop", _reason(exc))
             return
         log.info("a member has closed their DMs (%s); their DM reminders are turned off", _reason(exc))
         log.debug("closed DMs: user %s", target)
-        reminders = self.services.reminders
-        if reminders is not None:
-            await reminders.unreachable(user_key(discord.Object(id=int(target))))
 
 
 def _view(view: discord.ui.View | None) -> dict[str, discord.ui.View]:

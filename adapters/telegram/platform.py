@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 ALLOWED_UPDATES = ["message", "callback_query", "my_chat_member"]
-CONCURRENT_UPDATES = 256  # updates in flight at once; the engine orders each user's own
+CONCURRENT_UPDATES = 32  # updates in flight at once; the engine orders each user's own
 # httpcore scans every pooled connection for each queued request, so PTB's default pool of 256
 # costs more CPU than it saves under load (measured with bench/telegram_updates.py: 16 handled about
 # twice the updates a second of 256). 16 requests in flight is still far above Telegram's 30 a second.

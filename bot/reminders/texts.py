@@ -52,7 +52,7 @@ def _zone(at: datetime) -> str:
 
 
 def stop_command(platform: str) -> str:
-    return "/optout remind off" if platform == "discord" else "/stop"
+    return "/optout remind turn:off" if platform == "discord" else "/stop"
 
 
 # The menu ------------------------------------------------------------------------------------

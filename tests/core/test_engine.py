@@ -126,7 +126,7 @@ async def test_commands_help_privacy_sources_and_deep_links(chat: EngineChat) ->
 async def test_discord_help_names_the_optout_commands(engine: Engine) -> None:
     chat = EngineChat(engine, platform="discord")
     replies = await chat.command("help")
-    assert "/optout steps" in replies[0].text and "/optout remind off" in replies[0].text
+    assert "/optout steps" in replies[0].text and "/optout remind turn:off" in replies[0].text
 
 
 async def test_dates_are_read_from_the_injected_clock(engine: Engine, clock: ManualClock) -> None:

@@ -60,7 +60,8 @@ class BotProcess:
             "HEALTH_PORT": "0",
             "NO_PROXY": "127.0.0.1,localhost",
             "CONTENT_PATH": str(GUIDE_PATH),
-            "LOG_LEVEL": "DEBUG",
+            # DEBUG makes discord.py write every gateway payload; the token test asks for it explicitly.
+            "LOG_LEVEL": "INFO",
             "FAKE_NOW": FAKE_NOW,
             **self.env,
         }

@@ -86,7 +86,8 @@ async def test_a_slow_database_defers_and_loses_nothing(fake: FakeDiscord, bot: 
     assert fake.violations == []
 
 
-async def test_the_token_never_reaches_the_log_at_debug(fake: FakeDiscord, bot: BotProcess) -> None:
+async def test_the_token_never_reaches_the_log_at_debug(fake: FakeDiscord, tmp_path: Path) -> None:
+    bot = await BotProcess(fake, tmp_path / "optout.db", tmp_path / "bot.log", LOG_LEVEL="DEBUG").start()
     member = fake.member(4301)
     await member.slash("optout start")
     message = await member.pop_message()

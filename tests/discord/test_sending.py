@@ -11,7 +11,7 @@ import pytest
 
 from adapters.discord import DiscordPlatform
 from bot.app import Services, build_services
-from bot.events import Button, Reply, UserKey
+from bot.events import Button, Reply
 from bot.platform import Delivery, Outgoing
 from bot.settings import Settings
 from tests.discord.conftest import FAKE_NOW, GUIDE_PATH, TOKEN
@@ -74,13 +74,6 @@ async def test_closed_dms_are_asked_once(
 ) -> None:
     fake.member(6002)
     fake.closed_dms.add(6002)
-    key = UserKey("discord", "6002")
-    reminders = services.reminders
-    if reminders is not None:
-        now = services.clock.now()
-        offer, _label = reminders.offers(key, now)[0]
-        assert await reminders.subscribe(key, offer, now)
-        assert await reminders.describe(key, now)
     caplog.set_level(logging.INFO)
     assert await platform.send(Outgoing("6002", (REMINDER,))) is Delivery.UNREACHABLE
     dm = next(c for c, m in fake.dm_channels.items() if m == 6002)
@@ -90,8 +83,7 @@ async def test_closed_dms_are_asked_once(
     assert _posts(fake, dm) == [403], "a user who closed DMs is not asked again"
     info = [r.getMessage() for r in caplog.records if r.levelno >= logging.INFO and "closed their DMs" in r.getMessage()]
     assert len(info) == 1 and "6002" not in info[0], "logged once, without the user id"
-    if reminders is not None:
-        assert await reminders.describe(key, services.clock.now()) is None, "their reminders are off"
+    # Turning the user's reminders off on UNREACHABLE is the scheduler's part (tests/reminders).
 
 
 async def test_an_announcement_opens_the_guide_for_whoever_presses(
@@ -123,8 +115,6 @@ async def test_an_unknown_channel_is_not_asked_again(fake: FakeDiscord, platform
 async def test_admins_turn_channel_announcements_on_and_off(
     fake: FakeDiscord, services: Services, platform: DiscordPlatform
 ) -> None:
-    if services.reminders is None:
-        pytest.skip("bot.reminders is not there yet")
     from bot.reminders import texts as reminder_texts
 
     admin = fake.member(6201, admin=True)

@@ -231,7 +231,7 @@ class FakeUser:
 
     @property
     def bot_messages(self) -> list[FakeMessage]:
-        return [m for m in self.messages if m.from_bot]
+        return self.fake.bot_chats[self.id]
 
     @property
     def chat(self) -> list[str]:
@@ -262,7 +262,7 @@ class FakeUser:
 
     async def pop_message(self, within: float = 10.0) -> FakeMessage:
         """Wait for the next new bot message in the private chat and return it."""
-        await self.fake.wait_for(lambda: len(self.bot_messages) > self._seen, within,
+        await self.fake.wait_for(lambda: len(self.bot_messages) > self._seen, within, chat=self.id, what=
                                  f"a bot message to user {self.id} (transcript: {self.chat[-4:]})")
         message = self.bot_messages[self._seen]
         self._seen += 1
@@ -305,7 +305,7 @@ class FakeUser:
         return query
 
     async def wait_answered(self, query: FakeCallbackQuery, within: float = 10.0) -> None:
-        await self.fake.wait_for(lambda: query.answered, within, f"the answer to button press {query.data!r}")
+        await self.fake.wait_for(lambda: query.answered, within, f"the answer to button press {query.data!r}", chat=self.id)
 
     async def block(self) -> None:
         """Block the bot: sends now fail with 403, and the bot gets a my_chat_member update."""
@@ -334,6 +334,7 @@ class FakeBotAPI:
         }
         self.port = 0
         self.chats: defaultdict[int, list[FakeMessage]] = defaultdict(list)
+        self.bot_chats: defaultdict[int, list[FakeMessage]] = defaultdict(list)  # the bot's messages only
         self.chat_info: dict[int, dict[str, Any]] = {}
         self.users: dict[int, FakeUser] = {}
         self.calls: Counter[str] = Counter()
@@ -354,6 +355,7 @@ class FakeBotAPI:
         self._query_ids = itertools.count(1)
         self._faults: defaultdict[str, list[_Fault]] = defaultdict(list)
         self._change = asyncio.Event()
+        self._chat_events: dict[int, asyncio.Event] = {}
         self._closing = False
         self._runner: web.AppRunner | None = None
         self._webhook_task: asyncio.Task[None] | None = None
@@ -410,7 +412,7 @@ class FakeBotAPI:
 
     def sent_to(self, chat_id: int) -> list[FakeMessage]:
         """The bot's messages in a chat (reminder tests count deliveries and duplicates with this)."""
-        return [m for m in self.chats[chat_id] if m.from_bot]
+        return list(self.bot_chats[chat_id])
 
     def fail_next(
         self, method: str, error_code: int = 429, description: str | None = None,
@@ -430,17 +432,24 @@ class FakeBotAPI:
         for _ in range(times):
             self._faults[method].append(_Fault("drop", None, chat_id))
 
-    async def wait_for(self, predicate: Callable[[], T], within: float = 10.0, what: str = "a condition") -> T:
-        """Wait until ``predicate()`` is truthy (re-checked on every change of the fake) and return it."""
+    async def wait_for(
+        self, predicate: Callable[[], T], within: float = 10.0, what: str = "a condition", chat: int | None = None
+    ) -> T:
+        """Wait until ``predicate()`` is truthy and return it.
+
+        It is re-checked on every change of the fake or, with ``chat``, on every change in that chat
+        (hundreds of waiting users then do not all wake up for each API call).
+        """
         loop = asyncio.get_running_loop()
         deadline = loop.time() + within
         while not (result := predicate()):
             remaining = deadline - loop.time()
             if remaining <= 0:
                 raise AssertionError(f"timed out after {within:.0f} s waiting for {what}")
-            change = self._change
+            change = self._change if chat is None else self._chat_events.setdefault(chat, asyncio.Event())
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(change.wait(), remaining)
+                async with asyncio.timeout(remaining):
+                    await change.wait()
         return result
 
     def queue_update(self, update: dict[str, Any]) -> dict[str, Any]:
@@ -478,9 +487,11 @@ class FakeBotAPI:
         async with self._session.post(self.webhook_url, data=json.dumps(update), headers=headers) as response:
             return response.status
 
-    def _changed(self) -> None:
+    def _changed(self, chat: int | None = None) -> None:
         self._change.set()
         self._change = asyncio.Event()
+        if chat is not None and (event := self._chat_events.pop(chat, None)) is not None:
+            event.set()
 
     # HTTP --------------------------------------------------------------------------------------
     async def _handle(self, request: web.Request) -> web.StreamResponse:
@@ -504,10 +515,17 @@ class FakeBotAPI:
             result = await handler(params)
         except ApiError as err:
             self.errors.append((method, err.code, err.description))
-            self._changed()
+            self._changed(self._chat_of(params))
             return web.json_response(err.body(), status=err.code)
-        self._changed()
+        self._changed(self._chat_of(params))
         return web.json_response({"ok": True, "result": result})
+
+    def _chat_of(self, params: dict[str, Any]) -> int | None:
+        """The chat an API call touched, to wake only the users waiting on it."""
+        if "callback_query_id" in params:
+            query = self.queries.get(str(params["callback_query_id"]))
+            return query.user_id if query else None
+        return _int(params.get("chat_id"))
 
     @staticmethod
     async def _params(request: web.Request) -> dict[str, Any]:
@@ -672,6 +690,7 @@ class FakeBotAPI:
             sender=self.bot_json, chat=chat, date=int(time.time()), html=html, keyboard=keyboard, links=links,
         )
         self.chats[chat["id"]].append(message)
+        self.bot_chats[chat["id"]].append(message)
         self.sent_at.append((time.monotonic(), chat["id"]))
         if self.on_send is not None:
             self.on_send(message)
