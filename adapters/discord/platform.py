@@ -34,6 +34,11 @@ DRAIN_TIMEOUT = 3.0  # seconds for the steps in flight at shutdown (the app allo
 START_GUIDE = "Open the guide"
 
 
+# The bot has no voice features; without this, every start logs two warnings about voice libraries.
+discord.VoiceClient.warn_nacl = False
+discord.VoiceClient.warn_dave = False
+
+
 class OptoutClient(discord.Client):
     """A gateway client with the guide's commands, its persistent buttons and a fallback for unknown ones."""
 
