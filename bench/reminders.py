@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import resource
 import sys
 import tempfile
@@ -45,6 +46,12 @@ TELEGRAM_RATE = 30.0
 BAR_UNLIMITED = 1000.0  # reminders per second
 BAR_LIMITED = 0.05  # at most 5% slower than count / 30 s
 FIRST_USER = 7_000_000
+
+
+def cpu_seconds(pid: int) -> float:
+    """User plus system CPU time the process has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def peak_rss_mib(pid: int) -> float:
@@ -86,6 +93,8 @@ async def run(count: int, limited: bool) -> dict[str, float]:
                 await fake.wait_for(lambda: len(fake.sent_at) >= count, within=budget, what=f"{count} reminders")
                 assert bot.proc is not None
                 peak = peak_rss_mib(bot.proc.pid)
+                bot_cpu = cpu_seconds(bot.proc.pid)
+                fake_cpu = time.process_time()
             finally:
                 try:
                     await bot.stop()
@@ -97,6 +106,7 @@ async def run(count: int, limited: bool) -> dict[str, float]:
     return {
         "sent": len(times), "distinct": len(chats), "elapsed": elapsed,
         "rate": (len(times) - 1) / elapsed if elapsed > 0 else float("inf"), "peak": peak,
+        "bot_cpu_ms": bot_cpu / count * 1000, "fake_cpu_ms": fake_cpu / count * 1000,
     }
 
 
@@ -158,7 +168,8 @@ async def main(count: int, mode: str) -> int:
         ok &= passed
         print(f"rate limit off: {r['sent']:.0f} reminders to {r['distinct']:.0f} chats in {r['elapsed']:.2f} s = "
               f"{r['rate']:.0f} reminders/s (bar {BAR_UNLIMITED:.0f}/s: {'PASS' if passed else 'FAIL'}); "
-              f"bot peak memory {r['peak']:.1f} MiB")
+              f"bot peak memory {r['peak']:.1f} MiB; CPU per reminder: bot {r['bot_cpu_ms']:.2f} ms, "
+              f"fake Bot API {r['fake_cpu_ms']:.2f} ms")
     if mode in ("on", "both"):
         started = time.monotonic()
         r = await run(count, limited=True)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import sys
 import tempfile
@@ -147,6 +148,7 @@ class Result:
     seconds: float
     latencies: list[float]
     cpu: float = 0.0  # the bot process's CPU seconds during the measurement
+    calls: int = 0  # Bot API calls the bot made during the measurement
 
     @property
     def rate(self) -> float:
@@ -169,7 +171,9 @@ async def play(fake: FakeBotAPI, user: FakeUser, depth: int, arrived: dict[int, 
 
     await timed(lambda: user.send("/start"))
     for _ in range(depth):
-        await timed(lambda: user.press(OPTIONS[user.id % 3], wait=False))
+        last = await timed(lambda: user.press(OPTIONS[user.id % 3], wait=False))
+    # Fast but wrong would not count: every walk must end at the result.
+    assert last.text.startswith("Here is what to do"), last.text
 
 
 async def measure(fake: FakeBotAPI, name: str, users: int, depth: int, first_id: int) -> Result:
@@ -197,8 +201,13 @@ async def run_bot(fake: FakeBotAPI, argv: list[str], env: dict[str, str], workdi
 
 async def main(users: int, depth: int, rounds: int) -> int:
     results: dict[str, list[Result]] = {"plain": [], "ours": []}
+    with contextlib.ExitStack() as stack:
+        return await _run(stack, results, users, depth, rounds)
+
+
+async def _run(stack: contextlib.ExitStack, results: dict[str, list[Result]], users: int, depth: int, rounds: int) -> int:
     async with FakeBotAPI() as fake:
-        workdir = Path(tempfile.mkdtemp(prefix="bench-telegram-"))
+        workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="bench-telegram-")))
         guide = workdir / "guide.yaml"
         guide.write_text(guide_yaml(depth))
         env = {
@@ -213,28 +222,31 @@ async def main(users: int, depth: int, rounds: int) -> int:
             "ours": [str(OPTOUT_BOT), "run"],
         }
         next_id = 1_000_000
-        for _ in range(rounds):
-            for name, argv in bots.items():
+        for round_ in range(rounds):
+            # Alternate which bot goes first, so that drift in the machine's load favours neither.
+            order = list(bots.items()) if round_ % 2 == 0 else list(reversed(bots.items()))
+            for name, argv in order:
                 proc = await run_bot(fake, argv, env, workdir)
                 try:
                     await measure(fake, f"{name} warm-up", min(20, users), depth, next_id)  # connections, caches
                     next_id += 100_000
-                    cpu_before = cpu_seconds(proc.pid)
+                    cpu_before, calls_before = cpu_seconds(proc.pid), fake.calls.copy()
                     result = await measure(fake, name, users, depth, next_id)
                     result.cpu = cpu_seconds(proc.pid) - cpu_before
+                    result.calls = sum((fake.calls - calls_before).values())
                     results[name].append(result)
                     next_id += 100_000
                 finally:
                     proc.terminate()
                     await proc.wait()
-        refused = [e for e in fake.errors]
+        refused = list(fake.errors)
     best = {name: max(runs, key=lambda r: r.rate) for name, runs in results.items()}
     print(f"{users} users, {depth} questions each ({depth + 1} updates per user), {rounds} round(s), best round shown")
-    print(f"{'bot':<44} {'updates':>8} {'updates/s':>10} {'p50 ms':>8} {'p99 ms':>8} {'CPU ms/update':>14}")
+    print(f"{'bot':<44} {'updates':>8} {'updates/s':>10} {'p50 ms':>8} {'p99 ms':>8} {'CPU ms/update':>14} {'API calls':>10}")
     labels = {"plain": "plain PTB ConversationHandler, in memory", "ours": "optout-bot run (engine, SQLite every step)"}
     for name, result in best.items():
         print(f"{labels[name]:<44} {result.updates:>8} {result.rate:>10.1f} {result.percentile(50):>8.1f} "
-              f"{result.percentile(99):>8.1f} {result.cpu / result.updates * 1000:>14.1f}")
+              f"{result.percentile(99):>8.1f} {result.cpu / result.updates * 1000:>14.1f} {result.calls:>10}")
     ratio = best["ours"].rate / best["plain"].rate
     print(f"throughput ratio ours/plain: {ratio:.2f} (target >= {TARGET_RATIO})")
     if refused:

@@ -23,10 +23,12 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 ALLOWED_UPDATES = ["message", "callback_query", "my_chat_member"]
-CONCURRENT_UPDATES = 32  # updates in flight at once; the engine orders each user's own
-# httpcore scans every pooled connection for each queued request, so PTB's default pool of 256
-# costs more CPU than it saves under load (measured with bench/telegram_updates.py: 16 handled about
-# twice the updates a second of 256). 16 requests in flight is still far above Telegram's 30 a second.
+# Updates of different users in flight at once (the adapter and engine keep each user's in order),
+# and HTTP connections to the Bot API. httpcore scans its pool and its queue of waiting requests on
+# every request, so PTB's defaults (256 of each) cost more CPU than they save under load: with
+# bench/telegram_updates.py, 32/16 handled 25-100 % more updates a second than 256/256. That is
+# still far above what Telegram allows a bot to send (30 messages a second).
+CONCURRENT_UPDATES = 32
 CONNECTION_POOL = 16
 POLL_TIMEOUT = 10  # seconds a getUpdates long poll may wait
 RETRIES_429 = 3  # AIORateLimiter: retries of a request answered 429, each after its retry_after

@@ -105,7 +105,11 @@ class Scheduler:
         self._running = True
         heartbeat = asyncio.create_task(self._heartbeat())
         try:
-            await self.service.sync(self.clock.now())
+            try:
+                await self.service.sync(self.clock.now())
+            except Exception:
+                # Reminders already scheduled still go out; new deadlines are picked up at the next start.
+                log.exception("reminders: could not schedule the guide's new deadlines")
             while not self._stopping:
                 try:
                     await self._pass()
@@ -149,6 +153,8 @@ class Scheduler:
                 k = (row.recipient, row.about)
                 nearest[k] = min(nearest.get(k, row.offset_s), row.offset_s)
         for row in batch:
+            if row.id in self._in_flight:
+                continue  # our own claim lapsed (a stalled loop) and was renewed: it is being sent already
             superseded = row.kind == DEADLINE and row.offset_s != nearest[(row.recipient, row.about)]
             task = asyncio.create_task(self._deliver(row, superseded))
             self._in_flight[row.id] = task

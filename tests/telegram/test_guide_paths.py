@@ -80,7 +80,15 @@ async def walk(user: FakeUser, path: Path_) -> None:
 
 async def test_every_result_is_reached_with_the_right_screens(fake: FakeBotAPI, bot: BotProcess) -> None:
     users = [fake.user(1_000_000 + i) for i in range(len(PATHS))]
-    results = await asyncio.gather(*(walk(u, p) for u, p in zip(users, PATHS, strict=True)), return_exceptions=True)
+    # Users at once: enough to load the bot, few enough that each step is answered within the waits.
+    at_once = asyncio.Semaphore(100)
+
+    async def walk_when_free(user: FakeUser, path: Path_) -> None:
+        async with at_once:
+            await walk(user, path)
+
+    results = await asyncio.gather(*(walk_when_free(u, p) for u, p in zip(users, PATHS, strict=True)),
+                                   return_exceptions=True)
     failures = [(p.steps, r) for p, r in zip(PATHS, results, strict=True) if isinstance(r, BaseException)]
     assert not failures, f"{len(failures)} of {len(PATHS)} walks failed; first: {failures[0]}"
     reached = {p.result for p in PATHS}

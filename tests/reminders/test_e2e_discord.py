@@ -1,0 +1,76 @@
+"""Reminders end to end on Discord: `optout-bot run` against the fake Discord on 127.0.0.1.
+
+An admin picks the announcement channel and a member asks for DM reminders; a guide deadline half a
+minute away (offsets of seconds, on FAKE_NOW) must bring each announcement and each DM exactly once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Callable
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from tests.discord.conftest import TOKEN, BotProcess
+from tests.fakes.discord_api import FakeChannel, FakeDiscord
+from tests.reminders.helpers import write_guide
+
+pytestmark = pytest.mark.timeout(120)
+
+FAKE_NOW = "2026-11-22T12:00:00+00:00"
+START = datetime.fromisoformat(FAKE_NOW)
+
+
+@pytest.fixture
+async def fake() -> AsyncIterator[FakeDiscord]:
+    server = FakeDiscord(TOKEN)
+    await server.start()
+    yield server
+    await server.close()
+
+
+async def wait_until(check: Callable[[], bool], within: float, what: str) -> None:
+    deadline = time.monotonic() + within
+    while not check():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        await asyncio.sleep(0.05)
+
+
+async def test_channel_announcements_and_dm_reminders_arrive_once(fake: FakeDiscord, tmp_path: Path) -> None:
+    guide_path = tmp_path / "guide.yaml"
+    write_guide(guide_path, [("soon", START + timedelta(seconds=30), ["PT20S", "PT10S"])])
+    bot = BotProcess(fake, tmp_path / "optout.db", tmp_path / "bot.log", CONTENT_PATH=str(guide_path),
+                     FAKE_NOW=FAKE_NOW)
+    await bot.start()
+    try:
+        admin = fake.member(3301, admin=True)
+        await admin.slash("optout-admin reminders on", channel=FakeChannel(fake.news_channel_id, "news"))
+        reply = await admin.pop_message()
+        assert reply.content.startswith("Deadline announcements are on for this server. I'll post:")
+
+        member = fake.member(3302)
+        await member.slash("optout remind")
+        menu = await member.pop_message()
+        offer = "20 seconds and 10 seconds before 22 November 2026"
+        assert offer in menu.labels()
+        await member.press(offer, menu)
+        confirmation = await member.pop_message()
+        assert "I'll remind you" in confirmation.content
+
+        def news() -> list[str]:
+            return [m.content for m in fake.messages.values() if m.channel_id == fake.news_channel_id]
+
+        def dms() -> list[str]:
+            return [m.content for m in fake.messages.values() if m.channel_id in fake.dm_channels]
+
+        await wait_until(lambda: len(news()) == 2 and len(dms()) == 2, 40, "two announcements and two DMs")
+        await asyncio.sleep(3)  # a repeat would come now
+        assert len(news()) == 2 and len(dms()) == 2
+        assert all("the soon deadline" in text for text in news() + dms())
+        assert fake.violations == []
+    finally:
+        assert await bot.stop() == 0, bot.output()[-3000:]
