@@ -162,9 +162,9 @@ class TelegramHandlers:
                 outcome = await self.engine.handle(key, Press(query.data or ""))
                 notice = next((r for r in outcome.replies if r.notice), None)
                 answered = True
-                await _answer(query.answer(toast(notice) if notice else None))
+                answer = _answer(query.answer(toast(notice) if notice else None))
                 pressed = message if isinstance(message, Message) else None
-                await self._show(context, key, message.chat.id, outcome, pressed)
+                await self._show(context, key, message.chat.id, outcome, pressed, alongside=answer)
         finally:
             if not answered:
                 await _answer(query.answer())
@@ -229,13 +229,17 @@ class TelegramHandlers:
             await self._show(context, key, chat.id, outcome, None)
 
     async def _show(
-        self, context: ContextTypes.DEFAULT_TYPE, key: UserKey, chat_id: int, outcome: Outcome, pressed: Message | None
+        self, context: ContextTypes.DEFAULT_TYPE, key: UserKey, chat_id: int, outcome: Outcome,
+        pressed: Message | None, alongside: Awaitable[None] | None = None,
     ) -> None:
+        """Tidy the pressed message (alongside the query's answer: one round trip less), then send."""
         edit = next((r for r in outcome.replies if r.edit), None)
         try:
+            first = [alongside] if alongside is not None else []
             if pressed is not None:
                 # Only the newest message keeps live buttons, so the chat reads as a clean transcript.
-                await show_answered(context.bot, pressed, edit)
+                first.append(show_answered(context.bot, pressed, edit))
+            await asyncio.gather(*first)
             for reply in outcome.replies:
                 if not reply.edit:
                     await send_reply(context.bot, chat_id, reply)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 from dataclasses import dataclass
+from functools import lru_cache
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
@@ -44,6 +45,7 @@ _RENDERER = TelegramRenderer()
 _PLAIN = PlainRenderer()
 
 
+@lru_cache(maxsize=1024)
 def keyboard(rows: tuple[tuple[Button, ...], ...]) -> InlineKeyboardMarkup | None:
     """Build the inline keyboard: callback buttons carry the engine's opaque data, link buttons a URL."""
     if not rows:
@@ -60,11 +62,14 @@ def keyboard(rows: tuple[tuple[Button, ...], ...]) -> InlineKeyboardMarkup | Non
     )
 
 
-def render_reply(reply: Reply) -> list[Rendered]:
+# Cached: the same steps are shown to every user (the shipped guide has under a hundred distinct
+# screens), and PTB's objects are immutable, so sharing them is safe.
+@lru_cache(maxsize=1024)
+def render_reply(reply: Reply) -> tuple[Rendered, ...]:
     """Render a reply as one or more messages; the keyboard goes on the last one, below all the text."""
     chunks = render_chunks(reply.text, MESSAGE_LIMIT)
     markup = keyboard(reply.buttons)
-    return [Rendered(c) for c in chunks[:-1]] + [Rendered(chunks[-1], markup)]
+    return (*(Rendered(c) for c in chunks[:-1]), Rendered(chunks[-1], markup))
 
 
 def render_chunks(text: str, limit: int) -> list[str]:

@@ -68,6 +68,11 @@ class ReminderStore:
     def __init__(self, storage: SqliteStorage) -> None:
         self._storage = storage
 
+    async def _read(self, sql: str, params: Sequence[object] = ()) -> list[Sequence]:
+        # One hop to the database thread for the whole read: a cursor left open between hops would
+        # keep a statement in progress while another task's write commits on the same connection.
+        return list(await self._storage.connection.execute_fetchall(sql, params))
+
     # Scheduling -------------------------------------------------------------------------------
     async def subscribe(self, recipient: str, user_key: str | None, deadline_ids: Iterable[str],
                         rows: Iterable[NewReminder]) -> int:
@@ -106,9 +111,8 @@ class ReminderStore:
     async def subscriptions(self) -> dict[str, set[str]]:
         """Return {recipient: the deadline ids it has been scheduled for}."""
         subs: dict[str, set[str]] = {}
-        async with self._storage.connection.execute("SELECT recipient, deadline_id FROM reminder_subs") as cur:
-            for recipient, deadline_id in await cur.fetchall():
-                subs.setdefault(recipient, set()).add(deadline_id)
+        for recipient, deadline_id in await self._read("SELECT recipient, deadline_id FROM reminder_subs"):
+            subs.setdefault(recipient, set()).add(deadline_id)
         return subs
 
     async def move_due(self, kind: str, about: str, offset_s: int, due_at: datetime) -> int:
@@ -123,17 +127,14 @@ class ReminderStore:
 
     # Reading and cancelling ------------------------------------------------------------------
     async def pending(self, recipient: str) -> list[Reminder]:
-        async with self._storage.connection.execute(
+        rows = await self._read(
             f"SELECT {_COLUMNS} FROM reminders WHERE recipient = ? AND status IN (?, ?) ORDER BY due_at",
             (recipient, PENDING, SENDING),
-        ) as cur:
-            return [_row(r) for r in await cur.fetchall()]
+        )
+        return [_row(r) for r in rows]
 
     async def is_subscribed(self, recipient: str) -> bool:
-        async with self._storage.connection.execute(
-            "SELECT 1 FROM reminder_subs WHERE recipient = ? LIMIT 1", (recipient,)
-        ) as cur:
-            return await cur.fetchone() is not None
+        return bool(await self._read("SELECT 1 FROM reminder_subs WHERE recipient = ? LIMIT 1", (recipient,)))
 
     async def cancel(self, recipient: str) -> tuple[int, bool]:
         """Delete the recipient's pending reminders and subscriptions; return (reminders, had subscriptions)."""
@@ -162,14 +163,14 @@ class ReminderStore:
         async with self._storage.transaction() as db:
             # One UPDATE ... RETURNING claims a whole batch atomically: inside BEGIN IMMEDIATE no other
             # process can take the same rows, and a batch costs one transaction instead of one per row.
-            async with db.execute(
+            claimed = await db.execute_fetchall(
                 f"UPDATE reminders SET status = ?, owner = ?, lease_until = ?, attempts = attempts + 1"
                 f" WHERE id IN (SELECT id FROM reminders WHERE platform IN ({_marks(len(platforms))})"
                 f" AND ((status = ? AND due_at <= ?) OR (status = ? AND lease_until < ?)) ORDER BY due_at LIMIT ?)"
                 f" RETURNING {_COLUMNS}",
                 (SENDING, owner, to_db_time(lease_until), *platforms, PENDING, t, SENDING, t, limit),
-            ) as cur:
-                rows = [_row(r) for r in await cur.fetchall()]
+            )
+            rows = [_row(r) for r in claimed]
         return sorted(rows, key=lambda r: (r.due_at, r.id))
 
     async def extend_leases(self, owner: str, ids: Sequence[int], lease_until: datetime) -> int:
@@ -219,18 +220,16 @@ class ReminderStore:
         if not platforms:
             return None
         marks = _marks(len(platforms))
-        async with self._storage.connection.execute(
+        ((first,),) = await self._read(
             f"SELECT MIN(t) FROM (SELECT MIN(due_at) AS t FROM reminders WHERE status = ? AND platform IN ({marks})"
             f" UNION ALL SELECT MIN(lease_until) FROM reminders WHERE status = ? AND platform IN ({marks}))",
             (PENDING, *platforms, SENDING, *platforms),
-        ) as cur:
-            row = await cur.fetchone()
-        return from_db_time(row[0]) if row and row[0] else None
+        )
+        return from_db_time(first) if first else None
 
     async def counts(self) -> dict[str, int]:
         """Return {status: number of reminders}: for tests, benchmarks and operators."""
-        async with self._storage.connection.execute("SELECT status, COUNT(*) FROM reminders GROUP BY status") as cur:
-            return {s: n for s, n in await cur.fetchall()}
+        return {s: n for s, n in await self._read("SELECT status, COUNT(*) FROM reminders GROUP BY status")}
 
     # Discord announcement channels ------------------------------------------------------------
     async def set_channel(self, guild_id: str, channel_id: str, now: datetime) -> None:
@@ -252,8 +251,5 @@ class ReminderStore:
         return existed
 
     async def channel(self, guild_id: str) -> str | None:
-        async with self._storage.connection.execute(
-            "SELECT channel_id FROM announce_channels WHERE guild_id = ?", (guild_id,)
-        ) as cur:
-            row = await cur.fetchone()
-        return row[0] if row else None
+        rows = await self._read("SELECT channel_id FROM announce_channels WHERE guild_id = ?", (guild_id,))
+        return rows[0][0] if rows else None
