@@ -14,11 +14,8 @@ recognised as stale (even across restarts: the counter is stored) instead of mov
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
@@ -27,6 +24,7 @@ from bot import texts
 from bot.clock import Clock
 from bot.events import Button, Command, Event, Outcome, Press, Reply, Start, Text, UserKey
 from bot.guide import Guide, InfoNode, Option, QuestionNode, ResultNode, When, fill_placeholders
+from bot.locks import KeyedLocks
 from bot.metrics import STEP_LATENCY
 from bot.storage.base import StaleStateError, Storage, UserState
 
@@ -73,32 +71,6 @@ class _Step:
     forgotten: bool = False
 
 
-class _UserLocks:
-    """One asyncio.Lock per user, dropped when nobody holds or waits for it."""
-
-    def __init__(self) -> None:
-        self._locks: dict[UserKey, tuple[asyncio.Lock, int]] = {}
-
-    @asynccontextmanager
-    async def hold(self, key: UserKey) -> AsyncIterator[None]:
-        lock, users = self._locks.get(key, (None, 0))
-        if lock is None:
-            lock = asyncio.Lock()
-        self._locks[key] = (lock, users + 1)
-        try:
-            async with lock:
-                yield
-        finally:
-            lock, users = self._locks[key]
-            if users == 1:
-                del self._locks[key]
-            else:
-                self._locks[key] = (lock, users - 1)
-
-    def __len__(self) -> int:
-        return len(self._locks)
-
-
 class Engine:
     def __init__(
         self,
@@ -114,7 +86,7 @@ class Engine:
         self.clock = clock
         self.reminders = reminders
         self._nodes = {n.id: n for n in guide.nodes}
-        self._locks = _UserLocks()
+        self._locks: KeyedLocks[UserKey] = KeyedLocks()
         self._texts = _TextCache(guide)
 
     async def handle(self, key: UserKey, event: Event) -> Outcome:

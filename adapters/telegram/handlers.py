@@ -6,8 +6,7 @@ import asyncio
 import functools
 import logging
 import re
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from telegram import Chat, InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
@@ -27,6 +26,7 @@ from adapters.telegram.render import toast
 from adapters.telegram.sending import send_reply, show_answered, with_retries
 from bot.engine import Engine, Reminders
 from bot.events import Command, Event, Outcome, Press, Start, Text, UserKey
+from bot.locks import KeyedLocks
 from bot.metrics import ERRORS, UPDATES
 
 log = logging.getLogger(__name__)
@@ -75,39 +75,15 @@ def counted(handler: Handler) -> Handler:
     return wrapper  # type: ignore[return-value]
 
 
-class _UserLocks:
-    """One lock per user, so a user's replies go out in the order of their updates.
-
-    The engine serialises a user's steps but not the sending of their replies; without this, two
-    quick presses could interleave their messages. Acquiring an unlocked asyncio.Lock does not
-    yield and waiters are served first in, first out, so updates keep their arrival order.
-    """
-
-    def __init__(self) -> None:
-        self._locks: dict[int, tuple[asyncio.Lock, int]] = {}
-
-    @asynccontextmanager
-    async def hold(self, user_id: int) -> AsyncIterator[None]:
-        lock, holders = self._locks.get(user_id, (asyncio.Lock(), 0))
-        self._locks[user_id] = (lock, holders + 1)
-        try:
-            async with lock:
-                yield
-        finally:
-            lock, holders = self._locks[user_id]
-            if holders == 1:
-                del self._locks[user_id]
-            else:
-                self._locks[user_id] = (lock, holders - 1)
-
-
 class TelegramHandlers:
     """The PTB callbacks; they translate and deliver, the engine decides."""
 
     def __init__(self, engine: Engine, reminders: Reminders | None) -> None:
         self.engine = engine
         self.reminders = reminders
-        self._locks = _UserLocks()
+        # The engine serialises a user's steps but not the sending of their replies; without this, two
+        # quick presses could interleave their messages.
+        self._locks: KeyedLocks[int] = KeyedLocks()
 
     def install(self, app: Application) -> None:
         private = filters.ChatType.PRIVATE

@@ -242,7 +242,8 @@ class SqliteStorage(Storage):
         # Erased means erased on disk: secure_delete (set in open_storage) zeroes the freed pages, but
         # the old pages also sit in the WAL file until a checkpoint; copy them back and empty the WAL now.
         async with self._write_lock:
-            await self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            # The PRAGMA returns a row: fetch it, or its statement stays open and the next COMMIT fails.
+            await self._conn.execute_fetchall("PRAGMA wal_checkpoint(TRUNCATE)")
 
     @staticmethod
     async def _user_tables(db: aiosqlite.Connection) -> list[str]:

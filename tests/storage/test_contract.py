@@ -115,6 +115,15 @@ async def test_forget_removes_the_user_and_nobody_else(store: Storage) -> None:
     assert await store.get_user(UserKey("telegram", "2")) is not None
 
 
+async def test_writes_go_on_after_an_erase(store: Storage) -> None:
+    await store.save_step(_state("1"))
+    await store.forget_user(UserKey("telegram", "1"))
+    await store.save_step(_state("2"), ("started",))
+    await store.delete_inactive(T0 + timedelta(days=1))
+    await store.save_step(_state("3"))
+    assert (await store.get_user(UserKey("telegram", "3"))).node == "plan"
+
+
 async def test_delete_inactive_removes_only_users_idle_since_the_cutoff(store: Storage) -> None:
     await store.save_step(_state("old", at=T0 - timedelta(days=200)))
     await store.save_step(_state("new", at=T0 - timedelta(days=10)))
