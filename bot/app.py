@@ -69,6 +69,12 @@ async def build_services(settings: Settings, clock: Clock | None = None) -> Serv
     return Services(settings=settings, guide=guide, storage=storage, clock=clock, engine=engine, reminders=reminders)
 
 
+def terminal_engine(services: Services) -> Engine:
+    """Return an engine for the terminal chat: the same guide and database, but no reminders,
+    since nothing could deliver them to a terminal (it says so instead of offering them)."""
+    return Engine(services.guide, services.storage, services.clock, retention_days=services.settings.retention_days)
+
+
 def create_platforms(services: Services) -> list[Platform]:
     settings = services.settings
     platforms: list[Platform] = []

@@ -9,7 +9,7 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bot.app import StartupError, build_services, create_platforms, serve
+from bot.app import StartupError, build_services, create_platforms, serve, terminal_engine
 from bot.clock import SystemClock
 from bot.content_check import check_guide, mermaid
 from bot.guide import GuideError, load_guide
@@ -98,7 +98,7 @@ async def _chat(settings: Settings, as_of: str | None) -> int:
         start = start if start.tzinfo else start.replace(hour=12, tzinfo=UTC)
     services = await build_services(settings, clock=SystemClock(start or settings.fake_now))
     try:
-        await ConsoleChat(services.engine).run()
+        await ConsoleChat(terminal_engine(services)).run()
     finally:
         await services.storage.close()
     return 0
@@ -113,7 +113,7 @@ async def _run(settings: Settings) -> int:
             log.warning("no TELEGRAM_BOT_TOKEN or DISCORD_BOT_TOKEN is set: opening the terminal chat")
             from adapters.console import ConsoleChat
 
-            await ConsoleChat(services.engine).run()
+            await ConsoleChat(terminal_engine(services)).run()
             return 0
         return await serve(services, platforms)
     finally:
