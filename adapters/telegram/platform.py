@@ -10,12 +10,14 @@ from urllib.parse import urlsplit
 from aiolimiter import AsyncLimiter
 from telegram import BotCommand
 from telegram.error import BadRequest, Forbidden, InvalidToken, NetworkError, RetryAfter, TelegramError
-from telegram.ext import AIORateLimiter, Application, ApplicationBuilder
+from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ExtBot
 
 from adapters.telegram import log_privacy
 from adapters.telegram.handlers import MENU, TelegramHandlers
-from adapters.telegram.sending import send_reply
+from adapters.telegram.send_transport import AiohttpRequest
+from adapters.telegram.sending import send_unprompted
 from bot.platform import Delivery, Outgoing, PlatformError
+from bot.reminders.scheduler import MAX_IN_FLIGHT
 
 if TYPE_CHECKING:
     from bot.app import Services
@@ -34,6 +36,9 @@ POLL_TIMEOUT = 10  # seconds a getUpdates long poll may wait
 RETRIES_429 = 3  # AIORateLimiter: retries of a request answered 429, each after its retry_after
 PER_CHAT_RATE = 1.0  # unprompted messages per second to one chat (Telegram's guidance)
 CHAT_LIMITERS_MAX = 4096  # recently used per-chat limiters kept; an idle one is full again anyway
+# Unprompted sends have their own connections, one per reminder the scheduler keeps in flight: they
+# never wait for a connection, and a burst of reminders never holds up the replies to people chatting.
+SEND_CONNECTIONS = MAX_IN_FLIGHT
 
 
 class TelegramPlatform:
@@ -45,6 +50,7 @@ class TelegramPlatform:
         self.services = services
         self.settings = services.settings
         self._app: Application | None = None
+        self._sender: ExtBot | None = None  # unprompted sends: the same token, the aiohttp transport
         self._limit = self.settings.telegram_rate_limit
         self._chat_limiters: OrderedDict[int, AsyncLimiter] = OrderedDict()
 
@@ -78,8 +84,16 @@ class TelegramPlatform:
         app = builder.build()
         TelegramHandlers(self.services.engine, self.services.reminders).install(app)
         self._app = app
+        transport = AiohttpRequest(settings.telegram_api_base_url, SEND_CONNECTIONS, token)
+        # A second bot object, not a second limit: it shares the Application's rate limiter, so
+        # replies and reminders together stay within Telegram's 30 messages a second.
+        self._sender = ExtBot(
+            token, base_url=settings.telegram_api_base_url.rstrip("/"), request=transport,
+            get_updates_request=transport, rate_limiter=app.bot.rate_limiter,
+        )
         try:
             await app.initialize()  # getMe: proves the token
+            await self._sender.initialize()
         except InvalidToken:
             await self._abandon()
             raise PlatformError("TELEGRAM_BOT_TOKEN: Telegram rejected the token (getMe: 401 Unauthorized); "
@@ -130,6 +144,7 @@ class TelegramPlatform:
             await app.stop()  # waits for the updates being processed
         await app.shutdown()
         self._app = None
+        await self._close_sender()
 
     def ready(self) -> bool:
         """Tell whether updates are being received."""
@@ -138,14 +153,19 @@ class TelegramPlatform:
 
     async def _abandon(self) -> None:
         app, self._app = self._app, None
-        if app is None:
-            return
         try:
-            if app.updater is not None and app.updater.running:
-                await app.updater.stop()
-            await app.shutdown()
+            if app is not None:
+                if app.updater is not None and app.updater.running:
+                    await app.updater.stop()
+                await app.shutdown()
+            await self._close_sender()
         except Exception:  # the start already failed; the reason to report is that one
             log.debug("telegram: clean-up after a failed start failed", exc_info=True)
+
+    async def _close_sender(self) -> None:
+        sender, self._sender = self._sender, None
+        if sender is not None:
+            await sender.shutdown()
 
     async def _set_menu(self, app: Application) -> None:
         try:
@@ -170,8 +190,8 @@ class TelegramPlatform:
     # Unprompted messages ---------------------------------------------------------------------
     async def send(self, message: Outgoing) -> Delivery:
         """Send an unprompted message (a reminder) within the per-chat and overall limits."""
-        app = self._app
-        if app is None or not app.running:
+        app, sender = self._app, self._sender
+        if app is None or not app.running or sender is None:
             return Delivery.FAILED
         try:
             chat_id = int(message.target)
@@ -182,9 +202,9 @@ class TelegramPlatform:
             for reply in message.replies:
                 if self._limit:
                     async with self._chat_limiter(chat_id):
-                        await send_reply(app.bot, chat_id, reply)
+                        await send_unprompted(sender, chat_id, reply)
                 else:
-                    await send_reply(app.bot, chat_id, reply)
+                    await send_unprompted(sender, chat_id, reply)
         except Forbidden:
             log.info("telegram: a reminder could not be delivered: the user blocked the bot")
             log.debug("telegram: blocked by user %s", chat_id)

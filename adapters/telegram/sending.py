@@ -11,8 +11,8 @@ from typing import TypeVar
 
 from telegram import Bot, Message
 from telegram.constants import ParseMode
-from telegram.error import BadRequest, NetworkError, RetryAfter
-from telegram.warnings import PTBDeprecationWarning
+from telegram.error import BadRequest, EndPointNotFound, InvalidToken, NetworkError, RetryAfter
+from telegram.warnings import PTBDeprecationWarning, PTBUserWarning
 
 from adapters.telegram.render import render_answered, render_reply
 from bot.events import Reply
@@ -24,6 +24,10 @@ T = TypeVar("T")
 ATTEMPTS = 4  # the first try and three retries
 BACKOFF = 0.5  # seconds before the first retry, doubled each time
 RETRY_AFTER_CAP = 30.0  # seconds; a longer flood wait is reported as a failure rather than waited out
+
+# send_unprompted calls sendMessage through do_api_request on purpose (see there); PTB suggests
+# bot.send_message each time, which is right for every other caller, so only this advice is muted.
+warnings.filterwarnings("ignore", message=r"Please use 'Bot\.sendMessage' instead", category=PTBUserWarning)
 
 
 async def with_retries(call: Callable[[], Awaitable[T]], what: str) -> T:
@@ -75,6 +79,21 @@ async def send_reply(bot: Bot, chat_id: int, reply: Reply) -> list[Message]:
             )
         )
     return sent
+
+
+async def send_unprompted(bot: Bot, chat_id: int, reply: Reply) -> None:
+    """Send a reply as new messages, in order, without reading Telegram's answers back."""
+    # Nothing is done with the sent messages here, and building PTB's Message from each answer was
+    # a quarter of the CPU per reminder (bench/reminders.py), so the answer is left as JSON.
+    for part in render_reply(reply):
+        params: dict[str, object] = {"chat_id": chat_id, "text": part.text, "parse_mode": ParseMode.HTML}
+        if part.markup is not None:
+            params["reply_markup"] = part.markup
+        try:
+            await with_retries(lambda params=params: bot.do_api_request("sendMessage", api_kwargs=params), "sendMessage")
+        except EndPointNotFound:
+            # do_api_request reads a 401/404 as an unknown method; for sendMessage it is the token.
+            raise InvalidToken("Unauthorized") from None
 
 
 async def show_answered(bot: Bot, message: Message, reply: Reply | None) -> None:

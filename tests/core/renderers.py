@@ -1,23 +1,21 @@
-"""The platform renderers, for core tests that check every reply fits every platform."""
+"""What each platform adapter would send for an outcome, for core tests that check platform limits."""
 
 from __future__ import annotations
 
-from bot.markup import Renderer
+from adapters.discord.render import MESSAGE_LIMIT as DISCORD_LIMIT
+from adapters.discord.render import compose
+from adapters.telegram.render import MESSAGE_LIMIT as TELEGRAM_LIMIT
+from adapters.telegram.render import render_answered, render_reply
+from bot.events import Outcome
 
 
-def platform_renderers() -> list[tuple[Renderer, int]]:
-    """Return (renderer, message limit) for each platform adapter that is installed."""
-    found: list[tuple[Renderer, int]] = []
-    try:
-        from adapters.telegram.render import TelegramRenderer
-
-        found.append((TelegramRenderer(), 4096))
-    except ImportError:
-        pass
-    try:
-        from adapters.discord.render import DiscordRenderer
-
-        found.append((DiscordRenderer(), 2000))
-    except ImportError:
-        pass
+def platform_messages(outcome: Outcome) -> list[tuple[str, str, int]]:
+    """Return (platform, message text, that platform's limit) for every message the adapters would send."""
+    found: list[tuple[str, str, int]] = []
+    for reply in outcome.replies:
+        if reply.edit:
+            found.append(("telegram", render_answered(reply), TELEGRAM_LIMIT))
+        else:
+            found += [("telegram", r.text, TELEGRAM_LIMIT) for r in render_reply(reply)]
+    found += [("discord", m.content, DISCORD_LIMIT) for m in compose(outcome)]
     return found

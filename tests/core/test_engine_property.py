@@ -16,7 +16,7 @@ from bot.guide import load_guide
 from bot.markup import PlainRenderer, split_message
 from bot.storage import open_storage
 from tests.conftest import AFTER, MINI_GUIDE, SHIPPED_GUIDE
-from tests.core.renderers import platform_renderers
+from tests.core.renderers import platform_messages
 
 GUIDES = [MINI_GUIDE] + ([SHIPPED_GUIDE] if SHIPPED_GUIDE.exists() else [])
 
@@ -40,7 +40,7 @@ async def _play(guide_path: Path, steps: list[tuple[int, str, int, str]]) -> Non
         engine = Engine(guide, storage, ManualClock(AFTER))
         live: dict[int, list[Button]] = {}
         seen: dict[int, list[Button]] = {}
-        renderers = [(PlainRenderer(), 4096), *platform_renderers()]
+        plain = PlainRenderer()
         try:
             for user, kind, pick, forged in steps:
                 key = UserKey("telegram" if user % 2 else "discord", str(user))
@@ -64,12 +64,12 @@ async def _play(guide_path: Path, steps: list[tuple[int, str, int, str]]) -> Non
                 if buttons:
                     live[user] = buttons
                     seen.setdefault(user, []).extend(buttons)
+                for button in buttons:
+                    assert len(button.data.encode()) <= 60 and len(button.label) <= 64
                 for reply in outcome.replies:
-                    for button in buttons:
-                        assert len(button.data.encode()) <= 60 and len(button.label) <= 64
-                    for renderer, limit in renderers:
-                        for part in split_message(renderer.render(reply.text), limit):
-                            assert 0 < len(part) <= limit
+                    assert all(0 < len(p) <= 4096 for p in split_message(plain.render(reply.text), 4096))
+                for platform, text, limit in platform_messages(outcome):
+                    assert 0 < len(text) <= limit, f"{platform} message of {len(text)} characters"
         finally:
             await storage.close()
 
