@@ -8,7 +8,7 @@ from pathlib import Path
 
 from adapters.telegram.render import TelegramRenderer
 from bot import texts
-from bot.content_check import check_guide
+from bot.content_check import check_guide, guide_paths
 from bot.engine import node_text
 from bot.guide import Guide, GuideError, InfoNode, QuestionNode, ResultNode, load_guide
 from tests.fakes.telegram_api import parse_html
@@ -43,24 +43,17 @@ class Path_:
 
 
 def all_paths(guide: Guide) -> list[Path_]:
-    """Every simple path (no node twice) from the start to a result node."""
-    paths: list[Path_] = []
+    """Every simple path (no node twice) from the start to a result node, as button labels."""
 
-    def walk(node_id: str, steps: tuple[Step, ...], seen: frozenset[str], answers: dict[str, str]) -> None:
+    def label(node_id: str, option_id: str) -> str:
         node = guide.node(node_id)
-        if isinstance(node, ResultNode):
-            paths.append(Path_(steps, node_id, answers))
-            return
         if isinstance(node, InfoNode):
-            edges = [(node.continue_label, node.next, {})]
-        else:
-            edges = [(o.label, o.next, o.record) for o in node.options if o.next]
-        for label, nxt, record in edges:
-            if nxt is not None and nxt not in seen:
-                walk(nxt, (*steps, Step(node_id, label)), seen | {nxt}, {**answers, **record})
+            return node.continue_label
+        return next(o.label for o in node.options if o.id == option_id)
 
-    walk(guide.start, (), frozenset({guide.start}), {})
-    return paths
+    return [
+        Path_(tuple(Step(n, label(n, o)) for n, o in p.presses), p.result, p.answers) for p in guide_paths(guide)
+    ]
 
 
 def covering_paths(guide: Guide, now: datetime) -> list[Path_]:
