@@ -23,7 +23,7 @@ from typing import Protocol
 from bot import texts
 from bot.clock import Clock
 from bot.events import Button, Command, Event, Outcome, Press, Reply, Start, Text, UserKey
-from bot.guide import Guide, InfoNode, Option, QuestionNode, ResultNode, When, fill_placeholders
+from bot.guide import Guide, InfoNode, Option, QuestionNode, ResultNode, When, fill_placeholders, placeholders
 from bot.locks import KeyedLocks
 from bot.metrics import STEP_LATENCY
 from bot.storage.base import StaleStateError, Storage, UserState
@@ -373,7 +373,7 @@ class _TextCache:
     """Node texts by what they can depend on: the answers their conditions name and the deadlines passed.
 
     Assembling a result from its blocks is the engine's largest cost per step, and a few hundred
-    combinations cover every user. Texts showing the time left change by the minute and are not cached.
+    combinations cover every user. A text counting down to a deadline still ahead is not cached.
     """
 
     LIMIT = 20_000
@@ -383,11 +383,16 @@ class _TextCache:
         self._keys = {
             n.id: tuple(sorted({k for b in n.blocks for k in (*b.when.answers, *b.when.not_answers)})) for n in guide.nodes
         }
-        self._live = {n.id for n in guide.nodes if any(".left}" in b.text for b in n.blocks)}
+        # For nodes that show a time left: the deadlines it counts down to. Once they have all
+        # passed, the text no longer changes with the clock and is cached like the others.
+        self._countdowns = {
+            n.id: [guide.deadline(d).at for b in n.blocks for d, field in placeholders(b.text) if field == "left"]
+            for n in guide.nodes
+        }
         self._cache: dict[tuple, str] = {}
 
     def text(self, node: QuestionNode | InfoNode | ResultNode, answers: dict[str, str], now: datetime) -> str:
-        if node.id in self._live:
+        if any(now < at for at in self._countdowns[node.id]):
             return node_text(self.guide, node, answers, now)
         key = (
             node.id,

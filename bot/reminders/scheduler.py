@@ -25,7 +25,7 @@ from bot.storage.reminders import FAILED, GUILD_PREFIX, SENT, SKIPPED, UNREACHAB
 log = logging.getLogger(__name__)
 
 LEASE = timedelta(seconds=10)  # how soon a crashed process's claims are taken over after restart
-MAX_IN_FLIGHT = 128  # enough to keep 30/s flowing; more only queues in the HTTP pool
+MAX_IN_FLIGHT = 64  # enough to keep 30/s flowing; more only queues in the HTTP pool
 MAX_ATTEMPTS = 5
 RETRY_FIRST = timedelta(seconds=30)
 RETRY_MAX = timedelta(minutes=30)

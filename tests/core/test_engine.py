@@ -140,6 +140,16 @@ async def test_dates_are_read_from_the_injected_clock(engine: Engine, clock: Man
     assert "The deadline passed on 8 October 2025." in replies[0].text
 
 
+async def test_the_time_left_counts_down_with_the_clock(engine: Engine, clock: ManualClock) -> None:
+    chat = EngineChat(engine)
+    await clock.set(datetime(2025, 10, 1, 12, tzinfo=UTC))
+    assert "You have **7 days** left" in (await chat.start())[0].text
+    await clock.set(datetime(2025, 10, 8, 12, tzinfo=UTC))
+    assert "You have **18 hours** left" in (await chat.start())[0].text
+    await clock.set(datetime(2025, 10, 9, 12, tzinfo=UTC))
+    assert "The deadline passed on 8 October 2025." in (await chat.start())[0].text
+
+
 async def test_confirm_off_is_recorded_without_text(chat: EngineChat) -> None:
     await chat.start("steps")
     replies = await chat.press("I've turned it off")
