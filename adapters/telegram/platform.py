@@ -10,12 +10,12 @@ from urllib.parse import urlsplit
 from aiolimiter import AsyncLimiter
 from telegram import BotCommand
 from telegram.error import BadRequest, Forbidden, InvalidToken, NetworkError, RetryAfter, TelegramError
-from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ExtBot
+from telegram.ext import AIORateLimiter, Application, ApplicationBuilder
 
 from adapters.telegram import log_privacy
 from adapters.telegram.handlers import MENU, TelegramHandlers
 from adapters.telegram.send_transport import AiohttpRequest
-from adapters.telegram.sending import send_unprompted
+from adapters.telegram.sending import UnpromptedBot, send_unprompted
 from bot.platform import Delivery, Outgoing, PlatformError
 from bot.reminders.scheduler import MAX_IN_FLIGHT
 
@@ -50,7 +50,7 @@ class TelegramPlatform:
         self.services = services
         self.settings = services.settings
         self._app: Application | None = None
-        self._sender: ExtBot | None = None  # unprompted sends: the same token, the aiohttp transport
+        self._sender: UnpromptedBot | None = None  # unprompted sends: the same token, the aiohttp transport
         self._limit = self.settings.telegram_rate_limit
         self._chat_limiters: OrderedDict[int, AsyncLimiter] = OrderedDict()
 
@@ -87,7 +87,7 @@ class TelegramPlatform:
         transport = AiohttpRequest(settings.telegram_api_base_url, SEND_CONNECTIONS, token)
         # A second bot object, not a second limit: it shares the Application's rate limiter, so
         # replies and reminders together stay within Telegram's 30 messages a second.
-        self._sender = ExtBot(
+        self._sender = UnpromptedBot(
             token, base_url=settings.telegram_api_base_url.rstrip("/"), request=transport,
             get_updates_request=transport, rate_limiter=app.bot.rate_limiter,
         )

@@ -1,18 +1,22 @@
-"""Sending to Telegram: retries for passing network errors, and the shapes of our messages and edits."""
+"""Sending to Telegram: retries for passing network errors, the shapes of our messages and edits, and
+unprompted sends (reminders), which do not read Telegram's answer back."""
 
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import warnings
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
+from functools import lru_cache
 from typing import TypeVar
 
 from telegram import Bot, Message
 from telegram.constants import ParseMode
-from telegram.error import BadRequest, EndPointNotFound, InvalidToken, NetworkError, RetryAfter
-from telegram.warnings import PTBDeprecationWarning, PTBUserWarning
+from telegram.error import BadRequest, NetworkError, RetryAfter
+from telegram.ext import ExtBot
+from telegram.warnings import PTBDeprecationWarning
 
 from adapters.telegram.render import render_answered, render_reply
 from bot.events import Reply
@@ -24,10 +28,6 @@ T = TypeVar("T")
 ATTEMPTS = 4  # the first try and three retries
 BACKOFF = 0.5  # seconds before the first retry, doubled each time
 RETRY_AFTER_CAP = 30.0  # seconds; a longer flood wait is reported as a failure rather than waited out
-
-# send_unprompted calls sendMessage through do_api_request on purpose (see there); PTB suggests
-# bot.send_message each time, which is right for every other caller, so only this advice is muted.
-warnings.filterwarnings("ignore", message=r"Please use 'Bot\.sendMessage' instead", category=PTBUserWarning)
 
 
 async def with_retries(call: Callable[[], Awaitable[T]], what: str) -> T:
@@ -81,19 +81,34 @@ async def send_reply(bot: Bot, chat_id: int, reply: Reply) -> list[Message]:
     return sent
 
 
-async def send_unprompted(bot: Bot, chat_id: int, reply: Reply) -> None:
-    """Send a reply as new messages, in order, without reading Telegram's answers back."""
-    # Nothing is done with the sent messages here, and building PTB's Message from each answer was
-    # a quarter of the CPU per reminder (bench/reminders.py), so the answer is left as JSON.
-    for part in render_reply(reply):
-        params: dict[str, object] = {"chat_id": chat_id, "text": part.text, "parse_mode": ParseMode.HTML}
-        if part.markup is not None:
-            params["reply_markup"] = part.markup
-        try:
-            await with_retries(lambda params=params: bot.do_api_request("sendMessage", api_kwargs=params), "sendMessage")
-        except EndPointNotFound:
-            # do_api_request reads a 401/404 as an unknown method; for sendMessage it is the token.
-            raise InvalidToken("Unauthorized") from None
+class UnpromptedBot(ExtBot):  # type: ignore[type-arg]
+    """A bot for messages nobody waits on (reminders): Telegram's answer is not read back."""
+
+    async def send_message_unread(self, params: dict[str, object]) -> None:
+        """Call sendMessage with ready parameters; raise PTB's errors as send_message does."""
+        # Nothing is done with a sent reminder, and building PTB's Message from each answer was a
+        # quarter of the CPU per reminder (bench/reminders.py). The public do_api_request does
+        # just this call, but warns on every use that send_message exists; hence PTB's _post.
+        await self._post("sendMessage", params)
+
+
+async def send_unprompted(bot: UnpromptedBot, chat_id: int, reply: Reply) -> None:
+    """Send a reply as new messages (split at 4,096 characters), in order."""
+    for text, markup in _wire_parts(reply):
+        params: dict[str, object] = {"chat_id": chat_id, "text": text, "parse_mode": ParseMode.HTML}
+        if markup is not None:
+            params["reply_markup"] = markup
+        await with_retries(lambda params=params: bot.send_message_unread(params), "sendMessage")
+
+
+# The same few reminders go to thousands of people, and PTB would serialize the keyboard afresh for
+# each message; the Bot API takes reply_markup as a JSON-serialized object, so it is done once here.
+@lru_cache(maxsize=256)
+def _wire_parts(reply: Reply) -> tuple[tuple[str, str | None], ...]:
+    return tuple(
+        (part.text, json.dumps(part.markup.to_dict()) if part.markup is not None else None)
+        for part in render_reply(reply)
+    )
 
 
 async def show_answered(bot: Bot, message: Message, reply: Reply | None) -> None:
