@@ -70,6 +70,17 @@ async def test_a_network_error_that_outlasts_the_retries_is_a_failure(
     assert [m.text for m in fake.sent_to(user.id)] == ["Hello"]
 
 
+async def test_a_flood_limit_on_a_reminder_is_waited_out_then_sent_once(
+    fake: FakeBotAPI, platform: TelegramPlatform
+) -> None:
+    user = fake.user(5_000_007)
+    fake.fail_next("sendMessage", error_code=429, retry_after=1, chat_id=user.id)
+    started = time.monotonic()
+    assert await platform.send(Outgoing(str(user.id), (Reply("Hello"),))) is Delivery.SENT
+    assert time.monotonic() - started >= 0.9  # Telegram's retry_after was honoured, not hammered
+    assert [m.text for m in fake.sent_to(user.id)] == ["Hello"]
+
+
 async def test_one_chat_gets_at_most_one_message_a_second(fake: FakeBotAPI, platform: TelegramPlatform) -> None:
     user = fake.user(5_000_004)
     other = fake.user(5_000_005)
