@@ -6,6 +6,6 @@ import os
 # otherwise PTB warns on every 429 it handles, from inside its own request path.
 os.environ.setdefault("PTB_TIMEDELTA", "1")
 
-from adapters.telegram.platform import TelegramPlatform  # noqa: E402
+from adapters.telegram.platform import TelegramPlatform
 
 __all__ = ["TelegramPlatform"]
