@@ -181,11 +181,15 @@ async def test_migrating_from_the_first_schema_keeps_the_data(tmp_path: Path) ->
 
 
 async def test_reopening_runs_no_migration_twice(tmp_path: Path) -> None:
-    for _ in range(2):
+    # A migration run twice would fail on CREATE TABLE; the row written before must survive reopening.
+    for expected_rev in (1, 2):
         store = await open_storage(tmp_path / "again.db")
         state = await store.get_user(UserKey("telegram", "1")) or _state()
         await store.save_step(state)
+        assert state.rev == expected_rev
         await store.close()
+    with sqlite3.connect(tmp_path / "again.db") as db:
+        assert db.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS)
 
 
 async def test_a_newer_schema_is_refused_with_a_clear_message(tmp_path: Path) -> None:
