@@ -45,8 +45,12 @@ def main(argv: list[str] | None = None) -> int:
         settings = load_settings()
         secrets = [s.get_secret_value() for s in (settings.telegram_bot_token, settings.discord_bot_token,
                                                    settings.telegram_webhook_secret) if s]
-        # In the terminal chat, routine INFO lines would interleave with the conversation.
-        level = settings.log_level if args.command != "chat" or settings.log_level == "DEBUG" else "WARNING"
+        # In the terminal chat (also `run` with no platform token), routine INFO lines in text form
+        # would interleave with the conversation; JSON logs are for machines and stay as asked.
+        no_platform = not (settings.telegram_bot_token or settings.discord_bot_token)
+        terminal = args.command == "chat" or (args.command == "run" and no_platform)
+        quiet = terminal and settings.log_level == "INFO" and settings.log_format == "text"
+        level = "WARNING" if quiet else settings.log_level
         setup_logging(level, settings.log_format, secrets)
         if args.command == "chat":
             return asyncio.run(_chat(settings, args.as_of))
