@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 from bot.clock import Clock, SystemClock
 from bot.content_check import check_guide
-from bot.engine import Engine, Reminders
+from bot.engine import Engine
 from bot.guide import Guide, GuideError, load_guide
 from bot.health import HealthServer
 from bot.metrics import ERRORS
@@ -41,8 +41,7 @@ class Services:
     storage: SqliteStorage
     clock: Clock
     engine: Engine
-    # The reminder service (bot.reminders); None only where reminders cannot be delivered.
-    reminders: Reminders | None = None
+    reminders: ReminderService
     platforms: list[Platform] = field(default_factory=list)
 
 
@@ -139,10 +138,9 @@ async def serve(services: Services, platforms: list[Platform]) -> int:
             log.error("%s (the other platforms keep running)", failure)
             ERRORS.labels("platform_start").inc()
         services.platforms = started
-        if isinstance(services.reminders, ReminderService):
-            # Started after the platforms, so that due reminders have somewhere to go.
-            scheduler = Scheduler(services.reminders, {p.name: p for p in started})
-            scheduler_task = asyncio.create_task(scheduler.run(), name="reminders")
+        # Started after the platforms, so that due reminders have somewhere to go.
+        scheduler = Scheduler(services.reminders, {p.name: p for p in started})
+        scheduler_task = asyncio.create_task(scheduler.run(), name="reminders")
         await stop.wait()
         log.info("stopping: no new updates; finishing the steps in flight")
     finally:

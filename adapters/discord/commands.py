@@ -6,18 +6,18 @@ read in Discord's command picker.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Literal
 
 import discord
 from discord import app_commands
 
 from bot.events import Command, Start
+from bot.reminders import texts as reminder_texts
 
 if TYPE_CHECKING:
     from adapters.discord.handler import InteractionHandler
     from bot.app import Services
 
-NO_CHANNEL_REMINDERS = "Reminder announcements are not available on this bot."
 # Members use the guide in servers and in a DM with the bot.
 EVERYWHERE = app_commands.AppCommandContext(guild=True, dm_channel=True)
 
@@ -93,10 +93,7 @@ class AdminCommands(app_commands.Group):
         """Show where deadline reminders are announced in this server."""
 
         async def work() -> str:
-            reminders = channel_reminders(self.services)
-            if reminders is None:
-                return NO_CHANNEL_REMINDERS
-            return await reminders.channel_status(str(interaction.guild_id), self.services.clock.now())
+            return await self.services.reminders.channel_status(str(interaction.guild_id), self.services.clock.now())
 
         await self.handler.admin(interaction, work)
 
@@ -115,10 +112,7 @@ class ChannelReminderCommands(app_commands.Group):
         """Announce deadline reminders in a channel."""
 
         async def work() -> str:
-            reminders = channel_reminders(self.services)
-            if reminders is None:
-                return NO_CHANNEL_REMINDERS
-            return await reminders.subscribe_channel(str(interaction.guild_id), str(channel.id), self.services.clock.now())
+            return await self.services.reminders.subscribe_channel(str(interaction.guild_id), str(channel.id), self.services.clock.now())
 
         await self.handler.admin(interaction, work)
 
@@ -127,20 +121,10 @@ class ChannelReminderCommands(app_commands.Group):
         """Stop announcing deadline reminders in this server."""
 
         async def work() -> str:
-            reminders = channel_reminders(self.services)
-            if reminders is None:
-                return NO_CHANNEL_REMINDERS
-            stopped = await reminders.unsubscribe_channel(str(interaction.guild_id))
-            return "Reminder announcements stopped." if stopped else "No reminders were being announced in this server."
+            stopped = await self.services.reminders.unsubscribe_channel(str(interaction.guild_id))
+            return reminder_texts.CHANNEL_OFF if stopped else reminder_texts.CHANNEL_NONE
 
         await self.handler.admin(interaction, work)
-
-
-def channel_reminders(services: Services) -> Any:
-    """Return the reminder service if it can announce in channels, else None."""
-    reminders = services.reminders
-    needed = ("subscribe_channel", "unsubscribe_channel", "channel_status")
-    return reminders if reminders is not None and all(hasattr(reminders, n) for n in needed) else None
 
 
 def command_groups(handler: InteractionHandler, services: Services) -> list[app_commands.Group]:

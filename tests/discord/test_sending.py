@@ -129,5 +129,5 @@ async def test_admins_turn_channel_announcements_on_and_off(
         replies.append(reply.content)
     assert replies[0] == reminder_texts.CHANNEL_NONE
     assert replies[1].startswith("Deadline announcements are on") and replies[2] == replies[1]
-    assert replies[3] == "Reminder announcements stopped."
+    assert replies[3] == reminder_texts.CHANNEL_OFF
     assert replies[4] == reminder_texts.CHANNEL_NONE
