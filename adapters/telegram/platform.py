@@ -20,7 +20,9 @@ from bot.platform import Delivery, Outgoing, PlatformError
 from bot.reminders.scheduler import MAX_IN_FLIGHT
 
 if TYPE_CHECKING:
-    from bot.app import Services
+    from bot.engine import Engine
+    from bot.reminders.service import ReminderService
+    from bot.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -46,9 +48,10 @@ class TelegramPlatform:
 
     name = "telegram"
 
-    def __init__(self, services: Services) -> None:
-        self.services = services
-        self.settings = services.settings
+    def __init__(self, settings: Settings, engine: Engine, reminders: ReminderService) -> None:
+        self.settings = settings
+        self.engine = engine
+        self.reminders = reminders
         self._app: Application | None = None
         self._sender: UnpromptedBot | None = None  # unprompted sends: the same token, the aiohttp transport
         self._limit = self.settings.telegram_rate_limit
@@ -82,7 +85,7 @@ class TelegramPlatform:
             # Telegram's 30 messages a second overall (and 20 a minute per group); 429s are waited out.
             builder = builder.rate_limiter(AIORateLimiter(max_retries=RETRIES_429))
         app = builder.build()
-        TelegramHandlers(self.services.engine, self.services.reminders).install(app)
+        TelegramHandlers(self.engine, self.reminders).install(app)
         self._app = app
         transport = AiohttpRequest(settings.telegram_api_base_url, SEND_CONNECTIONS, token)
         # A second bot object, not a second limit: it shares the Application's rate limiter, so
