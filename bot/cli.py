@@ -80,8 +80,10 @@ def _content(args: argparse.Namespace) -> int:
     if path is None:
         try:
             path = load_settings().content_path
-        except SettingsError:
-            path = None
+        except SettingsError as exc:
+            # Not the shipped guide in its place: a mistyped CONTENT_PATH must not pass as "ok".
+            print(f"optout-bot: {exc}", file=sys.stderr)
+            return 2
     try:
         guide = load_guide(path)
     except GuideError as exc:

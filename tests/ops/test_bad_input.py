@@ -202,3 +202,9 @@ def test_version_comes_from_the_installed_package(tmp_path: Path) -> None:
     proc = run_bot(["--version"], tmp_path)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == f"optout-bot {version('optout-assistant')}"
+
+
+def test_content_check_does_not_check_the_shipped_guide_in_place_of_a_missing_content_path(tmp_path: Path) -> None:
+    proc = run_bot(["content", "check"], tmp_path, CONTENT_PATH=str(tmp_path / "missing.yaml"))
+    line = assert_one_clear_line(proc, "CONTENT_PATH", "no such file", "missing.yaml")
+    assert proc.stdout == "" and "ok" not in line
