@@ -4,17 +4,18 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib.metadata
 import logging
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bot.app import StartupError, build_services, create_platforms, serve, terminal_engine
-from bot.clock import SystemClock
+from bot import compose
+from bot.compose import StartupError
 from bot.content_check import check_guide, mermaid
 from bot.guide import GuideError, load_guide
 from bot.logs import setup_logging
-from bot.settings import Settings, SettingsError, load_settings
+from bot.settings import SettingsError, load_settings
 from bot.storage import StorageError
 
 log = logging.getLogger("bot")
@@ -22,6 +23,7 @@ log = logging.getLogger("bot")
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="optout-bot", description="Opt-Out Assistant: Claude training opt-out helper")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("run", help="start every platform whose token is set (the terminal chat when none is)")
     chat = sub.add_parser("chat", help="chat with the guide in this terminal (also reads piped input)")
@@ -35,6 +37,13 @@ def _parser() -> argparse.ArgumentParser:
     stats.add_argument("--since", help="first day (YYYY-MM-DD), default 30 days ago")
     stats.add_argument("--until", help="last day (YYYY-MM-DD), default today")
     return parser
+
+
+def _version() -> str:
+    try:
+        return importlib.metadata.version("optout-assistant")
+    except importlib.metadata.PackageNotFoundError:  # run from a checkout that was never installed
+        return "(not installed)"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -53,12 +62,12 @@ def main(argv: list[str] | None = None) -> int:
         level = "WARNING" if quiet else settings.log_level
         setup_logging(level, settings.log_format, secrets)
         if args.command == "chat":
-            return asyncio.run(_chat(settings, args.as_of))
+            return asyncio.run(compose.chat(settings, _as_of(args.as_of)))
         if args.command == "stats":
             from bot.stats import print_stats
 
             return asyncio.run(print_stats(settings, args.since, args.until))
-        return asyncio.run(_run(settings))
+        return asyncio.run(compose.run(settings))
     except (SettingsError, StartupError, StorageError, GuideError) as exc:
         print(f"optout-bot: {exc}", file=sys.stderr)
         return 2
@@ -71,8 +80,10 @@ def _content(args: argparse.Namespace) -> int:
     if path is None:
         try:
             path = load_settings().content_path
-        except SettingsError:
-            path = None
+        except SettingsError as exc:
+            # Not the shipped guide in its place: a mistyped CONTENT_PATH must not pass as "ok".
+            print(f"optout-bot: {exc}", file=sys.stderr)
+            return 2
     try:
         guide = load_guide(path)
     except GuideError as exc:
@@ -90,38 +101,14 @@ def _content(args: argparse.Namespace) -> int:
     return 0
 
 
-async def _chat(settings: Settings, as_of: str | None) -> int:
-    from adapters.console import ConsoleChat
-
-    start = None
-    if as_of:
-        try:
-            start = datetime.fromisoformat(as_of)
-        except ValueError:
-            raise StartupError(f"--as-of: not a date: {as_of!r} (use YYYY-MM-DD)") from None
-        start = start if start.tzinfo else start.replace(hour=12, tzinfo=UTC)
-    services = await build_services(settings, clock=SystemClock(start or settings.fake_now))
+def _as_of(value: str | None) -> datetime | None:
+    if not value:
+        return None
     try:
-        await ConsoleChat(terminal_engine(services)).run()
-    finally:
-        await services.storage.close()
-    return 0
-
-
-async def _run(settings: Settings) -> int:
-    services = await build_services(settings)
-    try:
-        platforms = create_platforms(services)
-        if not platforms:
-            # A log line, not a print, so that LOG_FORMAT=json keeps stderr one JSON object per line.
-            log.warning("no TELEGRAM_BOT_TOKEN or DISCORD_BOT_TOKEN is set: opening the terminal chat")
-            from adapters.console import ConsoleChat
-
-            await ConsoleChat(terminal_engine(services)).run()
-            return 0
-        return await serve(services, platforms)
-    finally:
-        await services.storage.close()
+        start = datetime.fromisoformat(value)
+    except ValueError:
+        raise StartupError(f"--as-of: not a date: {value!r} (use YYYY-MM-DD)") from None
+    return start if start.tzinfo else start.replace(hour=12, tzinfo=UTC)
 
 
 if __name__ == "__main__":

@@ -56,10 +56,6 @@ class Reminders(Protocol):
         """The user confirmed the setting is off: drop the "did it work?" check-back."""
         ...
 
-    async def unreachable(self, key: UserKey) -> None:
-        """The user blocked the bot or closed DMs: turn their reminders off (adapters call this)."""
-        ...
-
 
 @dataclass
 class _Step:

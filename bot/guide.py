@@ -125,9 +125,6 @@ class Guide(Model):
     def deadline(self, deadline_id: str) -> Deadline:
         return {d.id: d for d in self.deadlines}[deadline_id]
 
-    def source(self, source_id: str) -> Source:
-        return {s.id: s for s in self.sources}[source_id]
-
     @property
     def _nodes_by_id(self) -> dict[str, QuestionNode | InfoNode | ResultNode]:
         # Frozen models cannot hold a cache attribute; the guide is small, so a dict per call is cheap

@@ -3,18 +3,32 @@
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol
 
 from aiohttp import web
 from prometheus_client import REGISTRY
 from prometheus_client.exposition import choose_encoder
 
-if TYPE_CHECKING:
-    from bot.app import Services
+from bot.platform import Platform
 
 log = logging.getLogger(__name__)
 
-_SERVICES: web.AppKey[Services] = web.AppKey("services")
+
+class Database(Protocol):
+    async def ping(self) -> bool: ...
+
+
+@dataclass(frozen=True)
+class Readiness:
+    """What /readyz looks at: the database, and the platforms running (a list the caller fills as they start)."""
+
+    database: Database
+    platforms: Sequence[Platform]
+
+
+_READINESS: web.AppKey[Readiness] = web.AppKey("readiness")
 
 
 async def healthz(request: web.Request) -> web.Response:
@@ -24,9 +38,9 @@ async def healthz(request: web.Request) -> web.Response:
 
 async def readyz(request: web.Request) -> web.Response:
     """Answer 200 when the database answers and every running platform is connected, else 503."""
-    services = request.app[_SERVICES]
-    database = await services.storage.ping()
-    platforms = {p.name: bool(p.ready()) for p in services.platforms}
+    readiness = request.app[_READINESS]
+    database = await readiness.database.ping()
+    platforms = {p.name: bool(p.ready()) for p in readiness.platforms}
     not_ready = [] if database else ["database"]
     not_ready += [name for name, up in platforms.items() if not up]
     if not platforms:
@@ -42,9 +56,9 @@ async def metrics(request: web.Request) -> web.Response:
     return web.Response(body=encoder(REGISTRY), headers={"Content-Type": content_type})
 
 
-def health_app(services: Services) -> web.Application:
+def health_app(readiness: Readiness) -> web.Application:
     app = web.Application()
-    app[_SERVICES] = services
+    app[_READINESS] = readiness
     app.add_routes([web.get("/healthz", healthz), web.get("/readyz", readyz), web.get("/metrics", metrics)])
     return app
 
@@ -52,10 +66,10 @@ def health_app(services: Services) -> web.Application:
 class HealthServer:
     """The endpoints on ``host:port``; port 0 picks a free port (``port`` tells which, once started)."""
 
-    def __init__(self, services: Services, host: str, port: int) -> None:
+    def __init__(self, host: str, port: int, database: Database, platforms: Sequence[Platform]) -> None:
         # access_log=None: Docker probes /healthz every 30 s; a line each time would drown the real events.
         # A short shutdown_timeout keeps a lingering scrape from eating the 10 s stop budget.
-        self._runner = web.AppRunner(health_app(services), access_log=None, shutdown_timeout=1.0)
+        self._runner = web.AppRunner(health_app(Readiness(database, platforms)), access_log=None, shutdown_timeout=1.0)
         self._host = host
         self._port = port
         self.port: int | None = None

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import os
+import re
 from datetime import datetime
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
 from dotenv.parser import parse_stream
-from pydantic import AnyHttpUrl, Field, SecretStr, ValidationError, field_validator
+from pydantic import AnyHttpUrl, Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bot.guide import DEFAULT_CONTENT_PATH
@@ -17,13 +20,24 @@ class SettingsError(Exception):
     """A missing or invalid setting; str() is one line per problem, never a traceback."""
 
 
+# Shapes that can be checked without the network, so that a mistyped value stops `optout-bot run`
+# before it creates a database, opens a port or logs a line. A value of the right shape that the
+# platform rejects is reported when the platform starts.
+TELEGRAM_TOKEN = re.compile(r"\d+:[A-Za-z0-9_-]{30,}")  # what @BotFather hands out: 123456789:AA…
+DISCORD_TOKEN = re.compile(r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+")  # three base64url parts
+WEBHOOK_SECRET = re.compile(r"[A-Za-z0-9_-]{1,256}")  # Telegram's rule for secret_token
+URL_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*")
+DATABASE_URLS = "sqlite:///PATH (or memory:// for a database that lives as long as the process)"
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
 
     telegram_bot_token: SecretStr | None = None
     telegram_api_base_url: str = "https://api.telegram.org/bot"
     telegram_webhook_url: AnyHttpUrl | None = None
-    telegram_webhook_secret: SecretStr | None = None
+    # Validated even when unset: a webhook URL without a secret is refused.
+    telegram_webhook_secret: SecretStr | None = Field(None, validate_default=True)
     telegram_webhook_listen: str = "0.0.0.0"
     telegram_webhook_port: int = Field(8443, ge=1, le=65535)
     # Outgoing rate limits (Telegram: 30 messages a second overall, 1 a second per chat).
@@ -35,7 +49,7 @@ class Settings(BaseSettings):
     discord_dm_per_second: float = Field(5.0, gt=0)
 
     database_url: str = "sqlite:///data/optout.db"
-    content_path: Path = DEFAULT_CONTENT_PATH
+    content_path: Path = Field(DEFAULT_CONTENT_PATH, validate_default=True)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["text", "json"] = "text"
     health_port: int = Field(8080, ge=0, le=65535)  # 0 turns the health server off
@@ -54,6 +68,66 @@ class Settings(BaseSettings):
     def _blank_is_unset(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
 
+    @field_validator("telegram_bot_token")
+    @classmethod
+    def _telegram_token(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not TELEGRAM_TOKEN.fullmatch(value.get_secret_value().strip()):
+            raise ValueError(
+                "malformed: a Telegram bot token is digits, a colon, then 30 or more letters, digits, _ or -"
+                " (123456789:AA…); copy it again from @BotFather"
+            )
+        return SecretStr(value.get_secret_value().strip()) if value is not None else None
+
+    @field_validator("discord_bot_token")
+    @classmethod
+    def _discord_token(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not DISCORD_TOKEN.fullmatch(value.get_secret_value().strip()):
+            raise ValueError(
+                "malformed: a Discord bot token is three parts of letters, digits, _ and - separated by dots;"
+                " copy it again from the Developer Portal (Bot, Reset Token)"
+            )
+        return SecretStr(value.get_secret_value().strip()) if value is not None else None
+
+    @field_validator("telegram_webhook_secret")
+    @classmethod
+    def _webhook_secret(cls, value: SecretStr | None, info: ValidationInfo) -> SecretStr | None:
+        if value is None:
+            if info.data.get("telegram_webhook_url"):
+                raise ValueError("required with TELEGRAM_WEBHOOK_URL, so that only Telegram can post updates")
+            return None
+        if not WEBHOOK_SECRET.fullmatch(value.get_secret_value()):
+            raise ValueError("malformed: use 1 to 256 characters from A-Z, a-z, 0-9, _ and -")
+        return value
+
+    @field_validator("telegram_webhook_url", "telegram_api_base_url", "discord_api_base_url", mode="before")
+    @classmethod
+    def _http_url(cls, value: object, info: ValidationInfo) -> object:
+        if isinstance(value, str) and not value.strip() and info.field_name != "telegram_api_base_url":
+            return None  # an optional URL left blank, as in .env.example
+        if isinstance(value, str):
+            parts = urlsplit(value.strip())
+            if parts.scheme not in ("http", "https") or not parts.hostname:
+                raise ValueError("malformed: expected an http:// or https:// URL with a host name")
+            return value.strip()
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_url(cls, value: str) -> str:
+        check_database_url(value)
+        return value
+
+    @field_validator("content_path")
+    @classmethod
+    def _readable_file(cls, value: Path) -> Path:
+        if not value.exists():
+            raise ValueError(f"no such file: {value}")
+        if not value.is_file():
+            raise ValueError(f"not a file: {value}")
+        if not os.access(value, os.R_OK):
+            raise ValueError(f"cannot be read (permissions): {value}")
+        return value
+
     @field_validator("fake_now")
     @classmethod
     def _aware(cls, value: datetime | None) -> datetime | None:
@@ -69,6 +143,31 @@ class Settings(BaseSettings):
         return Path(self.database_url[len(prefix) :])
 
 
+def check_database_url(url: str) -> None:
+    """Raise ValueError, without repeating the URL (it may hold a password), if ``url`` has no usable shape."""
+    scheme, separator, rest = url.strip().partition("://")
+    if not separator or not URL_SCHEME.fullmatch(scheme):
+        raise ValueError(f"malformed: expected {DATABASE_URLS}")
+    scheme = scheme.lower()
+    if scheme == "sqlite":
+        if not rest.startswith("/") or not rest.strip("/"):
+            raise ValueError("malformed: write sqlite:/// and then the file's path, e.g. sqlite:///data/optout.db")
+    elif scheme == "memory":
+        if rest:
+            raise ValueError("malformed: write memory:// with nothing after it")
+    elif scheme in ("postgresql", "postgres"):
+        try:
+            parts = urlsplit(url.strip())
+            _ = parts.port  # raises ValueError on a port that is not a number
+        except ValueError:
+            raise ValueError("malformed: expected postgresql://USER:PASSWORD@HOST:PORT/DATABASE") from None
+        if not parts.hostname or not parts.path.strip("/"):
+            raise ValueError("malformed: expected postgresql://USER:PASSWORD@HOST:PORT/DATABASE")
+        raise ValueError(f"PostgreSQL is not supported yet; use {DATABASE_URLS}")
+    else:
+        raise ValueError(f"unknown scheme {scheme}://; use {DATABASE_URLS}")
+
+
 def load_settings(env_file: str | Path | None = ".env", **overrides: object) -> Settings:
     """Read settings, turning every problem into one line that names the variable to fix."""
     try:
@@ -78,7 +177,8 @@ def load_settings(env_file: str | Path | None = ".env", **overrides: object) -> 
         lines = []
         for err in exc.errors():
             name = "_".join(str(p) for p in err["loc"]).upper() or "settings"
-            lines.append(f"{name}: {err['msg']}")
+            # A validator's ValueError comes back as "Value error, TEXT"; the TEXT is the message.
+            lines.append(f"{name}: {err['msg'].removeprefix('Value error, ')}")
         raise SettingsError("; ".join(lines)) from None
     except (UnicodeDecodeError, ValueError) as exc:  # a malformed .env
         raise SettingsError(f".env: cannot be read: {exc}") from None

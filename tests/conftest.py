@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import os
 import socket
 from datetime import UTC, datetime
 from pathlib import Path
@@ -13,6 +14,9 @@ from bot.clock import ManualClock
 from bot.engine import Engine
 from bot.guide import Guide, load_guide
 from bot.storage import open_storage
+
+# As bot.compose sets it for an `optout-bot run` process (tests build platforms without the root).
+os.environ.setdefault("PTB_TIMEDELTA", "1")
 
 ROOT = Path(__file__).resolve().parent.parent
 MINI_GUIDE = ROOT / "tests" / "fixtures" / "mini.yaml"

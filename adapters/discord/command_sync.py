@@ -16,7 +16,7 @@ log = logging.getLogger(__name__)
 
 def commands_digest(tree: app_commands.CommandTree, application_id: int | None, guild: discord.Object | None) -> str:
     """Hash what a sync would send, so an unchanged definition is recognised on the next start."""
-    payload = [command.to_dict(tree) for command in tree._get_all_commands(guild=guild)]
+    payload = [command.to_dict(tree) for command in tree.get_commands(guild=guild)]
     text = json.dumps({"application": application_id, "commands": payload}, sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()
 

@@ -16,7 +16,8 @@ from bot.reminders import texts as reminder_texts
 
 if TYPE_CHECKING:
     from adapters.discord.handler import InteractionHandler
-    from bot.app import Services
+    from bot.clock import Clock
+    from bot.reminders.service import ReminderService
 
 # Members use the guide in servers and in a DM with the bot.
 EVERYWHERE = app_commands.AppCommandContext(guild=True, dm_channel=True)
@@ -74,7 +75,7 @@ class OptoutCommands(app_commands.Group):
 class AdminCommands(app_commands.Group):
     """Server settings; Discord shows them only to members with Manage Server."""
 
-    def __init__(self, handler: InteractionHandler, services: Services) -> None:
+    def __init__(self, handler: InteractionHandler, reminders: ReminderService, clock: Clock) -> None:
         super().__init__(
             name="optout-admin",
             description="Set up Opt-Out Assistant for this server",
@@ -85,15 +86,16 @@ class AdminCommands(app_commands.Group):
             allowed_installs=app_commands.AppInstallationType(guild=True),
         )
         self.handler = handler
-        self.services = services
-        ChannelReminderCommands(handler, services, parent=self)  # a parent adopts its subgroup
+        self.reminders = reminders
+        self.clock = clock
+        ChannelReminderCommands(handler, reminders, clock, parent=self)  # a parent adopts its subgroup
 
     @app_commands.command()
     async def status(self, interaction: discord.Interaction) -> None:
         """Show where deadline reminders are announced in this server."""
 
         async def work() -> str:
-            return await self.services.reminders.channel_status(str(interaction.guild_id), self.services.clock.now())
+            return await self.reminders.channel_status(str(interaction.guild_id), self.clock.now())
 
         await self.handler.admin(interaction, work)
 
@@ -101,10 +103,13 @@ class AdminCommands(app_commands.Group):
 class ChannelReminderCommands(app_commands.Group):
     """Deadline announcements in a channel of the server."""
 
-    def __init__(self, handler: InteractionHandler, services: Services, parent: app_commands.Group) -> None:
+    def __init__(
+        self, handler: InteractionHandler, reminders: ReminderService, clock: Clock, parent: app_commands.Group
+    ) -> None:
         super().__init__(name="reminders", description="Announce deadline reminders in a channel", parent=parent)
         self.handler = handler
-        self.services = services
+        self.reminders = reminders
+        self.clock = clock
 
     @app_commands.command()
     @app_commands.describe(channel="The channel where reminders are announced")
@@ -112,7 +117,7 @@ class ChannelReminderCommands(app_commands.Group):
         """Announce deadline reminders in a channel."""
 
         async def work() -> str:
-            return await self.services.reminders.subscribe_channel(str(interaction.guild_id), str(channel.id), self.services.clock.now())
+            return await self.reminders.subscribe_channel(str(interaction.guild_id), str(channel.id), self.clock.now())
 
         await self.handler.admin(interaction, work)
 
@@ -121,11 +126,11 @@ class ChannelReminderCommands(app_commands.Group):
         """Stop announcing deadline reminders in this server."""
 
         async def work() -> str:
-            stopped = await self.services.reminders.unsubscribe_channel(str(interaction.guild_id))
+            stopped = await self.reminders.unsubscribe_channel(str(interaction.guild_id))
             return reminder_texts.CHANNEL_OFF if stopped else reminder_texts.CHANNEL_NONE
 
         await self.handler.admin(interaction, work)
 
 
-def command_groups(handler: InteractionHandler, services: Services) -> list[app_commands.Group]:
-    return [OptoutCommands(handler), AdminCommands(handler, services)]
+def command_groups(handler: InteractionHandler, reminders: ReminderService, clock: Clock) -> list[app_commands.Group]:
+    return [OptoutCommands(handler), AdminCommands(handler, reminders, clock)]

@@ -15,7 +15,7 @@ from bot.events import Event, Press, UserKey
 from bot.metrics import ERRORS, UPDATES
 
 if TYPE_CHECKING:
-    from bot.app import Services
+    from bot.engine import Engine
 
 log = logging.getLogger(__name__)
 
@@ -38,9 +38,8 @@ def user_key(user: discord.abc.User) -> UserKey:
 class InteractionHandler:
     """Turns slash commands and button presses into engine events and shows the replies."""
 
-    def __init__(self, services: Services) -> None:
-        self.services = services
-        self.engine = services.engine
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
         self._inflight: set[asyncio.Task[object]] = set()
 
     # Entry points -----------------------------------------------------------------------------

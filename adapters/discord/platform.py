@@ -25,7 +25,11 @@ from bot.events import Button, Outcome
 from bot.platform import Delivery, Outgoing, PlatformError
 
 if TYPE_CHECKING:
-    from bot.app import Services
+    from bot.clock import Clock
+    from bot.engine import Engine
+    from bot.reminders.service import ReminderService
+    from bot.settings import Settings
+    from bot.storage.base import Storage
 
 log = logging.getLogger(__name__)
 
@@ -33,32 +37,41 @@ READY_TIMEOUT = 20.0  # seconds from login to the gateway's READY
 DRAIN_TIMEOUT = 3.0  # seconds for the steps in flight at shutdown (the app allows 8 in all)
 START_GUIDE = "Open the guide"
 
+VOICE_WARNING = "voice will NOT be supported"
 
-# The bot has no voice features; without this, every start logs two warnings about voice libraries.
-discord.VoiceClient.warn_nacl = False
-discord.VoiceClient.warn_dave = False
+
+def _not_about_voice(record: logging.LogRecord) -> bool:
+    # The bot has no voice features, yet the first Client of a process warns that PyNaCl and davey
+    # are missing. Filtering these two records, rather than setting VoiceClient's class flags, leaves
+    # discord.py's state alone; tests/discord/test_library_seams.py notices if the text changes.
+    return VOICE_WARNING not in record.getMessage()
 
 
 class OptoutClient(discord.Client):
     """A gateway client with the guide's commands, its persistent buttons and a fallback for unknown ones."""
 
-    def __init__(self, services: Services, handler: InteractionHandler) -> None:
+    def __init__(
+        self, handler: InteractionHandler, groups: list[app_commands.Group], meta: Storage, guild_id: int | None
+    ) -> None:
         # Slash commands and buttons arrive as interactions, which need no privileged intent; the
         # guilds intent keeps channels known for announcements.
         intents = discord.Intents.none()
         intents.guilds = True
+        logging.getLogger("discord.client").addFilter(_not_about_voice)  # once: addFilter skips a duplicate
         super().__init__(intents=intents)
-        self.services = services
         self.handler = handler
+        self._groups = groups
+        self._meta = meta
+        self._guild_id = guild_id
         self.tree = app_commands.CommandTree(self)
         self.ready_once = asyncio.Event()
 
     async def setup_hook(self) -> None:
         self.add_dynamic_items(*DYNAMIC_ITEMS)
-        for group in command_groups(self.handler, self.services):
+        for group in self._groups:
             self.tree.add_command(group)
         try:
-            await sync_if_changed(self.tree, self.services.storage, self.services.settings.discord_guild_id)
+            await sync_if_changed(self.tree, self._meta, self._guild_id)
         except discord.HTTPException as exc:
             # The commands of the last successful sync stay in place; buttons keep working.
             log.error("slash commands could not be synced (%s %s); will try again at the next start", exc.status, exc.text[:200])
@@ -93,15 +106,18 @@ class DiscordPlatform:
 
     name = "discord"
 
-    def __init__(self, services: Services) -> None:
-        settings = services.settings
+    def __init__(
+        self, settings: Settings, engine: Engine, reminders: ReminderService, meta: Storage, clock: Clock
+    ) -> None:
+        """Take the settings, the engine, the reminder service, where to keep the commands' hash, the clock."""
         if settings.discord_bot_token is None:
             raise PlatformError("DISCORD_BOT_TOKEN: not set")
-        self.services = services
         self._token = settings.discord_bot_token
         self._base = settings.discord_api_base_url.rstrip("/") if settings.discord_api_base_url else None
-        self.handler = InteractionHandler(services)
-        self.client = OptoutClient(services, self.handler)
+        self._library_defaults: tuple[str, yarl.URL] | None = None
+        self.handler = InteractionHandler(engine)
+        groups = command_groups(self.handler, reminders, clock)
+        self.client = OptoutClient(self.handler, groups, meta, settings.discord_guild_id)
         self._dm_limiter = AsyncLimiter(settings.discord_dm_per_second, 1.0)
         # Targets known to refuse messages: asking again would only add to Discord's invalid-request
         # count (10,000 in 10 minutes bans the address).
@@ -109,9 +125,20 @@ class DiscordPlatform:
         self._connection: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
+        try:
+            await self._start()
+        except BaseException:
+            self._restore_library_defaults()
+            raise
+
+    async def _start(self) -> None:
         if self._base:
-            # discord.py builds every REST URL (webhooks and interaction callbacks included) from this
-            # class attribute; there is no per-client setting.
+            # discord.py builds every REST URL (webhooks and interaction callbacks included) from the
+            # class attribute Route.BASE, and has no per-client setting; so this one client per process
+            # sets it (and the default gateway, below) for the process while it runs, and stop() puts
+            # both back. Only DISCORD_API_BASE_URL (tests, a proxy) gets here; the default is Discord.
+            # tests/discord/test_library_seams.py fails if discord.py stops reading either attribute.
+            self._library_defaults = (discord.http.Route.BASE, DiscordWebSocket.DEFAULT_GATEWAY)
             discord.http.Route.BASE = self._base
         try:
             await self.client.login(self._token.get_secret_value())
@@ -153,6 +180,12 @@ class DiscordPlatform:
         if self._connection is not None:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await asyncio.wait_for(self._connection, 2.0)
+        self._restore_library_defaults()
+
+    def _restore_library_defaults(self) -> None:
+        if self._library_defaults is not None:
+            discord.http.Route.BASE, DiscordWebSocket.DEFAULT_GATEWAY = self._library_defaults
+            self._library_defaults = None
 
     def ready(self) -> bool:
         return self.client.is_ready() and not self.client.is_closed()

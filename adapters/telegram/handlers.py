@@ -7,7 +7,7 @@ import functools
 import logging
 import re
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from telegram import Chat, InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.constants import ChatMemberStatus
@@ -24,10 +24,13 @@ from telegram.ext import (
 
 from adapters.telegram.render import toast
 from adapters.telegram.sending import send_reply, show_answered, with_retries
-from bot.engine import Engine, Reminders
+from bot.engine import Engine
 from bot.events import Command, Event, Outcome, Press, Start, Text, UserKey
 from bot.locks import KeyedLocks
 from bot.metrics import ERRORS, UPDATES
+
+if TYPE_CHECKING:
+    from bot.reminders.service import ReminderService
 
 log = logging.getLogger(__name__)
 
@@ -78,7 +81,7 @@ def counted(handler: Handler) -> Handler:
 class TelegramHandlers:
     """The PTB callbacks; they translate and deliver, the engine decides."""
 
-    def __init__(self, engine: Engine, reminders: Reminders | None) -> None:
+    def __init__(self, engine: Engine, reminders: ReminderService) -> None:
         self.engine = engine
         self.reminders = reminders
         # The engine serialises a user's steps but not the sending of their replies; without this, two
@@ -225,8 +228,7 @@ class TelegramHandlers:
     async def _unreachable(self, key: UserKey) -> None:
         log.info("telegram: a user has blocked the bot; their reminders are turned off")
         log.debug("telegram: blocked by user %s", key.user_id)
-        if self.reminders is not None:
-            await self.reminders.unreachable(key)
+        await self.reminders.unreachable(key)
 
 
 async def _answer(call: Awaitable[bool]) -> None:

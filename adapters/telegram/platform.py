@@ -20,7 +20,9 @@ from bot.platform import Delivery, Outgoing, PlatformError
 from bot.reminders.scheduler import MAX_IN_FLIGHT
 
 if TYPE_CHECKING:
-    from bot.app import Services
+    from bot.engine import Engine
+    from bot.reminders.service import ReminderService
+    from bot.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -46,9 +48,10 @@ class TelegramPlatform:
 
     name = "telegram"
 
-    def __init__(self, services: Services) -> None:
-        self.services = services
-        self.settings = services.settings
+    def __init__(self, settings: Settings, engine: Engine, reminders: ReminderService) -> None:
+        self.settings = settings
+        self.engine = engine
+        self.reminders = reminders
         self._app: Application | None = None
         self._sender: UnpromptedBot | None = None  # unprompted sends: the same token, the aiohttp transport
         self._limit = self.settings.telegram_rate_limit
@@ -61,13 +64,8 @@ class TelegramPlatform:
         if settings.telegram_bot_token is None:
             raise PlatformError("TELEGRAM_BOT_TOKEN: not set")
         token = settings.telegram_bot_token.get_secret_value()
+        # Settings has checked the secret's shape, and that a webhook URL comes with one.
         secret = settings.telegram_webhook_secret.get_secret_value() if settings.telegram_webhook_secret else None
-        if settings.telegram_webhook_url and not secret:
-            raise PlatformError(
-                "TELEGRAM_WEBHOOK_SECRET: required with TELEGRAM_WEBHOOK_URL, so that only Telegram can post updates"
-            )
-        if secret and not (1 <= len(secret) <= 256 and all(c.isascii() and (c.isalnum() or c in "_-") for c in secret)):
-            raise PlatformError("TELEGRAM_WEBHOOK_SECRET: use 1 to 256 characters from A-Z, a-z, 0-9, _ and -")
         log_privacy.install()
 
         builder = (
@@ -82,7 +80,7 @@ class TelegramPlatform:
             # Telegram's 30 messages a second overall (and 20 a minute per group); 429s are waited out.
             builder = builder.rate_limiter(AIORateLimiter(max_retries=RETRIES_429))
         app = builder.build()
-        TelegramHandlers(self.services.engine, self.services.reminders).install(app)
+        TelegramHandlers(self.engine, self.reminders).install(app)
         self._app = app
         transport = AiohttpRequest(settings.telegram_api_base_url, SEND_CONNECTIONS, token)
         # A second bot object, not a second limit: it shares the Application's rate limiter, so

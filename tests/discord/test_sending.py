@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from adapters.discord import DiscordPlatform
-from bot.app import Services, build_services
+from bot.compose import Services, build_services
 from bot.events import Button, Reply
 from bot.platform import Delivery, Outgoing
 from bot.settings import Settings
@@ -31,19 +31,13 @@ async def services(fake: FakeDiscord, tmp_path: Path) -> AsyncIterator[Services]
         fake_now=datetime.fromisoformat(FAKE_NOW),
     )
     built = await build_services(settings)
-    try:
-        from bot.reminders.service import ReminderService
-    except ImportError:  # the reminder service is built in parallel; the adapter works without it
-        pass
-    else:
-        built.reminders = ReminderService(built.storage, built.guide, built.clock)
     yield built
     await built.storage.close()
 
 
 @pytest.fixture
 async def platform(services: Services, fake: FakeDiscord) -> AsyncIterator[DiscordPlatform]:
-    started = DiscordPlatform(services)
+    started = DiscordPlatform(services.settings, services.engine, services.reminders, services.storage, services.clock)
     await started.start()
     assert started.ready()
     yield started

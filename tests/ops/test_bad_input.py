@@ -153,3 +153,58 @@ async def test_health_port_already_taken(fake: FakeBotAPI, tmp_path: Path) -> No
             TELEGRAM_BOT_TOKEN=fake.token, TELEGRAM_API_BASE_URL=fake.base_url,
         )
     assert_one_clear_line(proc, "HEALTH_PORT", str(port))
+
+
+# Settings of the wrong shape --------------------------------------------------------------------
+# Checked before anything happens: no database file, no health server, not one log line.
+GOOD_TELEGRAM = {"TELEGRAM_BOT_TOKEN": DEFAULT_TOKEN}
+WEBHOOK = {**GOOD_TELEGRAM, "TELEGRAM_WEBHOOK_URL": "https://bot.example.org/hook"}
+
+
+@pytest.mark.parametrize(
+    ("settings", "name", "says"),
+    [
+        ({"TELEGRAM_BOT_TOKEN": "not-a-token"}, "TELEGRAM_BOT_TOKEN", "malformed"),
+        ({"TELEGRAM_BOT_TOKEN": "123456789:AAtoo-short"}, "TELEGRAM_BOT_TOKEN", "malformed"),
+        ({"DISCORD_BOT_TOKEN": "not-a-token"}, "DISCORD_BOT_TOKEN", "malformed"),
+        ({**WEBHOOK, "TELEGRAM_WEBHOOK_URL": "bot.example.org/hook", "TELEGRAM_WEBHOOK_SECRET": "s3cret"},
+         "TELEGRAM_WEBHOOK_URL", "malformed"),
+        ({**WEBHOOK, "TELEGRAM_WEBHOOK_SECRET": "not allowed!"}, "TELEGRAM_WEBHOOK_SECRET", "malformed"),
+        ({**GOOD_TELEGRAM, "TELEGRAM_API_BASE_URL": "localhost:8081/bot"}, "TELEGRAM_API_BASE_URL", "malformed"),
+        ({"DATABASE_URL": "sqlite://bot.db"}, "DATABASE_URL", "malformed"),
+        ({"DATABASE_URL": "postgresql://optout:hunter2@db:port/optout"}, "DATABASE_URL", "malformed"),
+        ({"DATABASE_URL": "postgresql://optout:hunter2@db:5432/optout"}, "DATABASE_URL", "not supported yet"),
+        ({"DATABASE_URL": "mysql://optout:hunter2@db/optout"}, "DATABASE_URL", "unknown scheme"),
+        ({"CONTENT_PATH": "missing.yaml"}, "CONTENT_PATH", "no such file"),
+    ],
+    ids=lambda v: v if isinstance(v, str) else None,
+)
+def test_a_setting_of_the_wrong_shape_stops_run_before_anything_happens(
+    tmp_path: Path, settings: dict[str, str], name: str, says: str
+) -> None:
+    workdir = tmp_path / "run"
+    workdir.mkdir()
+    port = free_port()
+    env = {"LOG_LEVEL": "DEBUG", "HEALTH_HOST": "127.0.0.1", "HEALTH_PORT": str(port), "DATABASE_URL": f"sqlite:///{workdir / 'bot.db'}", **settings}
+    proc = run_bot(["run"], workdir, stdin=QUIT, **env)
+    assert proc.returncode == 2
+    assert proc.stdout == ""
+    assert proc.stderr.splitlines() == [proc.stderr.strip()], proc.stderr  # one line, no log line before it
+    assert proc.stderr.startswith(f"optout-bot: {name}: ") and says in proc.stderr
+    assert list(workdir.iterdir()) == []  # no database file (nor anything else) was created
+    for secret in ("not-a-token", "AAtoo-short", "hunter2", "not allowed!", DEFAULT_TOKEN):
+        assert secret not in proc.stderr
+
+
+def test_version_comes_from_the_installed_package(tmp_path: Path) -> None:
+    from importlib.metadata import version
+
+    proc = run_bot(["--version"], tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == f"optout-bot {version('optout-assistant')}"
+
+
+def test_content_check_does_not_check_the_shipped_guide_in_place_of_a_missing_content_path(tmp_path: Path) -> None:
+    proc = run_bot(["content", "check"], tmp_path, CONTENT_PATH=str(tmp_path / "missing.yaml"))
+    line = assert_one_clear_line(proc, "CONTENT_PATH", "no such file", "missing.yaml")
+    assert proc.stdout == "" and "ok" not in line

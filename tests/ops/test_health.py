@@ -15,7 +15,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from bot.app import Services, build_services
+from bot.compose import Services, build_services
 from bot.events import Start, UserKey
 from bot.health import HealthServer
 from bot.platform import Delivery, Outgoing
@@ -52,8 +52,14 @@ async def services(tmp_path: Path) -> AsyncIterator[Services]:
 
 
 @pytest.fixture
-async def http(services: Services) -> AsyncIterator[tuple[aiohttp.ClientSession, str]]:
-    server = HealthServer(services, "127.0.0.1", 0)
+def running() -> list[StubPlatform]:
+    """The platforms the health server sees as running; a test fills it."""
+    return []
+
+
+@pytest.fixture
+async def http(services: Services, running: list[StubPlatform]) -> AsyncIterator[tuple[aiohttp.ClientSession, str]]:
+    server = HealthServer("127.0.0.1", 0, services.storage, running)
     await server.start()
     async with aiohttp.ClientSession() as session:
         yield session, f"http://127.0.0.1:{server.port}"
@@ -67,18 +73,18 @@ async def test_healthz_answers_ok(http) -> None:
         assert await resp.text() == "ok"
 
 
-async def test_readyz_is_ready_with_database_and_connected_platforms(http, services: Services) -> None:
+async def test_readyz_is_ready_with_database_and_connected_platforms(http, running: list[StubPlatform]) -> None:
     session, base = http
-    services.platforms = [StubPlatform("telegram"), StubPlatform("discord")]
+    running[:] = [StubPlatform("telegram"), StubPlatform("discord")]
     async with session.get(f"{base}/readyz") as resp:
         assert resp.status == 200
         body = await resp.json()
     assert body == {"ready": True, "database": True, "platforms": {"telegram": True, "discord": True}, "not_ready": []}
 
 
-async def test_readyz_names_the_platform_that_is_down(http, services: Services) -> None:
+async def test_readyz_names_the_platform_that_is_down(http, running: list[StubPlatform]) -> None:
     session, base = http
-    services.platforms = [StubPlatform("telegram"), StubPlatform("discord", up=False)]
+    running[:] = [StubPlatform("telegram"), StubPlatform("discord", up=False)]
     async with session.get(f"{base}/readyz") as resp:
         assert resp.status == 503
         assert (await resp.json())["not_ready"] == ["discord"]
@@ -91,9 +97,9 @@ async def test_readyz_is_not_ready_before_any_platform_runs(http) -> None:
         assert (await resp.json())["not_ready"] == ["platforms (none running)"]
 
 
-async def test_readyz_names_the_database_when_it_does_not_answer(http, services: Services) -> None:
+async def test_readyz_names_the_database_when_it_does_not_answer(http, services: Services, running: list[StubPlatform]) -> None:
     session, base = http
-    services.platforms = [StubPlatform("telegram")]
+    running[:] = [StubPlatform("telegram")]
     await services.storage.close()
     async with session.get(f"{base}/readyz") as resp:
         assert resp.status == 503
@@ -122,11 +128,11 @@ async def test_metrics_speaks_openmetrics_when_asked(http) -> None:
 
 
 async def test_a_taken_port_is_an_oserror(services: Services) -> None:
-    first = HealthServer(services, "127.0.0.1", 0)
+    first = HealthServer("127.0.0.1", 0, services.storage, [])
     await first.start()
     try:
         with pytest.raises(OSError):
-            await HealthServer(services, "127.0.0.1", first.port).start()
+            await HealthServer("127.0.0.1", first.port, services.storage, []).start()
     finally:
         await first.stop()
 
@@ -149,7 +155,7 @@ def _healthcheck_command() -> list[str]:
 
 
 async def test_docker_healthcheck_command_passes_and_fails(services: Services) -> None:
-    server = HealthServer(services, "127.0.0.1", 0)
+    server = HealthServer("127.0.0.1", 0, services.storage, [])
     await server.start()
     try:
         up = await asyncio.to_thread(_probe, server.port)

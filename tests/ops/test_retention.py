@@ -6,8 +6,8 @@ import asyncio
 from datetime import timedelta
 from pathlib import Path
 
-from bot.app import build_services
 from bot.clock import ManualClock
+from bot.compose import build_services
 from bot.engine import Engine
 from bot.events import Command, Press, Start, UserKey
 from bot.guide import Guide

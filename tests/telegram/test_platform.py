@@ -10,7 +10,7 @@ import pytest_asyncio
 
 from adapters.telegram import TelegramPlatform
 from adapters.telegram.handlers import SORRY
-from bot.app import build_services
+from bot.compose import build_services
 from bot.events import Button, Reply
 from bot.metrics import ERRORS, UPDATES
 from bot.platform import Delivery, Outgoing
@@ -29,7 +29,7 @@ async def platform(fake: FakeBotAPI, tmp_path_factory: pytest.TempPathFactory):
         database_url=f"sqlite:///{workdir / 'bot.db'}", content_path=MINI_GUIDE, health_port=0,
     )
     services = await build_services(settings)
-    telegram = TelegramPlatform(services)
+    telegram = TelegramPlatform(services.settings, services.engine, services.reminders)
     await telegram.start()
     yield telegram
     await telegram.stop()
@@ -104,7 +104,7 @@ async def test_a_failing_update_is_logged_counted_and_explained(
     async def broken(key, event):  # the engine (or its database) failing mid-step
         raise RuntimeError("database is locked")
 
-    monkeypatch.setattr(platform.services.engine, "handle", broken)
+    monkeypatch.setattr(platform.engine, "handle", broken)
     errors_before = UPDATES.labels("telegram", "error")._value.get()
     kind_before = ERRORS.labels("telegram_RuntimeError")._value.get()
     with caplog.at_level(logging.ERROR, logger="adapters.telegram.handlers"):

@@ -1,11 +1,17 @@
-"""Wiring for ``optout-bot run``: build the services once, start every configured platform, stop cleanly."""
+"""The composition root: build the core's services once, hand each adapter the ports it needs, run, stop.
+
+The only module that imports both the core (``bot``) and the adapters; everything else in ``bot`` stays
+unaware of which platforms exist, and each adapter sees only what its constructor takes.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import signal
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from datetime import datetime
 
 from bot.clock import Clock, SystemClock
 from bot.content_check import check_guide
@@ -34,7 +40,7 @@ class StartupError(Exception):
 
 @dataclass
 class Services:
-    """Everything an adapter needs, built once and passed in (no globals)."""
+    """The core's parts, built once; the root hands each adapter its share, never the whole bag."""
 
     settings: Settings
     guide: Guide
@@ -42,7 +48,6 @@ class Services:
     clock: Clock
     engine: Engine
     reminders: ReminderService
-    platforms: list[Platform] = field(default_factory=list)
 
 
 def load_checked_guide(settings: Settings) -> Guide:
@@ -79,13 +84,20 @@ def create_platforms(services: Services) -> list[Platform]:
     platforms: list[Platform] = []
     # Imported here so that a deployment with one platform never loads the other's library.
     if settings.telegram_bot_token:
+        # PTB 22's documented opt-in to PTB 23's RetryAfter.retry_after as a timedelta; without it PTB
+        # warns on every 429 it handles, from inside its own request path. This process runs one bot,
+        # so its environment is the root's to set. tests/telegram/test_library_seams.py fails once
+        # PTB 23 makes it the default (then drop this line).
+        os.environ.setdefault("PTB_TIMEDELTA", "1")
         from adapters.telegram import TelegramPlatform
 
-        platforms.append(TelegramPlatform(services))
+        platforms.append(TelegramPlatform(settings, services.engine, services.reminders))
     if settings.discord_bot_token:
         from adapters.discord import DiscordPlatform
 
-        platforms.append(DiscordPlatform(services))
+        platforms.append(
+            DiscordPlatform(settings, services.engine, services.reminders, services.storage, services.clock)
+        )
     return platforms
 
 
@@ -96,9 +108,11 @@ async def serve(services: Services, platforms: list[Platform]) -> int:
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
 
+    # Filled as the platforms start; the health server reads it at each /readyz.
+    started: list[Platform] = []
     health = None
     if services.settings.health_port:
-        health = HealthServer(services, services.settings.health_host, services.settings.health_port)
+        health = HealthServer(services.settings.health_host, services.settings.health_port, services.storage, started)
         try:
             await health.start()
         except OSError as exc:
@@ -109,7 +123,6 @@ async def serve(services: Services, platforms: list[Platform]) -> int:
     retention = RetentionSweeper(services.storage, services.clock, services.settings.retention_days)
     retention.start()
 
-    started: list[Platform] = []
     failures: list[str] = []
     scheduler: Scheduler | None = None
     scheduler_task: asyncio.Task[None] | None = None
@@ -137,7 +150,6 @@ async def serve(services: Services, platforms: list[Platform]) -> int:
             # One platform failing must not take the other down.
             log.error("%s (the other platforms keep running)", failure)
             ERRORS.labels("platform_start").inc()
-        services.platforms = started
         # Started after the platforms, so that due reminders have somewhere to go.
         scheduler = Scheduler(services.reminders, {p.name: p for p in started})
         scheduler_task = asyncio.create_task(scheduler.run(), name="reminders")
@@ -161,4 +173,33 @@ async def serve(services: Services, platforms: list[Platform]) -> int:
         await retention.stop()
         if health is not None:
             await health.stop()
+    return 0
+
+
+async def run(settings: Settings) -> int:
+    """``optout-bot run``: every platform whose token is set, or the terminal chat when none is."""
+    services = await build_services(settings)
+    try:
+        platforms = create_platforms(services)
+        if not platforms:
+            # A log line, not a print, so that LOG_FORMAT=json keeps stderr one JSON object per line.
+            log.warning("no TELEGRAM_BOT_TOKEN or DISCORD_BOT_TOKEN is set: opening the terminal chat")
+            from adapters.console import ConsoleChat
+
+            await ConsoleChat(terminal_engine(services)).run()
+            return 0
+        return await serve(services, platforms)
+    finally:
+        await services.storage.close()
+
+
+async def chat(settings: Settings, start: datetime | None) -> int:
+    """``optout-bot chat``: the guide in this terminal, its clock started at ``start`` when given."""
+    from adapters.console import ConsoleChat
+
+    services = await build_services(settings, clock=SystemClock(start or settings.fake_now))
+    try:
+        await ConsoleChat(terminal_engine(services)).run()
+    finally:
+        await services.storage.close()
     return 0
