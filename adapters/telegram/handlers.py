@@ -25,7 +25,7 @@ from telegram.ext import (
 from adapters.telegram.render import toast
 from adapters.telegram.sending import send_reply, show_answered, with_retries
 from bot.engine import Engine, Reminders
-from bot.events import Command, Event, Outcome, Press, Start, Text, UserKey
+from bot.events import Command, Event, Outcome, Press, Recipient, Start, Text, UserKey
 from bot.locks import KeyedLocks
 from bot.metrics import ERRORS, UPDATES
 
@@ -226,7 +226,7 @@ class TelegramHandlers:
         log.info("telegram: a user has blocked the bot; their reminders are turned off")
         log.debug("telegram: blocked by user %s", key.user_id)
         if self.reminders is not None:
-            await self.reminders.unreachable(key)
+            await self.reminders.unreachable(Recipient.user(key))
 
 
 async def _answer(call: Awaitable[bool]) -> None:
