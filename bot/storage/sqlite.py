@@ -117,9 +117,10 @@ class DatabaseThread:
         self._calls: queue.SimpleQueue[tuple[asyncio.Future, Callable[..., object], tuple] | None] = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._serve, name="sqlite", daemon=True)
         self._thread.start()
+        self.stopped = False
 
     async def run(self, fn: Callable[..., T], *args: object) -> T:
-        if not self._thread.is_alive():
+        if self.stopped:
             raise StorageError("DATABASE_URL: the database is closed")
         future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
         self._calls.put((future, fn, args))
@@ -127,6 +128,7 @@ class DatabaseThread:
 
     def stop(self) -> None:
         """End the thread once the calls already queued have run."""
+        self.stopped = True
         self._calls.put(None)
 
     def _serve(self) -> None:
@@ -180,6 +182,8 @@ class SqliteStorage(Storage):
         return await self._call(_transaction, fn, *args)
 
     async def close(self) -> None:
+        if self._worker.stopped:
+            return
         try:
             await self._call(lambda db: db.close())
         finally:
