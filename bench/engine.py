@@ -3,7 +3,7 @@
     .venv/bin/python bench/engine.py [--users 2000] [--concurrency 200] [--guide content/claude.yaml]
 
 Prints steps per second and the process's peak memory (max RSS). Runs on one core (one event loop;
-aiosqlite's worker thread does the SQLite work).
+the SQLite backend's worker thread does the SQLite work).
 """
 
 from __future__ import annotations

@@ -32,12 +32,13 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bot.clock import SystemClock  # noqa: E402
+from bot.events import Recipient  # noqa: E402
 from bot.guide import load_guide  # noqa: E402
 from bot.platform import Delivery, Outgoing  # noqa: E402
 from bot.reminders.scheduler import Scheduler  # noqa: E402
 from bot.reminders.service import ReminderService  # noqa: E402
 from bot.storage import open_storage  # noqa: E402
-from bot.storage.reminders import NewReminder, ReminderStore  # noqa: E402
+from bot.storage.base import NewReminder  # noqa: E402
 from tests.fakes.telegram_api import FakeBotAPI  # noqa: E402
 from tests.reminders.helpers import write_guide  # noqa: E402
 from tests.telegram.conftest import FAKE_NOW, BotProcess, bot_env  # noqa: E402
@@ -64,14 +65,14 @@ def peak_rss_mib(pid: int) -> float:
 async def seed(db_path: Path, guide_path: Path, count: int) -> None:
     start = datetime.fromisoformat(FAKE_NOW)
     offset = timedelta(hours=1)
-    write_guide(guide_path, [("bench", start + offset + timedelta(seconds=1), ["PT1H"])], version="bench-1")
+    guide = write_guide(guide_path, [("bench", start + offset + timedelta(seconds=1), ["PT1H"])], version="bench-1")
     storage = await open_storage(db_path)
     try:
         rows = [
-            NewReminder(f"telegram:{uid}", f"telegram:{uid}", "telegram", "deadline", "bench", 3600, start)
+            NewReminder(Recipient("telegram", "user", str(uid)), guide.pack, "deadline", "bench", 3600, start)
             for uid in range(FIRST_USER, FIRST_USER + count)
         ]
-        assert await ReminderStore(storage).schedule(rows) == count
+        assert await storage.schedule(rows) == count
     finally:
         await storage.close()
 
@@ -141,7 +142,7 @@ async def run_core(count: int) -> dict[str, float]:
         await seed(workdir / "bot.db", guide_path, count)
         storage = await open_storage(workdir / "bot.db")
         platform = InstantPlatform(count)
-        service = ReminderService(storage, load_guide(guide_path), SystemClock(datetime.fromisoformat(FAKE_NOW)))
+        service = ReminderService(storage, storage, load_guide(guide_path), SystemClock(datetime.fromisoformat(FAKE_NOW)))
         scheduler = Scheduler(service, {"telegram": platform})
         started = time.perf_counter()
         task = asyncio.create_task(scheduler.run())
@@ -149,7 +150,7 @@ async def run_core(count: int) -> dict[str, float]:
         await scheduler.stop()  # returns once every outcome is written
         await task
         elapsed = time.perf_counter() - started
-        recorded = (await service.store.counts()).get("sent", 0)
+        recorded = (await storage.counts()).get("sent", 0)
         await storage.close()
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return {"sent": recorded, "elapsed": elapsed, "rate": count / elapsed, "peak": peak}

@@ -24,7 +24,7 @@ from bot.reminders.scheduler import Scheduler
 from bot.reminders.service import ReminderService
 from bot.retention import RetentionSweeper
 from bot.settings import Settings
-from bot.storage import SqliteStorage, open_storage
+from bot.storage import Storage, open_backend
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +44,7 @@ class Services:
 
     settings: Settings
     guide: Guide
-    storage: SqliteStorage
+    storage: Storage
     clock: Clock
     engine: Engine
     reminders: ReminderService
@@ -67,8 +67,8 @@ def load_checked_guide(settings: Settings) -> Guide:
 async def build_services(settings: Settings, clock: Clock | None = None) -> Services:
     guide = load_checked_guide(settings)
     clock = clock or SystemClock(settings.fake_now)
-    storage = await open_storage(settings.database_path)
-    reminders = ReminderService(storage, guide, clock)
+    storage = await open_backend(settings.database_url)
+    reminders = ReminderService(storage, storage, guide, clock)
     engine = Engine(guide, storage, clock, reminders=reminders, retention_days=settings.retention_days)
     return Services(settings=settings, guide=guide, storage=storage, clock=clock, engine=engine, reminders=reminders)
 

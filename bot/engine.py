@@ -26,7 +26,7 @@ from bot.events import Button, Command, Event, Outcome, Press, Reply, Start, Tex
 from bot.guide import Guide, InfoNode, Option, QuestionNode, ResultNode, When, fill_placeholders, placeholders
 from bot.locks import KeyedLocks
 from bot.metrics import STEP_LATENCY
-from bot.storage.base import StaleStateError, Storage, UserState
+from bot.storage.base import StaleStateError, UserState, UserStore
 
 log = logging.getLogger(__name__)
 
@@ -71,7 +71,7 @@ class Engine:
     def __init__(
         self,
         guide: Guide,
-        storage: Storage,
+        storage: UserStore,
         clock: Clock,
         reminders: Reminders | None = None,
         retention_days: int = 180,
@@ -79,28 +79,32 @@ class Engine:
         self.guide = guide
         self.retention_days = retention_days  # only told to users in /privacy; bot.retention enforces it
         self.storage = storage
+        self.pack = guide.pack
         self.clock = clock
         self.reminders = reminders
         self._nodes = {n.id: n for n in guide.nodes}
         self._locks: KeyedLocks[UserKey] = KeyedLocks()
         self._texts = _TextCache(guide)
 
-    async def handle(self, key: UserKey, event: Event) -> Outcome:
-        """Apply one event of one user and return what to show; events of a user run one at a time."""
+    async def handle(self, key: UserKey, event: Event, locale: str | None = None) -> Outcome:
+        """Apply one event of one user and return what to show; events of a user run one at a time.
+
+        ``locale`` is the platform's language hint for the user, if it gave one; it is stored with their state.
+        """
         started = time.perf_counter()
         async with self._locks.hold(key):
             try:
-                outcome = await self._step(key, event)
+                outcome = await self._step(key, event, locale)
             except StaleStateError:
-                # Another process wrote this user's row since we read it: decide again on fresh data.
+                # Another process wrote or erased this user's row since we read it: decide again on fresh data.
                 log.info("user state changed under us; redoing the step")
-                outcome = await self._step(key, event)
+                outcome = await self._step(key, event, locale)
         STEP_LATENCY.observe(time.perf_counter() - started)
         return outcome
 
-    async def _step(self, key: UserKey, event: Event) -> Outcome:
+    async def _step(self, key: UserKey, event: Event, locale: str | None) -> Outcome:
         now = self.clock.now()
-        state = await self.storage.get_user(key)
+        state = await self.storage.get_user(key, self.pack)
         fresh = state is None
         notice: list[Reply] = []
         if state is None:
@@ -109,10 +113,12 @@ class Engine:
             notice.append(Reply(texts.GUIDE_UPDATED, notice=True))
             old = state
             state = self._new_state(key, self.guide.start, now, created=old.created_at)
-            state.rev = old.rev
+            state.rev, state.locale = old.rev, old.locale
             if isinstance(event, Press) and not event.data.startswith(("e:", "x:", "f:", "r:")):
                 # The button belonged to the old guide; the fresh start below is the answer.
                 event = Start()
+        if locale:
+            state.locale = locale
         step = await self._apply(state, event, now)
         if not step.forgotten and (step.save or fresh or notice):
             # (After an erase nothing about the user may be written back.)
@@ -123,7 +129,8 @@ class Engine:
     # State ------------------------------------------------------------------------------------
     def _new_state(self, key: UserKey, node: str, now: datetime, created: datetime | None = None) -> UserState:
         return UserState(
-            key=key, guide_version=self.guide.version, node=node, step=0, created_at=created or now, updated_at=now
+            key=key, pack=self.pack, guide_version=self.guide.version, node=node, step=0, created_at=created or now,
+            updated_at=now,
         )
 
     def _move(self, state: UserState, node_id: str, *, remember: bool = True) -> tuple[str, ...]:

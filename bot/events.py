@@ -9,6 +9,7 @@ unchanged in a ``Press`` (it fits Telegram's 64-byte callback data and, with a p
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Literal
 
 BUTTON_DATA_MAX = 60  # bytes, leaves room below Telegram's 64
 
@@ -25,6 +26,19 @@ class UserKey:
     def parse(cls, text: str) -> UserKey:
         platform, _, user_id = text.partition(":")
         return cls(platform, user_id)
+
+
+@dataclass(frozen=True, slots=True)
+class Recipient:
+    """Whom an unprompted message (a reminder, an announcement) goes to: a user, or a channel."""
+
+    platform: str
+    kind: Literal["user", "channel"]
+    id: str  # the platform's user or channel id
+
+    @classmethod
+    def user(cls, key: UserKey) -> Recipient:
+        return cls(key.platform, "user", key.user_id)
 
 
 @dataclass(frozen=True, slots=True)

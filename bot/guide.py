@@ -107,6 +107,9 @@ Node = Annotated[QuestionNode | InfoNode | ResultNode, Field(discriminator="kind
 
 
 class Guide(Model):
+    # The guide pack (e.g. "claude"): users' answers and reminders are kept per pack. load_guide takes
+    # the file's name (content/claude.yaml: "claude") when the file does not say.
+    pack: Id
     version: str = Field(min_length=1, max_length=32)
     title: str
     start: Id
@@ -147,6 +150,8 @@ def load_guide(path: Path | str | None = None) -> Guide:
         mark = getattr(exc, "problem_mark", None)
         where = f" (line {mark.line + 1})" if mark else ""
         raise GuideError(f"{path}: not valid YAML{where}: {getattr(exc, 'problem', exc)}") from None
+    if isinstance(raw, dict):
+        raw.setdefault("pack", path.stem)
     try:
         return Guide.model_validate(raw)
     except Exception as exc:  # pydantic.ValidationError; anything else is still a bad guide

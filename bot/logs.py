@@ -10,9 +10,8 @@ from datetime import UTC, datetime
 
 # httpx logs each request URL at INFO, and Telegram's URLs contain the bot token; httpcore, aiohttp
 # and websockets echo request details at DEBUG. The redacting filter below would catch the token
-# anyway; quietening them keeps the log readable. aiosqlite logs two DEBUG lines per statement, with
-# its parameters (user keys, answers): one line per event means one per bot event, not per SQL call.
-NOISY = ("httpx", "httpcore", "aiohttp.access", "websockets", "hpack", "tornado.access", "aiosqlite")
+# anyway; quietening them keeps the log readable.
+NOISY = ("httpx", "httpcore", "aiohttp.access", "websockets", "hpack", "tornado.access")
 
 
 class RedactingFilter(logging.Filter):

@@ -6,7 +6,7 @@ import enum
 from dataclasses import dataclass
 from typing import Protocol
 
-from bot.events import Reply
+from bot.events import Recipient, Reply
 
 
 class Delivery(enum.Enum):
@@ -19,12 +19,9 @@ class Delivery(enum.Enum):
 
 @dataclass(frozen=True, slots=True)
 class Outgoing:
-    """A message the bot sends unprompted (a reminder or an announcement).
+    """A message the bot sends unprompted (a reminder or an announcement)."""
 
-    ``target`` is a user id on the platform, or ``channel:ID`` for a Discord channel.
-    """
-
-    target: str
+    recipient: Recipient
     replies: tuple[Reply, ...]
 
 

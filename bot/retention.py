@@ -8,7 +8,7 @@ from datetime import timedelta
 
 from bot.clock import Clock
 from bot.metrics import ERRORS, RETENTION_DELETED
-from bot.storage.base import Storage
+from bot.storage.base import UserStore
 
 log = logging.getLogger(__name__)
 
@@ -18,7 +18,7 @@ SWEEP_EVERY = timedelta(days=1)
 class RetentionSweeper:
     """Delete every user (reminders included) whose last activity is older than ``days`` days."""
 
-    def __init__(self, storage: Storage, clock: Clock, days: int, every: timedelta = SWEEP_EVERY) -> None:
+    def __init__(self, storage: UserStore, clock: Clock, days: int, every: timedelta = SWEEP_EVERY) -> None:
         self._storage = storage
         self._clock = clock
         self._keep = timedelta(days=days)

@@ -14,6 +14,8 @@ from pydantic import AnyHttpUrl, Field, SecretStr, ValidationError, ValidationIn
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bot.guide import DEFAULT_CONTENT_PATH
+from bot.storage.backends import scheme
+from bot.storage.base import StorageError
 
 
 class SettingsError(Exception):
@@ -26,8 +28,6 @@ class SettingsError(Exception):
 TELEGRAM_TOKEN = re.compile(r"\d+:[A-Za-z0-9_-]{30,}")  # what @BotFather hands out: 123456789:AA…
 DISCORD_TOKEN = re.compile(r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+")  # three base64url parts
 WEBHOOK_SECRET = re.compile(r"[A-Za-z0-9_-]{1,256}")  # Telegram's rule for secret_token
-URL_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*")
-DATABASE_URLS = "sqlite:///PATH (or memory:// for a database that lives as long as the process)"
 
 
 class Settings(BaseSettings):
@@ -114,7 +114,10 @@ class Settings(BaseSettings):
     @field_validator("database_url")
     @classmethod
     def _database_url(cls, value: str) -> str:
-        check_database_url(value)
+        try:
+            scheme(value)
+        except StorageError as exc:
+            raise ValueError(str(exc).removeprefix("DATABASE_URL: ")) from None
         return value
 
     @field_validator("content_path")
@@ -134,38 +137,6 @@ class Settings(BaseSettings):
         if value is not None and value.tzinfo is None:
             raise ValueError("needs a time zone, e.g. 2025-09-20T12:00:00Z")
         return value
-
-    @property
-    def database_path(self) -> Path:
-        prefix = "sqlite:///"
-        if not self.database_url.startswith(prefix):
-            raise SettingsError(f"DATABASE_URL: only sqlite:///PATH is supported, got {self.database_url!r}")
-        return Path(self.database_url[len(prefix) :])
-
-
-def check_database_url(url: str) -> None:
-    """Raise ValueError, without repeating the URL (it may hold a password), if ``url`` has no usable shape."""
-    scheme, separator, rest = url.strip().partition("://")
-    if not separator or not URL_SCHEME.fullmatch(scheme):
-        raise ValueError(f"malformed: expected {DATABASE_URLS}")
-    scheme = scheme.lower()
-    if scheme == "sqlite":
-        if not rest.startswith("/") or not rest.strip("/"):
-            raise ValueError("malformed: write sqlite:/// and then the file's path, e.g. sqlite:///data/optout.db")
-    elif scheme == "memory":
-        if rest:
-            raise ValueError("malformed: write memory:// with nothing after it")
-    elif scheme in ("postgresql", "postgres"):
-        try:
-            parts = urlsplit(url.strip())
-            _ = parts.port  # raises ValueError on a port that is not a number
-        except ValueError:
-            raise ValueError("malformed: expected postgresql://USER:PASSWORD@HOST:PORT/DATABASE") from None
-        if not parts.hostname or not parts.path.strip("/"):
-            raise ValueError("malformed: expected postgresql://USER:PASSWORD@HOST:PORT/DATABASE")
-        raise ValueError(f"PostgreSQL is not supported yet; use {DATABASE_URLS}")
-    else:
-        raise ValueError(f"unknown scheme {scheme}://; use {DATABASE_URLS}")
 
 
 def load_settings(env_file: str | Path | None = ".env", **overrides: object) -> Settings:

@@ -10,7 +10,7 @@ from typing import TextIO
 from bot.clock import SystemClock
 from bot.guide import GuideError, QuestionNode, load_guide
 from bot.settings import Settings
-from bot.storage import open_storage
+from bot.storage import StorageError, open_backend
 
 DEFAULT_DAYS = 30
 # Funnel order; "reached:<question>" rows go after "started", in the guide's order.
@@ -86,13 +86,12 @@ async def print_stats(
     except DateRangeError as exc:
         print(f"optout-bot stats: {exc}", file=sys.stderr)
         return 2
-    path = settings.database_path
-    if str(path) != ":memory:" and not path.exists():
-        # Opening would create an empty database (and its folder) where the operator mistyped a path.
-        print(f"optout-bot stats: DATABASE_URL: no database at {path} (has the bot run with this setting?)",
-              file=sys.stderr)
+    try:
+        # create=False: opening would create an empty database where the operator mistyped a path.
+        storage = await open_backend(settings.database_url, create=False)
+    except StorageError as exc:
+        print(f"optout-bot stats: {exc}", file=sys.stderr)
         return 2
-    storage = await open_storage(path)
     try:
         totals = await storage.funnel(first, last)
     finally:

@@ -9,7 +9,7 @@ import logging
 import discord
 from discord import app_commands
 
-from bot.storage.base import Storage
+from bot.storage.base import CounterStore
 
 log = logging.getLogger(__name__)
 
@@ -21,7 +21,7 @@ def commands_digest(tree: app_commands.CommandTree, application_id: int | None, 
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-async def sync_if_changed(tree: app_commands.CommandTree, storage: Storage, guild_id: int | None) -> bool:
+async def sync_if_changed(tree: app_commands.CommandTree, storage: CounterStore, guild_id: int | None) -> bool:
     """Sync the commands globally (or to ``guild_id`` only, instantly, for development); return whether it synced."""
     guild = discord.Object(id=guild_id) if guild_id else None
     if guild is not None:

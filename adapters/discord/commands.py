@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Literal
 import discord
 from discord import app_commands
 
-from bot.events import Command, Start
+from bot.events import Command, Recipient, Start
 from bot.reminders import texts as reminder_texts
 
 if TYPE_CHECKING:
@@ -95,7 +95,7 @@ class AdminCommands(app_commands.Group):
         """Show where deadline reminders are announced in this server."""
 
         async def work() -> str:
-            return await self.reminders.channel_status(str(interaction.guild_id), self.clock.now())
+            return await self.reminders.channel_status("discord", str(interaction.guild_id), self.clock.now())
 
         await self.handler.admin(interaction, work)
 
@@ -117,7 +117,9 @@ class ChannelReminderCommands(app_commands.Group):
         """Announce deadline reminders in a channel."""
 
         async def work() -> str:
-            return await self.reminders.subscribe_channel(str(interaction.guild_id), str(channel.id), self.clock.now())
+            to = Recipient("discord", "channel", str(channel.id))
+            # The server is the scope its admins turn announcements on and off for.
+            return await self.reminders.subscribe_channel(to, str(interaction.guild_id), self.clock.now())
 
         await self.handler.admin(interaction, work)
 
@@ -126,7 +128,7 @@ class ChannelReminderCommands(app_commands.Group):
         """Stop announcing deadline reminders in this server."""
 
         async def work() -> str:
-            stopped = await self.reminders.unsubscribe_channel(str(interaction.guild_id))
+            stopped = await self.reminders.unsubscribe_scope("discord", str(interaction.guild_id))
             return reminder_texts.CHANNEL_OFF if stopped else reminder_texts.CHANNEL_NONE
 
         await self.handler.admin(interaction, work)

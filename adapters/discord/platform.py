@@ -21,7 +21,7 @@ from adapters.discord.command_sync import sync_if_changed
 from adapters.discord.commands import command_groups
 from adapters.discord.handler import InteractionHandler
 from adapters.discord.render import compose
-from bot.events import Button, Outcome
+from bot.events import Button, Outcome, Recipient
 from bot.platform import Delivery, Outgoing, PlatformError
 
 if TYPE_CHECKING:
@@ -121,7 +121,7 @@ class DiscordPlatform:
         self._dm_limiter = AsyncLimiter(settings.discord_dm_per_second, 1.0)
         # Targets known to refuse messages: asking again would only add to Discord's invalid-request
         # count (10,000 in 10 minutes bans the address).
-        self._unreachable: set[str] = set()
+        self._unreachable: set[Recipient] = set()
         self._connection: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
@@ -191,25 +191,25 @@ class DiscordPlatform:
         return self.client.is_ready() and not self.client.is_closed()
 
     async def send(self, message: Outgoing) -> Delivery:
-        target = message.target
+        target = message.recipient
         if target in self._unreachable:
             return Delivery.UNREACHABLE
         messages = compose(Outcome(list(message.replies)))
         try:
-            if target.startswith("channel:"):
+            if target.kind == "channel":
                 if messages and not any(b for row in messages[-1].rows for b in row if not b.url):
                     # An announcement always offers a way into the guide.
                     messages[-1] = replace(messages[-1], rows=(*messages[-1].rows, (Button(START_GUIDE, "s"),)))
-                channel = self.client.get_partial_messageable(int(target.removeprefix("channel:")))
+                channel = self.client.get_partial_messageable(int(target.id))
                 for part in messages:
                     await channel.send(part.content, **_view(build_view(part.rows, None)))
             else:
                 async with self._dm_limiter:
-                    dm = await self.client.create_dm(discord.Object(id=int(target)))
+                    dm = await self.client.create_dm(discord.Object(id=int(target.id)))
                 for i, part in enumerate(messages):
                     if i:
                         await self._dm_limiter.acquire()
-                    await dm.send(part.content, **_view(build_view(part.rows, int(target))))
+                    await dm.send(part.content, **_view(build_view(part.rows, int(target.id))))
         except (discord.Forbidden, discord.NotFound) as exc:
             await self._unreachable_target(target, exc)
             return Delivery.UNREACHABLE
@@ -221,15 +221,15 @@ class DiscordPlatform:
             return Delivery.UNREACHABLE
         return Delivery.SENT
 
-    async def _unreachable_target(self, target: str, exc: discord.HTTPException) -> None:
+    async def _unreachable_target(self, target: Recipient, exc: discord.HTTPException) -> None:
         # The scheduler, told UNREACHABLE, turns the reminders off and counts the result; this set
         # only keeps the bot from ever repeating a request Discord refused.
         self._unreachable.add(target)
-        if target.startswith("channel:"):
+        if target.kind == "channel":
             log.warning("cannot post in an announcement channel (%s); its announcements stop", _reason(exc))
             return
         log.info("a member has closed their DMs (%s); their DM reminders are turned off", _reason(exc))
-        log.debug("closed DMs: user %s", target)
+        log.debug("closed DMs: user %s", target.id)
 
 
 def _view(view: discord.ui.View | None) -> dict[str, discord.ui.View]:

@@ -25,7 +25,7 @@ from telegram.ext import (
 from adapters.telegram.render import toast
 from adapters.telegram.sending import send_reply, show_answered, with_retries
 from bot.engine import Engine
-from bot.events import Command, Event, Outcome, Press, Start, Text, UserKey
+from bot.events import Command, Event, Outcome, Press, Recipient, Start, Text, UserKey
 from bot.locks import KeyedLocks
 from bot.metrics import ERRORS, UPDATES
 
@@ -228,7 +228,7 @@ class TelegramHandlers:
     async def _unreachable(self, key: UserKey) -> None:
         log.info("telegram: a user has blocked the bot; their reminders are turned off")
         log.debug("telegram: blocked by user %s", key.user_id)
-        await self.reminders.unreachable(key)
+        await self.reminders.unreachable(Recipient.user(key))
 
 
 async def _answer(call: Awaitable[bool]) -> None:

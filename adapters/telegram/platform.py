@@ -192,9 +192,11 @@ class TelegramPlatform:
         if app is None or not app.running or sender is None:
             return Delivery.FAILED
         try:
-            chat_id = int(message.target)
+            if message.recipient.kind != "user":
+                raise ValueError("private chats only")
+            chat_id = int(message.recipient.id)
         except ValueError:
-            log.warning("telegram: cannot send to %r: not a Telegram chat id", message.target)
+            log.warning("telegram: cannot send to %r: not a Telegram chat id", message.recipient)
             return Delivery.UNREACHABLE
         try:
             for reply in message.replies:

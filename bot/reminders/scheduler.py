@@ -15,12 +15,12 @@ import uuid
 from collections import Counter
 from datetime import date, datetime, timedelta
 
-from bot.events import Reply, UserKey
+from bot.events import Recipient, Reply, UserKey
 from bot.metrics import REMINDERS
 from bot.platform import Delivery, Outgoing, Platform
 from bot.reminders import texts
 from bot.reminders.service import CHECKBACK, DEADLINE, VERIFY, ReminderService
-from bot.storage.reminders import FAILED, GUILD_PREFIX, SENT, SKIPPED, UNREACHABLE, Reminder, ReminderStore
+from bot.storage.base import FAILED, SENT, SKIPPED, UNREACHABLE, Reminder, ReminderQueue
 
 log = logging.getLogger(__name__)
 
@@ -40,8 +40,8 @@ class _Recorder:
     when sends are sparse (a batch of one is written at once) and a few milliseconds under load.
     """
 
-    def __init__(self, store: ReminderStore, owner: str) -> None:
-        self._store = store
+    def __init__(self, queue: ReminderQueue, owner: str) -> None:
+        self._reminders = queue
         self._owner = owner
         self._queue: list[tuple[int, str, tuple[str, date] | None, asyncio.Future[None]]] = []
         self._writer: asyncio.Task[None] | None = None
@@ -59,7 +59,7 @@ class _Recorder:
             batch, self._queue = self._queue, []
             sent = Counter(c for _, _, c, _ in batch if c is not None)
             try:
-                await self._store.finish_many(self._owner, [(rid, status) for rid, status, _, _ in batch], sent)
+                await self._reminders.record(self._owner, [(rid, status) for rid, status, _, _ in batch], sent)
             except Exception as exc:
                 for *_, done in batch:
                     if not done.done():
@@ -80,7 +80,8 @@ class Scheduler:
     def __init__(self, service: ReminderService, platforms: dict[str, Platform], *,
                  max_in_flight: int = MAX_IN_FLIGHT, lease: timedelta = LEASE, max_attempts: int = MAX_ATTEMPTS) -> None:
         self.service = service
-        self.store = service.store
+        self.queue = service.queue
+        self.pack = service.pack
         self.guide = service.guide
         self.clock = service.clock
         self.platforms = platforms
@@ -95,10 +96,10 @@ class Scheduler:
         self._done = asyncio.Event()
         self._running = False
         self._tally: Counter[str] = Counter()
-        self._recorder = _Recorder(self.store, self.owner)
+        self._recorder = _Recorder(self.queue, self.owner)
         # Recipients found unreachable while their other reminders were already claimed: those are
         # not sent either. Cleared whenever nothing is in flight, so it stays small.
-        self._unreachable: set[str] = set()
+        self._unreachable: set[Recipient] = set()
 
     async def run(self) -> None:
         """Deliver reminders until ``stop()``."""
@@ -135,11 +136,11 @@ class Scheduler:
             return
         now = self.clock.now()
         free = self.max_in_flight - len(self._in_flight)
-        batch = await self.store.claim_due(now, free, self.owner, now + self.lease, list(self.platforms))
+        batch = await self.queue.claim(now, free, self.owner, now + self.lease, list(self.platforms), self.pack)
         self._start(batch, now)
         if len(batch) == free:
             return  # more may be due right now
-        due = await self.store.next_due(list(self.platforms))
+        due = await self.queue.next_due(list(self.platforms), self.pack)
         if self._stopping:
             return
         await self.clock.sleep_until(due or now + timedelta(hours=1), wake)
@@ -147,7 +148,7 @@ class Scheduler:
     def _start(self, batch: list[Reminder], now: datetime) -> None:
         # After downtime several offsets of one deadline can be due at once: only the nearest is worth
         # sending ("1 day left"), the earlier ones ("7 days left") are skipped.
-        nearest: dict[tuple[str, str], int] = {}
+        nearest: dict[tuple[Recipient, str], int] = {}
         for row in batch:
             if row.kind == DEADLINE:
                 k = (row.recipient, row.about)
@@ -178,8 +179,7 @@ class Scheduler:
             if message is None:
                 await self._record(row, SKIPPED)
                 return
-            target, reply = message
-            result = await self.platforms[row.platform].send(Outgoing(target, (reply,)))
+            result = await self.platforms[row.recipient.platform].send(Outgoing(row.recipient, (message,)))
         except asyncio.CancelledError:
             raise  # shutting down: the claim lapses and the reminder is sent after the restart
         except Exception:
@@ -191,16 +191,13 @@ class Scheduler:
             elif result is Delivery.UNREACHABLE:
                 self._unreachable.add(row.recipient)
                 await self._record(row, UNREACHABLE)
-                if row.recipient.startswith(GUILD_PREFIX):
-                    await self.service.channel_unreachable(row.recipient.removeprefix(GUILD_PREFIX))
-                else:
-                    await self.service.unreachable(UserKey.parse(row.recipient))
+                await self.service.unreachable(row.recipient)
             elif row.attempts >= self.max_attempts:
                 log.warning("reminders: reminder %d failed %d times; giving up", row.id, row.attempts)
                 await self._record(row, FAILED)
             else:
                 delay = min(RETRY_FIRST * 2 ** (row.attempts - 1), RETRY_MAX)
-                await self.store.retry_at(row.id, self.owner, self.clock.now() + delay)
+                await self.queue.release(row.id, self.owner, self.clock.now() + delay)
                 self._tally["to retry"] += 1
                 self.service.wake.set()
         except asyncio.CancelledError:
@@ -210,36 +207,34 @@ class Scheduler:
             log.exception("reminders: recording reminder %d failed", row.id)
 
     async def _record(self, row: Reminder, status: str) -> None:
-        counted = (row.platform, self.clock.now().date()) if status == SENT else None
+        platform = row.recipient.platform
+        counted = (platform, self.clock.now().date()) if status == SENT else None
         await self._recorder.record(row.id, status, counted)
-        REMINDERS.labels(row.platform, status).inc()
+        REMINDERS.labels(platform, status).inc()
         self._tally[status] += 1
         log.debug("reminders: %s %s %s", row.id, row.recipient, status)
 
-    async def _message(self, row: Reminder, now: datetime) -> tuple[str, Reply] | None:
-        """Return (target, message) for a claimed reminder, or None when it is no longer worth sending."""
-        if row.recipient.startswith(GUILD_PREFIX):
-            channel = await self.store.channel(row.recipient.removeprefix(GUILD_PREFIX))
-            if channel is None:
-                return None
-            target = f"channel:{channel}"
-        else:
-            target = UserKey.parse(row.recipient).user_id
+    async def _message(self, row: Reminder, now: datetime) -> Reply | None:
+        """Return the message for a claimed reminder, or None when it is no longer worth sending."""
+        channel = row.recipient.kind == "channel"
+        if channel and (row.scope is None
+                        or await self.queue.channel(row.recipient.platform, row.scope, row.pack) != row.recipient):
+            return None  # announcements turned off, or moved to another channel, since it was claimed
         if row.kind == DEADLINE:
             deadline = next((d for d in self.guide.deadlines if d.id == row.about), None)
             # Passed while the bot was down, or taken out of the guide: recorded as skipped, not sent.
             if deadline is None or deadline.at <= now or row.offset_s not in {int(o.total_seconds()) for o in deadline.offsets}:
                 return None
-            if row.recipient.startswith(GUILD_PREFIX):
-                return target, texts.announcement(deadline, now)
-            return target, texts.deadline_reminder(deadline, now)
+            if channel:
+                return texts.announcement(deadline, now)
+            return texts.deadline_reminder(deadline, now)
         if row.kind == CHECKBACK:
-            return target, texts.checkback_reminder()
+            return texts.checkback_reminder()
         if row.kind == VERIFY:
-            state = await self.service.storage.get_user(UserKey.parse(row.recipient))
+            state = await self.service.users.get_user(UserKey(row.recipient.platform, row.recipient.id), row.pack)
             if state is None or state.answers.get("turned_off") == "yes":
                 return None
-            return target, texts.verify_reminder("troubleshoot" in self.guide.entries)
+            return texts.verify_reminder("troubleshoot" in self.guide.entries)
         log.warning("reminders: reminder %d has an unknown kind %r; skipped", row.id, row.kind)
         return None
 
@@ -248,7 +243,7 @@ class Scheduler:
             await self.clock.sleep_until(self.clock.now() + self.lease / 3)
             if self._in_flight:
                 try:
-                    await self.store.extend_leases(self.owner, list(self._in_flight), self.clock.now() + self.lease)
+                    await self.queue.extend_leases(self.owner, list(self._in_flight), self.clock.now() + self.lease)
                 except Exception:
                     log.exception("reminders: could not extend the claims in flight")
 

@@ -15,11 +15,10 @@ import logging
 from datetime import datetime, timedelta
 
 from bot.clock import Clock
-from bot.events import UserKey
+from bot.events import Recipient, UserKey
 from bot.guide import Deadline, Guide, ResultNode, format_date
 from bot.reminders import texts
-from bot.storage.reminders import GUILD_PREFIX, NewReminder, Reminder, ReminderStore
-from bot.storage.sqlite import SqliteStorage
+from bot.storage.base import NewReminder, Reminder, ReminderQueue, Subscriber, UserStore
 
 log = logging.getLogger(__name__)
 
@@ -52,11 +51,12 @@ def seconds(offset: timedelta) -> int:
 class ReminderService:
     """Schedule, describe and cancel reminders; implements bot.engine.Reminders."""
 
-    def __init__(self, storage: SqliteStorage, guide: Guide, clock: Clock, *,
+    def __init__(self, queue: ReminderQueue, users: UserStore, guide: Guide, clock: Clock, *,
                  verify_after: timedelta = VERIFY_AFTER) -> None:
-        self.storage = storage
-        self.store = ReminderStore(storage)
+        self.queue = queue
+        self.users = users
         self.guide = guide
+        self.pack = guide.pack
         self.clock = clock
         self.verify_after = verify_after
         # Set whenever something is scheduled, so the scheduler re-reads when the next one is due.
@@ -85,14 +85,14 @@ class ReminderService:
             return [("dl", texts.DEADLINE_OFFER_MANY.format(offsets=words))]
         return [(f"cb:{code}", label) for code, label in texts.CHECK_BACK_OFFERS]
 
-    def _deadline_rows(self, recipient: str, user_key: str | None, platform: str, deadline: Deadline,
-                       now: datetime, *, catch_up: bool) -> list[NewReminder]:
+    def _deadline_rows(self, to: Subscriber, deadline: Deadline, now: datetime, *, catch_up: bool) -> list[NewReminder]:
         offsets = self._future_offsets(deadline, now)
         if not offsets and catch_up and deadline.offsets and deadline.at > now:
             # A deadline new to this recipient with every offset already past: one reminder now beats
             # none, since it is still ahead.
-            return [NewReminder(recipient, user_key, platform, DEADLINE, deadline.id, seconds(min(deadline.offsets)), now)]
-        return [NewReminder(recipient, user_key, platform, DEADLINE, deadline.id, seconds(o), deadline.at - o)
+            return [NewReminder(to.recipient, self.pack, DEADLINE, deadline.id, seconds(min(deadline.offsets)), now,
+                                to.scope)]
+        return [NewReminder(to.recipient, self.pack, DEADLINE, deadline.id, seconds(o), deadline.at - o, to.scope)
                 for o in offsets]
 
     # The engine's calls ----------------------------------------------------------------------
@@ -100,19 +100,18 @@ class ReminderService:
         """Schedule an offer; return the confirmation text, or None if the offer is not valid now."""
         if offer not in {o for o, _ in self.offers(key, now)}:
             return None
-        recipient = str(key)
+        to = Subscriber(Recipient.user(key), self.pack)
         if offer == "dl":
             ahead = self._ahead(now)
-            rows = [r for d in ahead for r in self._deadline_rows(recipient, recipient, key.platform, d, now,
-                                                                  catch_up=False)]
-            await self.store.subscribe(recipient, recipient, [FOLLOWS, *(d.id for d in ahead)], rows)
+            rows = [r for d in ahead for r in self._deadline_rows(to, d, now, catch_up=False)]
+            await self.queue.subscribe(to, [FOLLOWS, *(d.id for d in ahead)], rows)
             lines = [texts.deadline_line(d, o) for d in ahead for o in self._future_offsets(d, now)]
             text = texts.subscribed(lines, key.platform)
         else:
             due = checkback_due(offer.removeprefix("cb:"), now)
-            await self.store.subscribe(recipient, recipient, [FOLLOWS], [])
-            await self.store.replace_pending(
-                recipient, CHECKBACK, NewReminder(recipient, recipient, key.platform, CHECKBACK, due.date().isoformat(), 0, due)
+            await self.queue.subscribe(to, [FOLLOWS], [])
+            await self.queue.replace_pending(
+                NewReminder(to.recipient, self.pack, CHECKBACK, due.date().isoformat(), 0, due)
             )
             text = texts.checkback_subscribed(format_date(due), key.platform)
         await self._maybe_verify(key, now)
@@ -121,7 +120,7 @@ class ReminderService:
         return text
 
     async def _maybe_verify(self, key: UserKey, now: datetime) -> None:
-        state = await self.storage.get_user(key)
+        state = await self.users.get_user(key, self.pack)
         if state is None or state.answers.get("turned_off") == "yes":
             return
         seen = [state.node, *(node for node, _ in state.history)]
@@ -132,12 +131,11 @@ class ReminderService:
         if ahead:
             # Ask in time for the answer to matter: halfway to the next deadline at the latest.
             wait = min(wait, (ahead[0].at - now) / 2)
-        recipient = str(key)
-        await self.store.schedule([NewReminder(recipient, recipient, key.platform, VERIFY, "", 0, now + wait)])
+        await self.queue.schedule([NewReminder(Recipient.user(key), self.pack, VERIFY, "", 0, now + wait)])
 
     async def describe(self, key: UserKey, now: datetime) -> str | None:
         """Return a sentence about what is scheduled for the user, or None when nothing is."""
-        lines = self._lines(await self.store.pending(str(key)))
+        lines = self._lines(await self.queue.pending(Recipient.user(key), self.pack))
         return texts.scheduled(lines) if lines else None
 
     def _lines(self, rows: list[Reminder]) -> list[str]:
@@ -154,71 +152,70 @@ class ReminderService:
 
     async def cancel(self, key: UserKey) -> int:
         """Cancel every pending reminder of the user; return how many."""
-        cancelled, _ = await self.store.cancel(str(key))
+        cancelled, _ = await self.queue.cancel(Recipient.user(key), self.pack)
         log.debug("reminders: %s cancelled %d", key, cancelled)
         return cancelled
 
     async def confirmed(self, key: UserKey, now: datetime) -> None:
         """The user confirmed the setting is off: drop the "did it work?" check-back."""
-        await self.store.skip_pending(str(key), VERIFY)
+        await self.queue.skip_pending(Recipient.user(key), self.pack, VERIFY)
 
-    async def unreachable(self, key: UserKey) -> None:
-        """The user blocked the bot or closed DMs: turn their reminders off, logging it once."""
-        cancelled, followed = await self.store.cancel(str(key))
-        if cancelled or followed:
+    async def unreachable(self, recipient: Recipient) -> None:
+        """The user blocked the bot or closed DMs, or a channel is gone or closed to the bot: turn off
+        everything it would receive, in every pack, logging it once."""
+        cancelled, followed = await self.queue.cancel(recipient)
+        if not (cancelled or followed):
+            return
+        if recipient.kind == "channel":
+            log.warning("reminders: a %s announcement channel cannot be reached; announcements are off",
+                        recipient.platform)
+        else:
             # No user id at INFO: the line says what happened, DEBUG says to whom.
-            log.info("reminders: a %s user can no longer be reached; their reminders are off", key.platform)
-            log.debug("reminders: unreachable user %s", key)
+            log.info("reminders: a %s user can no longer be reached; their reminders are off", recipient.platform)
+        log.debug("reminders: unreachable %s", recipient)
 
     # Start-up --------------------------------------------------------------------------------
     async def sync(self, now: datetime) -> int:
         """Bring the schedule in line with the guide: new deadlines for subscribers, moved dates; return new rows."""
         for deadline in self.guide.deadlines:
             for offset in deadline.offsets:
-                await self.store.move_due(DEADLINE, deadline.id, seconds(offset), deadline.at - offset)
+                await self.queue.move_due(self.pack, DEADLINE, deadline.id, seconds(offset), deadline.at - offset)
         added = 0
         ahead = self._ahead(now)
-        for recipient, known in (await self.store.subscriptions()).items():
+        for subscriber, known in (await self.queue.subscriptions(self.pack)).items():
             new = [d for d in ahead if d.id not in known]
             if not new or FOLLOWS not in known:
                 continue
-            guild = recipient.startswith(GUILD_PREFIX)
-            user_key = None if guild else recipient
-            platform = "discord" if guild else UserKey.parse(recipient).platform
-            rows = [r for d in new for r in self._deadline_rows(recipient, user_key, platform, d, now, catch_up=True)]
-            added += await self.store.subscribe(recipient, user_key, [d.id for d in new], rows)
+            rows = [r for d in new for r in self._deadline_rows(subscriber, d, now, catch_up=True)]
+            added += await self.queue.subscribe(subscriber, [d.id for d in new], rows)
         if added:
             log.info("reminders: scheduled %d reminders for deadlines new to their subscribers", added)
             self.wake.set()
         return added
 
-    # Discord announcement channels ------------------------------------------------------------
-    async def subscribe_channel(self, guild_id: str, channel_id: str, now: datetime) -> str:
-        """Post this server's deadline announcements in ``channel_id``; return what will be posted."""
-        recipient = GUILD_PREFIX + guild_id
-        await self.store.set_channel(guild_id, channel_id, now)
+    # Announcement channels ------------------------------------------------------------------
+    # A platform's admins turn announcements on and off for a ``scope`` the adapter chooses (Discord: the
+    # server); the core only keeps which channel of the scope receives them.
+    async def subscribe_channel(self, channel: Recipient, scope: str, now: datetime) -> str:
+        """Post the scope's deadline announcements in ``channel``; return what will be posted."""
+        to = Subscriber(channel, self.pack, scope)
         ahead = self._ahead(now)
-        rows = [r for d in ahead for r in self._deadline_rows(recipient, None, "discord", d, now, catch_up=False)]
-        await self.store.subscribe(recipient, None, [FOLLOWS, *(d.id for d in ahead)], rows)
+        rows = [r for d in ahead for r in self._deadline_rows(to, d, now, catch_up=False)]
+        await self.queue.subscribe(to, [FOLLOWS, *(d.id for d in ahead)], rows)
         self.wake.set()
-        log.info("reminders: a Discord server turned deadline announcements on")
-        return texts.channel_on(self._lines(await self.store.pending(recipient)))
+        log.info("reminders: a %s server turned deadline announcements on", channel.platform)
+        return texts.channel_on(self._lines(await self.queue.pending(channel, self.pack)))
 
-    async def unsubscribe_channel(self, guild_id: str) -> bool:
-        """Stop this server's announcements; return False if they were not on."""
-        removed = await self.store.remove_channel(guild_id)
+    async def unsubscribe_scope(self, platform: str, scope: str) -> bool:
+        """Stop the scope's announcements; return False if they were not on."""
+        removed = await self.queue.unsubscribe_scope(platform, scope)
         if removed:
-            log.info("reminders: a Discord server turned deadline announcements off")
+            log.info("reminders: a %s server turned deadline announcements off", platform)
         return removed
 
-    async def channel_status(self, guild_id: str, now: datetime) -> str:
-        """Say whether this server gets announcements and which are scheduled."""
-        if await self.store.channel(guild_id) is None:
+    async def channel_status(self, platform: str, scope: str, now: datetime) -> str:
+        """Say whether the scope gets announcements and which are scheduled."""
+        channel = await self.queue.channel(platform, scope, self.pack)
+        if channel is None:
             return texts.CHANNEL_NONE
-        return texts.channel_on(self._lines(await self.store.pending(GUILD_PREFIX + guild_id)))
-
-    async def channel_unreachable(self, guild_id: str) -> None:
-        """The announcement channel is gone or closed to the bot: stop its announcements, logging it once."""
-        if await self.store.remove_channel(guild_id):
-            log.warning("reminders: a Discord server's announcement channel cannot be reached; announcements are off")
-            log.debug("reminders: unreachable announcement channel of guild %s", guild_id)
+        return texts.channel_on(self._lines(await self.queue.pending(channel, self.pack)))

@@ -1,6 +1,28 @@
-"""Storage: the interface the engine and scheduler use, and its SQLite backend."""
+"""Storage: the ports the core uses (``base``), the backends (SQLite, memory) and ``open_backend``."""
 
-from bot.storage.base import StaleStateError, Storage, StorageError, UserState
+from bot.storage.backends import open_backend
+from bot.storage.base import (
+    CounterStore,
+    ReminderQueue,
+    StaleStateError,
+    Storage,
+    StorageError,
+    UserState,
+    UserStore,
+)
+from bot.storage.memory import MemoryStorage
 from bot.storage.sqlite import SqliteStorage, open_storage
 
-__all__ = ["SqliteStorage", "StaleStateError", "Storage", "StorageError", "UserState", "open_storage"]
+__all__ = [
+    "CounterStore",
+    "MemoryStorage",
+    "ReminderQueue",
+    "SqliteStorage",
+    "StaleStateError",
+    "Storage",
+    "StorageError",
+    "UserState",
+    "UserStore",
+    "open_backend",
+    "open_storage",
+]

@@ -1,27 +1,46 @@
-"""The storage contract. Every backend passes tests/storage/test_contract.py."""
+"""The storage ports: one interface per concern. Every backend passes the contract suites in tests/storage.
+
+- ``UserStore``: where each user is in a guide pack (read, revision-checked save, erase, retention);
+- ``ReminderQueue``: reminders and subscriptions (schedule, claim under a lease, record, release) and the
+  channels that receive a server's announcements;
+- ``CounterStore``: the anonymous funnel, small facts the bot keeps about itself, and a liveness ping.
+
+A backend (a ``Storage``) implements all three over one database; one call is one transaction.
+"""
 
 from __future__ import annotations
 
 import abc
+from collections import Counter
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from bot.events import UserKey
+from bot.events import Recipient, UserKey
 
 
 class StorageError(Exception):
-    """The database cannot be opened or used; str() says what to fix."""
+    """The database cannot be opened or used; str() is one line that says what to fix."""
 
 
 class StaleStateError(Exception):
-    """The user's row changed since it was read (another process wrote it): read again and redo."""
+    """The user's row changed or vanished since it was read (another process wrote or erased it): read again and redo."""
+
+
+def newer_schema(found: int, known: int) -> StorageError:
+    """The one line every backend gives when the database was migrated by a newer bot."""
+    return StorageError(
+        f"DATABASE_URL: the database schema is version {found}, newer than this bot knows ({known}): "
+        "upgrade the bot or point DATABASE_URL at another database"
+    )
 
 
 @dataclass
 class UserState:
-    """Where one user is in the guide. Nothing here is text the user typed."""
+    """Where one user is in one guide pack. Nothing here is text the user typed."""
 
     key: UserKey
+    pack: str  # the guide pack (e.g. "claude"): one person's answers in two packs never mix
     guide_version: str
     node: str
     step: int = 0
@@ -30,53 +49,182 @@ class UserState:
     history: list[tuple[str, dict[str, str]]] = field(default_factory=list)
     # A confirmation or menu the user was shown and may answer next ("forget", "remind").
     pending: str | None = None
-    # How many times the row was written; a save succeeds only if nobody wrote it since it was read.
+    # The platform's language hint (Telegram language_code, Discord locale), if it gave one.
+    locale: str | None = None
+    # How many times the row was written (0: never); a save succeeds only if the stored row still has it.
     rev: int = 0
     created_at: datetime | None = None
     updated_at: datetime | None = None
 
 
-class Storage(abc.ABC):
-    """What the core needs from a database. One call is one transaction."""
-
+class UserStore(abc.ABC):
     @abc.abstractmethod
-    async def close(self) -> None: ...
-
-    @abc.abstractmethod
-    async def ping(self) -> bool:
-        """Return True when the database answers."""
-
-    # Users ------------------------------------------------------------------------------------
-    @abc.abstractmethod
-    async def get_user(self, key: UserKey) -> UserState | None: ...
+    async def get_user(self, key: UserKey, pack: str) -> UserState | None: ...
 
     @abc.abstractmethod
     async def save_step(self, state: UserState, counters: tuple[str, ...] = ()) -> None:
         """Store the user's state and add one to each funnel counter, in one transaction.
 
-        Raise StaleStateError if the stored row's revision is no longer ``state.rev``; on success
+        ``rev`` 0 creates the row; any other ``rev`` must find the stored row at that revision. If the
+        row exists already, or no longer exists, or was written since, raise StaleStateError (nothing
+        is written): so a user erased by another process is never written back. On success
         ``state.rev`` is the new revision.
         """
 
     @abc.abstractmethod
     async def forget_user(self, key: UserKey) -> None:
-        """Delete every row about this user, reminders included."""
+        """Delete every row about this person: every pack, their reminders and subscriptions."""
 
     @abc.abstractmethod
     async def delete_inactive(self, before: datetime) -> int:
-        """Delete users (and their rows) not active since ``before``; return how many."""
+        """Delete people (every row about them) not active in any pack since ``before``; return how many."""
 
-    # Anonymous funnel -------------------------------------------------------------------------
+
+# Reminders ------------------------------------------------------------------------------------
+PENDING, SENDING, SENT = "pending", "sending", "sent"
+SKIPPED, FAILED, UNREACHABLE = "skipped", "failed", "unreachable"
+
+
+@dataclass(frozen=True, slots=True)
+class NewReminder:
+    """A reminder to schedule. ``about`` is the deadline id (or the due day of a check-back).
+
+    ``scope`` is set for a channel subscription: the opaque key (a Discord server's id) under which the
+    platform's admins turn announcements on and off.
+    """
+
+    recipient: Recipient
+    pack: str
+    kind: str
+    about: str
+    offset_s: int
+    due_at: datetime
+    scope: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Reminder:
+    id: int
+    recipient: Recipient
+    pack: str
+    scope: str | None
+    kind: str
+    about: str
+    offset_s: int
+    due_at: datetime
+    status: str
+    attempts: int
+
+
+@dataclass(frozen=True, slots=True)
+class Subscriber:
+    recipient: Recipient
+    pack: str
+    scope: str | None = None
+
+
+class ReminderQueue(abc.ABC):
+    """Reminders keyed by (recipient, pack, kind, about, offset): scheduling one twice is a no-op."""
+
+    # Scheduling -------------------------------------------------------------------------------
     @abc.abstractmethod
-    async def count(self, platform: str, counters: tuple[str, ...], day: date) -> None: ...
+    async def schedule(self, rows: Iterable[NewReminder]) -> int:
+        """Insert reminders whose unique key is not taken yet; return how many were new."""
 
+    @abc.abstractmethod
+    async def subscribe(self, subscriber: Subscriber, deadline_ids: Iterable[str], rows: Iterable[NewReminder]) -> int:
+        """Record that the subscriber follows these deadlines and schedule ``rows``; return how many are new.
+
+        With a ``scope`` (a channel subscription), the scope's earlier channel in that pack, its
+        subscriptions and pending reminders, are replaced in the same transaction.
+        """
+
+    @abc.abstractmethod
+    async def replace_pending(self, row: NewReminder) -> int:
+        """Drop the recipient's pending reminders of ``row.kind`` in its pack and schedule ``row``; return 1 if new."""
+
+    @abc.abstractmethod
+    async def subscriptions(self, pack: str) -> dict[Subscriber, set[str]]:
+        """Return {subscriber: the deadline ids it has been scheduled for} in one pack."""
+
+    @abc.abstractmethod
+    async def move_due(self, pack: str, kind: str, about: str, offset_s: int, due_at: datetime) -> int:
+        """Give pending reminders of one deadline offset a new due time (the deadline moved); return how many."""
+
+    # Reading and cancelling ------------------------------------------------------------------
+    @abc.abstractmethod
+    async def pending(self, recipient: Recipient, pack: str) -> list[Reminder]:
+        """Return the recipient's pending and in-flight reminders in a pack, soonest first."""
+
+    @abc.abstractmethod
+    async def cancel(self, recipient: Recipient, pack: str | None = None) -> tuple[int, bool]:
+        """Delete the recipient's pending reminders and subscriptions (in one pack, or all); return
+        (reminders deleted, whether it had subscriptions)."""
+
+    @abc.abstractmethod
+    async def skip_pending(self, recipient: Recipient, pack: str, kind: str) -> int:
+        """Mark pending reminders of ``kind`` skipped (kept, so they are not scheduled again); return how many."""
+
+    # Claiming and recording ------------------------------------------------------------------
+    @abc.abstractmethod
+    async def claim(self, now: datetime, limit: int, owner: str, lease_until: datetime,
+                    platforms: Sequence[str], pack: str) -> list[Reminder]:
+        """Claim up to ``limit`` due reminders (or ones whose lease lapsed) for ``owner``, oldest first.
+
+        No two callers, in this process or another, ever hold a claim on one reminder at once.
+        """
+
+    @abc.abstractmethod
+    async def extend_leases(self, owner: str, ids: Sequence[int], lease_until: datetime) -> int:
+        """Keep ``owner``'s claims on these reminders (still in flight); return how many were still its."""
+
+    @abc.abstractmethod
+    async def record(self, owner: str, outcomes: Sequence[tuple[int, str]], sent: Counter[tuple[str, date]]) -> int:
+        """Record claimed reminders' outcomes and add ``sent`` {(platform, day): n} to the funnel's
+        ``reminder_sent``, in one transaction; return how many claims were still ``owner``'s."""
+
+    @abc.abstractmethod
+    async def release(self, rid: int, owner: str, due_at: datetime) -> bool:
+        """Put a claimed reminder back in the queue, due at ``due_at``; False if the claim was no longer ours."""
+
+    @abc.abstractmethod
+    async def next_due(self, platforms: Sequence[str], pack: str) -> datetime | None:
+        """Return when the next reminder falls due (or a lapsed claim may be taken over)."""
+
+    @abc.abstractmethod
+    async def counts(self) -> dict[str, int]:
+        """Return {status: number of reminders}: for tests, benchmarks and operators."""
+
+    # Channels that receive a scope's announcements -------------------------------------------
+    @abc.abstractmethod
+    async def channel(self, platform: str, scope: str, pack: str) -> Recipient | None:
+        """Return the channel that receives the scope's announcements in a pack, if any."""
+
+    @abc.abstractmethod
+    async def unsubscribe_scope(self, platform: str, scope: str) -> bool:
+        """Stop a scope's announcements in every pack (subscriptions and pending reminders); False if it had none."""
+
+
+# Counters and facts about the bot ----------------------------------------------------------------
+class CounterStore(abc.ABC):
     @abc.abstractmethod
     async def funnel(self, since: date, until: date) -> dict[tuple[str, str], int]:
         """Return {(platform, counter): total} for days in [since, until]."""
 
-    # Small key/value facts the bot keeps about itself (e.g. the Discord command hash) ---------
     @abc.abstractmethod
     async def get_meta(self, name: str) -> str | None: ...
 
     @abc.abstractmethod
     async def set_meta(self, name: str, value: str) -> None: ...
+
+    @abc.abstractmethod
+    async def ping(self) -> bool:
+        """Return True when the database answers."""
+
+
+class Storage(UserStore, ReminderQueue, CounterStore):
+    """A backend: one database behind all three ports."""
+
+    @abc.abstractmethod
+    async def close(self) -> None: ...
+

@@ -37,7 +37,7 @@ def test_importing_the_whole_core_loads_no_platform_library() -> None:
 
 
 def test_no_module_is_named_after_a_library() -> None:
-    shadows = {"telegram", "discord", "aiosqlite", "pydantic", "yaml", "aiohttp", "prometheus_client"}
+    shadows = {"telegram", "discord", "sqlite3", "pydantic", "yaml", "aiohttp", "prometheus_client"}
     for folder in ("bench", "bot", "adapters", "tests"):
         for path in (ROOT / folder).rglob("*.py"):
             assert path.stem not in shadows, f"{path} would shadow the {path.stem} package when run as a script"
@@ -109,7 +109,7 @@ CORE = ("bot.engine", "bot.guide", *_project_modules("bot/storage"), *_project_m
 
 def test_the_core_reaches_no_adapter_and_no_platform_library() -> None:
     reached = _reachable(CORE)
-    assert {"bot.events", "bot.metrics", "aiosqlite", "yaml"} <= reached.keys()  # it follows imports past the starts
+    assert {"bot.events", "bot.metrics", "sqlite3", "yaml"} <= reached.keys()  # it follows imports past the starts
     bad = {m: by for m, by in reached.items() if m.split(".")[0] in ("adapters", "telegram", "discord") or m == ROOT_MODULE}
     assert bad == {}, f"imported (module: by): {bad}"
 

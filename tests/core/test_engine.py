@@ -41,7 +41,7 @@ async def test_a_path_records_answers_and_shows_only_blocks_that_apply(chat: Eng
     assert "Turn off _Help improve Claude_" in text
     assert "Claude Code follows the same setting." in text
     assert "Team plans" not in text
-    state = await chat.engine.storage.get_user(chat.key)
+    state = await chat.engine.storage.get_user(chat.key, chat.engine.pack)
     assert state.answers == {"plan": "pro", "code": "yes"}
 
 
@@ -51,7 +51,7 @@ async def test_back_returns_to_the_previous_question_and_forgets_its_answer(chat
     await chat.press("Free")
     replies = await chat.press(texts.BACK)
     assert replies[-1].text == "Which plan do you use?"
-    state = await chat.engine.storage.get_user(chat.key)
+    state = await chat.engine.storage.get_user(chat.key, chat.engine.pack)
     assert state.node == "plan" and state.answers == {}
     await chat.press(texts.BACK)
     assert chat.replies[-1].text.startswith("Hi!")
@@ -64,7 +64,7 @@ async def test_start_over_clears_answers(chat: EngineChat) -> None:
     await chat.press("Team")
     assert "Team plans are not covered." in chat.replies[-1].text
     await chat.press(texts.START_OVER)
-    state = await chat.engine.storage.get_user(chat.key)
+    state = await chat.engine.storage.get_user(chat.key, chat.engine.pack)
     assert state.node == "home" and state.answers == {} and state.history == []
 
 
@@ -85,7 +85,7 @@ async def test_stale_button_changes_nothing_and_shows_the_current_step(chat: Eng
     replies = await chat.push(Press(old.data))
     assert replies[0].notice and replies[0].text == texts.STALE_BUTTON
     assert replies[1].text == "Do you use Claude Code?"
-    state = await chat.engine.storage.get_user(chat.key)
+    state = await chat.engine.storage.get_user(chat.key, chat.engine.pack)
     assert state.node == "code"
 
 
@@ -95,7 +95,7 @@ async def test_forged_button_data_gets_an_explanation_never_an_exception(chat: E
     replies = await chat.push(Press(data))
     assert replies[0].notice
     assert replies[-1].text.startswith("Hi! What would you like to do?")
-    assert (await chat.engine.storage.get_user(chat.key)).node == "home"
+    assert (await chat.engine.storage.get_user(chat.key, chat.engine.pack)).node == "home"
 
 
 async def test_typed_text_and_unknown_commands_repeat_the_step(chat: EngineChat) -> None:
@@ -155,7 +155,7 @@ async def test_confirm_off_is_recorded_without_text(chat: EngineChat) -> None:
     replies = await chat.press("I've turned it off")
     assert replies[0].chosen == "I've turned it off"
     assert "Thank you!" in replies[1].text
-    state = await chat.engine.storage.get_user(chat.key)
+    state = await chat.engine.storage.get_user(chat.key, chat.engine.pack)
     assert state.answers["turned_off"] == "yes"
 
 
@@ -172,18 +172,18 @@ async def test_forget_asks_first_and_then_erases_everything(chat: EngineChat) ->
     assert replies[0].text == texts.FORGET_ASK
     replies = await chat.press(texts.FORGET_NO)
     assert replies[0].text == texts.FORGET_KEPT
-    assert await chat.engine.storage.get_user(chat.key) is not None
+    assert await chat.engine.storage.get_user(chat.key, chat.engine.pack) is not None
     await chat.command("forget")
     replies = await chat.press(texts.FORGET_YES)
     assert replies[0].text == texts.FORGOTTEN
-    assert await chat.engine.storage.get_user(chat.key) is None
+    assert await chat.engine.storage.get_user(chat.key, chat.engine.pack) is None
 
 
 async def test_forged_forget_confirmation_without_asking_erases_nothing(chat: EngineChat) -> None:
     await chat.start()
     replies = await chat.push(Press("f:yes"))
     assert replies[0].notice
-    assert await chat.engine.storage.get_user(chat.key) is not None
+    assert await chat.engine.storage.get_user(chat.key, chat.engine.pack) is not None
 
 
 async def test_two_taps_at_once_make_one_transition(engine: Engine) -> None:
@@ -191,7 +191,7 @@ async def test_two_taps_at_once_make_one_transition(engine: Engine) -> None:
     await chat.start()
     data = chat.button("Help me decide").data
     first, second = await asyncio.gather(engine.handle(chat.key, Press(data)), engine.handle(chat.key, Press(data)))
-    state = await engine.storage.get_user(chat.key)
+    state = await engine.storage.get_user(chat.key, engine.pack)
     assert state.node == "plan" and state.step == 2
     outcomes = sorted([first, second], key=lambda o: o.replies[0].notice)
     assert outcomes[0].replies[-1].text == "Which plan do you use?"
@@ -204,7 +204,7 @@ async def test_many_users_at_once_keep_their_own_state(engine: Engine) -> None:
     await asyncio.gather(*(c.press("Help me decide") for c in chats))
     await asyncio.gather(*(c.press("Pro" if i % 2 else "Free") for i, c in enumerate(chats)))
     for i, c in enumerate(chats):
-        state = await engine.storage.get_user(c.key)
+        state = await engine.storage.get_user(c.key, engine.pack)
         assert state.answers == {"plan": "pro" if i % 2 else "free"}
 
 
@@ -241,7 +241,7 @@ async def test_a_new_guide_version_restarts_users_with_a_notice(tmp_path, clock:
     outcome = await Engine(newer, store, clock).handle(chat.key, Press(stale.data))
     assert outcome.replies[0].text == texts.GUIDE_UPDATED
     assert outcome.replies[-1].text.startswith("Hi!")
-    state = await store.get_user(chat.key)
+    state = await store.get_user(chat.key, chat.engine.pack)
     assert state.guide_version == "mini-2" and state.node == "home" and state.answers == {}
     await store.close()
 
@@ -268,8 +268,8 @@ async def test_users_on_different_platforms_are_separate(engine: Engine) -> None
     await tg.start()
     await tg.press("Help me decide")
     await dc.start()
-    assert (await engine.storage.get_user(UserKey("telegram", "5"))).node == "plan"
-    assert (await engine.storage.get_user(UserKey("discord", "5"))).node == "home"
+    assert (await engine.storage.get_user(UserKey("telegram", "5"), engine.pack)).node == "plan"
+    assert (await engine.storage.get_user(UserKey("discord", "5"), engine.pack)).node == "home"
 
 
 async def test_start_command_is_the_same_as_start(chat: EngineChat) -> None:

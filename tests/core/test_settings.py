@@ -11,7 +11,7 @@ def test_defaults_without_environment(monkeypatch: pytest.MonkeyPatch, tmp_path:
         monkeypatch.delenv(name, raising=False)
     settings = load_settings()
     assert settings.telegram_bot_token is None and settings.discord_bot_token is None
-    assert settings.database_path == Path("data/optout.db")
+    assert settings.database_url == "sqlite:///data/optout.db"
     assert settings.content_path.name == "claude.yaml"
 
 

@@ -40,7 +40,7 @@ async def test_every_path_reaches_its_result_through_the_engine(tmp_path) -> Non
                 )
                 outcome = await engine.handle(key, Press(data))
                 assert not outcome.replies[0].notice, f"path {number}: refused at {node_id}"
-            state = await storage.get_user(key)
+            state = await storage.get_user(key, guide.pack)
             assert state.node == path.result and isinstance(guide.node(state.node), ResultNode)
             assert state.answers == path.answers
             assert SETTINGS_LINK in outcome.replies[-1].text, f"path {number}: result without the steps"

@@ -140,4 +140,5 @@ async def test_another_members_button_is_refused(fake: FakeDiscord, bot: BotProc
 
 def _users(bot: BotProcess, user_id: int) -> int:
     with sqlite3.connect(bot.db) as db:
-        return db.execute("SELECT count(*) FROM users WHERE user_key = ?", (f"discord:{user_id}",)).fetchone()[0]
+        return db.execute("SELECT count(*) FROM users WHERE platform = 'discord' AND user_id = ?",
+                          (str(user_id),)).fetchone()[0]

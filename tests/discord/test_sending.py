@@ -11,7 +11,7 @@ import pytest
 
 from adapters.discord import DiscordPlatform
 from bot.compose import Services, build_services
-from bot.events import Button, Reply
+from bot.events import Button, Recipient, Reply
 from bot.platform import Delivery, Outgoing
 from bot.settings import Settings
 from tests.discord.conftest import FAKE_NOW, GUIDE_PATH, TOKEN
@@ -52,7 +52,7 @@ def _posts(fake: FakeDiscord, channel_id: int) -> list[int]:
 
 async def test_a_dm_reminder_arrives_with_working_buttons(fake: FakeDiscord, platform: DiscordPlatform) -> None:
     member = fake.member(6001)
-    assert await platform.send(Outgoing("6001", (REMINDER,))) is Delivery.SENT
+    assert await platform.send(Outgoing(Recipient("discord", "user", "6001"), (REMINDER,))) is Delivery.SENT
     message = await member.pop_message()
     assert message.channel_id in fake.dm_channels and not message.ephemeral
     assert message.content.startswith("⏰ **Reminder:**")
@@ -69,11 +69,11 @@ async def test_closed_dms_are_asked_once(
     fake.member(6002)
     fake.closed_dms.add(6002)
     caplog.set_level(logging.INFO)
-    assert await platform.send(Outgoing("6002", (REMINDER,))) is Delivery.UNREACHABLE
+    assert await platform.send(Outgoing(Recipient("discord", "user", "6002"), (REMINDER,))) is Delivery.UNREACHABLE
     dm = next(c for c, m in fake.dm_channels.items() if m == 6002)
     assert _posts(fake, dm) == [403]
 
-    assert await platform.send(Outgoing("6002", (REMINDER,))) is Delivery.UNREACHABLE
+    assert await platform.send(Outgoing(Recipient("discord", "user", "6002"), (REMINDER,))) is Delivery.UNREACHABLE
     assert _posts(fake, dm) == [403], "a user who closed DMs is not asked again"
     info = [r.getMessage() for r in caplog.records if r.levelno >= logging.INFO and "closed their DMs" in r.getMessage()]
     assert len(info) == 1 and "6002" not in info[0], "logged once, without the user id"
@@ -84,7 +84,7 @@ async def test_an_announcement_opens_the_guide_for_whoever_presses(
     fake: FakeDiscord, platform: DiscordPlatform
 ) -> None:
     alice, bob = fake.member(6101), fake.member(6102)
-    target = f"channel:{fake.news_channel_id}"
+    target = Recipient("discord", "channel", str(fake.news_channel_id))
     assert await platform.send(Outgoing(target, (Reply("📢 **The deadline is near**"),))) is Delivery.SENT
     announcement = await alice.pop_message()
     assert (await bob.pop_message()).id == announcement.id, "everyone in the channel sees it"
@@ -101,8 +101,8 @@ async def test_an_announcement_opens_the_guide_for_whoever_presses(
 
 
 async def test_an_unknown_channel_is_not_asked_again(fake: FakeDiscord, platform: DiscordPlatform) -> None:
-    assert await platform.send(Outgoing("channel:4242", (REMINDER,))) is Delivery.UNREACHABLE
-    assert await platform.send(Outgoing("channel:4242", (REMINDER,))) is Delivery.UNREACHABLE
+    assert await platform.send(Outgoing(Recipient("discord", "channel", "4242"), (REMINDER,))) is Delivery.UNREACHABLE
+    assert await platform.send(Outgoing(Recipient("discord", "channel", "4242"), (REMINDER,))) is Delivery.UNREACHABLE
     assert _posts(fake, 4242) == [404]
 
 

@@ -50,7 +50,7 @@ async def test_forget_leaves_no_trace_of_the_user(tmp_path: Path, platform: str)
     storage = await open_storage(path)
     clock = ManualClock(AFTER)
     guide = load_guide(MINI_GUIDE)
-    reminders = ReminderService(storage, guide, clock)
+    reminders = ReminderService(storage, storage, guide, clock)
     engine = Engine(guide, storage, clock, reminders=reminders)
     user, other = UserKey(platform, USER_ID), UserKey(platform, OTHER_ID)
     try:
@@ -83,14 +83,14 @@ async def test_no_keeps_everything(tmp_path: Path) -> None:
     storage = await open_storage(tmp_path / "bot.db")
     clock = ManualClock(AFTER)
     guide = load_guide(MINI_GUIDE)
-    engine = Engine(guide, storage, clock, reminders=ReminderService(storage, guide, clock))
+    engine = Engine(guide, storage, clock, reminders=ReminderService(storage, storage, guide, clock))
     user = UserKey("telegram", USER_ID)
     try:
         await _walk_to_a_reminder(engine, user)
         await engine.handle(user, Command("forget"))
         kept = await engine.handle(user, Press("f:no"))
         assert not kept.forgotten and kept.replies[0].text == "Okay, nothing was erased."
-        assert (await storage.get_user(user)).answers == {"plan": "free", "code": "yes"}
+        assert (await storage.get_user(user, "mini")).answers == {"plan": "free", "code": "yes"}
     finally:
         await storage.close()
     assert USER_ID in _dump(tmp_path / "bot.db")
@@ -105,11 +105,11 @@ async def test_a_user_who_comes_back_after_forget_starts_from_scratch(tmp_path: 
         await engine.handle(user, Press("o:1:decide"))
         await engine.handle(user, Command("forget"))
         await engine.handle(user, Press("f:yes"))
-        assert await storage.get_user(user) is None
+        assert await storage.get_user(user, "mini") is None
         # A stale "yes" pressed again after the erase must not resurrect or erase anything.
         again = await engine.handle(user, Press("f:yes"))
         assert not again.forgotten
-        state = await storage.get_user(user)
+        state = await storage.get_user(user, "mini")
         assert state is not None and state.node == "home" and state.answers == {}
     finally:
         await storage.close()
@@ -126,11 +126,11 @@ async def test_a_read_during_the_erase_does_not_bring_the_user_back(tmp_path: Pa
         await engine.handle(user, Command("forget"))
         erase = asyncio.create_task(engine.handle(user, Press("f:yes")))
         await asyncio.sleep(0)  # the erase is under way
-        await asyncio.gather(*(storage.get_user(user) for _ in range(5)))
+        await asyncio.gather(*(storage.get_user(user, "mini") for _ in range(5)))
         assert (await erase).forgotten
-        assert await storage.get_user(user) is None
+        assert await storage.get_user(user, "mini") is None
         comeback = await engine.handle(user, Start())
         assert comeback.replies[-1].text.startswith("Hi!")
-        assert (await storage.get_user(user)).answers == {}
+        assert (await storage.get_user(user, "mini")).answers == {}
     finally:
         await storage.close()

@@ -50,15 +50,15 @@ async def test_inactive_users_are_deleted_at_start_then_daily(
     sweeper.start()
     try:
         await _eventually(lambda: _gone(storage, OLD), "the start-up sweep")
-        assert await storage.get_user(MIDDLE) is not None and await storage.get_user(FRESH) is not None
+        assert await storage.get_user(MIDDLE, "mini") is not None and await storage.get_user(FRESH, "mini") is not None
 
         # MIDDLE crosses the 180-day line 6 hours later, but the next sweep is only due after a day.
         await clock.advance(timedelta(hours=12))
         await asyncio.sleep(0.05)
-        assert await storage.get_user(MIDDLE) is not None
+        assert await storage.get_user(MIDDLE, "mini") is not None
         await clock.advance(timedelta(hours=12))
         await _eventually(lambda: _gone(storage, MIDDLE), "the daily sweep")
-        assert (await storage.get_user(FRESH)).node == "plan"
+        assert (await storage.get_user(FRESH, "mini")).node == "plan"
     finally:
         await asyncio.wait_for(sweeper.stop(), 1.0)
 
@@ -74,7 +74,7 @@ async def test_activity_keeps_a_user(engine: Engine, storage: SqliteStorage, clo
     assert await RetentionSweeper(storage, clock, days=180).sweep() == 0
     await clock.advance(timedelta(days=161))
     assert await RetentionSweeper(storage, clock, days=180).sweep() == 1
-    assert await storage.get_user(OLD) is None
+    assert await storage.get_user(OLD, "mini") is None
 
 
 async def test_stop_wakes_the_sleeping_task_at_once(storage: SqliteStorage, clock: ManualClock) -> None:
@@ -100,4 +100,4 @@ async def test_privacy_names_the_configured_retention(tmp_path: Path, mini_guide
 
 
 async def _gone(storage: SqliteStorage, key: UserKey) -> bool:
-    return await storage.get_user(key) is None
+    return await storage.get_user(key, "mini") is None

@@ -19,9 +19,10 @@ def _telegram(fake: FakeBotAPI) -> dict[str, str]:
     return {"TELEGRAM_BOT_TOKEN": fake.token, "TELEGRAM_API_BASE_URL": fake.base_url, "LOG_FORMAT": "json"}
 
 
-def _stored(db: Path, user_key: str) -> tuple[str, int, str] | None:
+def _stored(db: Path, user_id: str) -> tuple[str, int, str] | None:
     with closing(sqlite3.connect(db)) as conn:
-        return conn.execute("SELECT node, step, answers FROM users WHERE user_key = ?", (user_key,)).fetchone()
+        return conn.execute("SELECT node, step, answers FROM users WHERE platform = 'telegram' AND user_id = ?",
+                            (user_id,)).fetchone()
 
 
 def _slow_answers(fake: FakeBotAPI, delay: float) -> asyncio.Event:
@@ -62,7 +63,7 @@ async def test_sigterm_mid_conversation_keeps_the_step_and_exits_0(fake: FakeBot
     assert user.bot_messages[-1].text == "Do you use Claude Code?"
     assert user.bot_messages[-1].labels[:2] == ["Yes", "No"]
     assert not (tmp_path / "bot.db-wal").exists(), "the database was not closed"
-    node, _step, answers = _stored(tmp_path / "bot.db", f"telegram:{USER}")
+    node, _step, answers = _stored(tmp_path / "bot.db", str(USER))
     assert (node, answers) == ("code", '{"plan":"pro"}')
 
     # After a restart the user carries on from there with the buttons they already have.
@@ -73,7 +74,7 @@ async def test_sigterm_mid_conversation_keeps_the_step_and_exits_0(fake: FakeBot
         steps = await user.pop_until_buttons()
         assert "Turn off _Help improve Claude_" in steps[-1].text or "Help improve Claude" in steps[-1].text
         assert await bot.terminate(within=10) == 0
-    assert _stored(tmp_path / "bot.db", f"telegram:{USER}")[0] == "result"
+    assert _stored(tmp_path / "bot.db", str(USER))[0] == "result"
 
 
 async def test_health_endpoints_of_a_running_bot(fake: FakeBotAPI, tmp_path: Path) -> None:

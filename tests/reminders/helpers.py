@@ -21,7 +21,7 @@ EARLY = datetime(2025, 9, 1, 12, 0, tzinfo=UTC)
 
 
 class FakePlatform:
-    """Records every send; a target listed in ``blocked`` is unreachable, one in ``flaky`` fails."""
+    """Records every send; a recipient whose id is in ``blocked`` is unreachable, one in ``flaky`` fails."""
 
     def __init__(self, name: str = "telegram") -> None:
         self.name = name
@@ -39,25 +39,26 @@ class FakePlatform:
         return True
 
     async def send(self, message: Outgoing) -> Delivery:
-        self.attempts.append(message.target)
+        target = message.recipient.id
+        self.attempts.append(target)
         if self.delay:
             await asyncio.sleep(self.delay)
-        if message.target in self.blocked:
+        if target in self.blocked:
             return Delivery.UNREACHABLE
-        if message.target in self.flaky:
+        if target in self.flaky:
             return Delivery.FAILED
         self.sent.append(message)
         return Delivery.SENT
 
     def to(self, target: str) -> list[str]:
-        """The texts sent to one target, in order."""
-        return [r.text for m in self.sent if m.target == target for r in m.replies]
+        """The texts sent to the recipient with this id, in order."""
+        return [r.text for m in self.sent if m.recipient.id == target for r in m.replies]
 
 
 async def eventually(check: Callable[[], object], within: float = 5.0) -> None:
     """Wait until ``check()`` (or the awaitable it returns) is truthy, failing after ``within`` seconds.
 
-    The scheduler works on aiosqlite's thread, so a clock move takes effect a little later.
+    The scheduler works on the database thread, so a clock move takes effect a little later.
     """
     deadline = time.monotonic() + within
     while True:

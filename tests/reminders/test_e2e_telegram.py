@@ -21,7 +21,6 @@ from bot.events import UserKey
 from bot.guide import Guide
 from bot.reminders.service import ReminderService
 from bot.storage import open_storage
-from bot.storage.reminders import ReminderStore
 from tests.fakes.telegram_api import FakeBotAPI
 from tests.reminders.helpers import write_guide
 from tests.telegram.conftest import FAKE_NOW, BotProcess, bot_env
@@ -63,7 +62,7 @@ async def subscribe(db_path: Path, guide: Guide, user_ids: list[int], at: dateti
     """Subscribe users as an earlier run of the bot did when they pressed the offer."""
     storage = await open_storage(db_path)
     try:
-        service = ReminderService(storage, guide, ManualClock(at))
+        service = ReminderService(storage, storage, guide, ManualClock(at))
         for uid in user_ids:
             assert await service.subscribe(UserKey("telegram", str(uid)), "dl", at) is not None
     finally:
@@ -126,7 +125,7 @@ async def test_sigkill_while_sending_1000_loses_none_and_repeats_at_most_one(fak
     assert sum(c - 1 for c in per_chat.values()) <= 1  # at most one repeat, from the message in flight at the kill
     storage = await open_storage(tmp_path / "bot.db")
     try:
-        assert (await ReminderStore(storage).counts()) == {"sent": n}
+        assert (await storage.counts()) == {"sent": n}
     finally:
         await storage.close()
     # The platform's limit, not the scheduler, set the pace: 30 a second overall, across the restart

@@ -14,7 +14,7 @@ from tests.reminders.helpers import EARLY, FakePlatform, days, eventually, settl
 async def test_remind_me_pick_list_and_stop(db, tmp_path) -> None:
     clock = ManualClock(EARLY)
     guide = write_guide(tmp_path / "g.yaml", [("final", EARLY + days(10), ["P7D", "P1D"])])
-    service = ReminderService(db, guide, clock)
+    service = ReminderService(db, db, guide, clock)
     chat = EngineChat(Engine(guide, db, clock, reminders=service))
 
     await chat.start("steps")
@@ -41,7 +41,7 @@ async def test_remind_me_pick_list_and_stop(db, tmp_path) -> None:
 async def test_confirming_it_is_off_drops_the_did_it_work_check(db, tmp_path) -> None:
     clock = ManualClock(EARLY)
     guide = write_guide(tmp_path / "g.yaml", [("final", EARLY + days(10), ["P1D"])])
-    service = ReminderService(db, guide, clock)
+    service = ReminderService(db, db, guide, clock)
     chat = EngineChat(Engine(guide, db, clock, reminders=service))
     await chat.start("steps")
     await chat.press("Remind me")
@@ -58,7 +58,7 @@ async def test_confirming_it_is_off_drops_the_did_it_work_check(db, tmp_path) ->
 async def test_an_offer_that_expired_while_the_menu_was_open(db, tmp_path) -> None:
     clock = ManualClock(EARLY)
     guide = write_guide(tmp_path / "g.yaml", [("final", EARLY + days(2), ["P1D"])])
-    chat = EngineChat(Engine(guide, db, clock, reminders=ReminderService(db, guide, clock)))
+    chat = EngineChat(Engine(guide, db, clock, reminders=ReminderService(db, db, guide, clock)))
     await chat.start("steps")
     await chat.press("Remind me")
     await clock.advance(days(1) + timedelta(minutes=1))
@@ -70,7 +70,7 @@ async def test_an_offer_that_expired_while_the_menu_was_open(db, tmp_path) -> No
 async def test_the_reminder_buttons_work_in_the_engine(db, tmp_path, running) -> None:
     clock = ManualClock(EARLY)
     guide = write_guide(tmp_path / "g.yaml", [("final", EARLY + days(10), ["P7D", "P1D"])])
-    service = ReminderService(db, guide, clock)
+    service = ReminderService(db, db, guide, clock)
     chat = EngineChat(Engine(guide, db, clock, reminders=service))
     telegram = FakePlatform()
     await chat.start()

@@ -16,7 +16,7 @@ AFTER_ALL = datetime(2025, 10, 20, 12, 0, tzinfo=UTC)
 
 
 async def test_before_the_deadlines_one_offer_covers_each_deadline(db, mini_guide) -> None:
-    service = ReminderService(db, mini_guide, ManualClock(EARLY))
+    service = ReminderService(db, db, mini_guide, ManualClock(EARLY))
     assert service.offers(ALICE, EARLY) == [("dl", "Before each deadline (7 days and 1 day)")]
 
     text = await service.subscribe(ALICE, "dl", EARLY)
@@ -30,7 +30,7 @@ async def test_before_the_deadlines_one_offer_covers_each_deadline(db, mini_guid
 
 
 async def test_between_the_deadlines_only_the_next_one_is_offered(db, mini_guide) -> None:
-    service = ReminderService(db, mini_guide, ManualClock(BETWEEN))
+    service = ReminderService(db, db, mini_guide, ManualClock(BETWEEN))
     assert service.offers(ALICE, BETWEEN) == [("dl", "7 days and 1 day before 8 October 2025")]
     await service.subscribe(ALICE, "dl", BETWEEN)
     listing = await service.describe(ALICE, BETWEEN)
@@ -41,12 +41,12 @@ async def test_between_the_deadlines_only_the_next_one_is_offered(db, mini_guide
 
 async def test_offsets_already_past_are_not_offered(db, mini_guide) -> None:
     three_days_left = datetime(2025, 10, 6, 6, 59, tzinfo=UTC)  # 7 days before has passed, 1 day has not
-    service = ReminderService(db, mini_guide, ManualClock(three_days_left))
+    service = ReminderService(db, db, mini_guide, ManualClock(three_days_left))
     assert service.offers(ALICE, three_days_left) == [("dl", "1 day before 8 October 2025")]
 
 
 async def test_after_every_deadline_check_backs_are_offered(db, mini_guide) -> None:
-    service = ReminderService(db, mini_guide, ManualClock(AFTER_ALL))
+    service = ReminderService(db, db, mini_guide, ManualClock(AFTER_ALL))
     assert service.offers(ALICE, AFTER_ALL) == [
         ("cb:P7D", "In 1 week"), ("cb:P1M", "In 1 month"), ("cb:P3M", "In 3 months")]
     assert await service.subscribe(ALICE, "dl", AFTER_ALL) is None  # no deadline ahead any more
@@ -60,21 +60,21 @@ async def test_after_every_deadline_check_backs_are_offered(db, mini_guide) -> N
 
 
 async def test_check_back_offer_is_refused_while_a_deadline_is_ahead(db, mini_guide) -> None:
-    service = ReminderService(db, mini_guide, ManualClock(EARLY))
+    service = ReminderService(db, db, mini_guide, ManualClock(EARLY))
     assert await service.subscribe(ALICE, "cb:P7D", EARLY) is None
     assert await service.subscribe(ALICE, "bogus", EARLY) is None
     assert await service.describe(ALICE, EARLY) is None
 
 
 async def test_the_terminal_chat_gets_no_offers(db, mini_guide) -> None:
-    service = ReminderService(db, mini_guide, ManualClock(EARLY))
+    service = ReminderService(db, db, mini_guide, ManualClock(EARLY))
     console = UserKey("console", "me")
     assert service.offers(console, EARLY) == []
     assert await service.subscribe(console, "dl", EARLY) is None
 
 
 async def test_cancel_removes_everything_pending(db, mini_guide) -> None:
-    service = ReminderService(db, mini_guide, ManualClock(EARLY))
+    service = ReminderService(db, db, mini_guide, ManualClock(EARLY))
     await service.subscribe(ALICE, "dl", EARLY)
     assert await service.cancel(ALICE) == 4
     assert await service.describe(ALICE, EARLY) is None
@@ -82,10 +82,10 @@ async def test_cancel_removes_everything_pending(db, mini_guide) -> None:
 
 
 async def test_subscribing_twice_schedules_once(db, mini_guide) -> None:
-    service = ReminderService(db, mini_guide, ManualClock(EARLY))
+    service = ReminderService(db, db, mini_guide, ManualClock(EARLY))
     await service.subscribe(ALICE, "dl", EARLY)
     await service.subscribe(ALICE, "dl", EARLY + timedelta(hours=1))
-    assert (await service.store.counts()) == {"pending": 4}
+    assert (await service.queue.counts()) == {"pending": 4}
 
 
 async def test_offsets_down_to_seconds_read_naturally(db, tmp_path) -> None:
@@ -93,7 +93,7 @@ async def test_offsets_down_to_seconds_read_naturally(db, tmp_path) -> None:
 
     soon = EARLY + timedelta(minutes=1)
     guide = write_guide(tmp_path / "g.yaml", [("soon", soon, ["PT40S", "PT20S", "PT90M"])])
-    service = ReminderService(db, guide, ManualClock(EARLY))
+    service = ReminderService(db, db, guide, ManualClock(EARLY))
     assert service.offers(ALICE, EARLY) == [("dl", "40 seconds and 20 seconds before 1 September 2025")]
     text = await service.subscribe(ALICE, "dl", EARLY)
     assert text is not None and "1 September 2025, 12:00 UTC: 40 seconds before the soon deadline" in text

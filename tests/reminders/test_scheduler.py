@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 
 from bot.clock import ManualClock
-from bot.events import UserKey
+from bot.events import Recipient, UserKey
 from bot.reminders.service import ReminderService
 from bot.storage import UserState, open_storage
 from tests.reminders.helpers import EARLY, FakePlatform, days, eventually, settle, write_guide
@@ -24,7 +24,7 @@ def buttons(platform: FakePlatform, index: int = -1) -> list[str]:
 async def test_each_offset_is_sent_once_at_its_time(db, tmp_path, telegram, running) -> None:
     clock = ManualClock(EARLY)
     guide = write_guide(tmp_path / "g.yaml", [("final", EARLY + days(10), ["P7D", "P1D"])])
-    service = ReminderService(db, guide, clock)
+    service = ReminderService(db, db, guide, clock)
     await service.subscribe(ALICE, "dl", EARLY)
     running.start(service, {"telegram": telegram})
 
@@ -44,7 +44,7 @@ async def test_each_offset_is_sent_once_at_its_time(db, tmp_path, telegram, runn
     await clock.advance(days(30))
     await settle()
     assert len(telegram.sent) == 2
-    assert await service.store.counts() == {"sent": 2}
+    assert await service.queue.counts() == {"sent": 2}
     funnel = await db.funnel(EARLY.date(), (EARLY + days(40)).date())
     assert funnel[("telegram", "reminder_sent")] == 2
 
@@ -52,7 +52,7 @@ async def test_each_offset_is_sent_once_at_its_time(db, tmp_path, telegram, runn
 async def test_a_new_subscription_wakes_the_sleeping_scheduler(db, tmp_path, telegram, running) -> None:
     clock = ManualClock(EARLY)
     guide = write_guide(tmp_path / "g.yaml", [("soon", EARLY + timedelta(minutes=1), ["PT30S"])])
-    service = ReminderService(db, guide, clock)
+    service = ReminderService(db, db, guide, clock)
     running.start(service, {"telegram": telegram})
     await settle()  # the scheduler is asleep with nothing to do
     await service.subscribe(ALICE, "dl", EARLY)
@@ -63,7 +63,7 @@ async def test_a_new_subscription_wakes_the_sleeping_scheduler(db, tmp_path, tel
 async def test_cancelled_reminders_are_not_sent(db, tmp_path, telegram, running) -> None:
     clock = ManualClock(EARLY)
     guide = write_guide(tmp_path / "g.yaml", [("final", EARLY + days(10), ["P7D", "P1D"])])
-    service = ReminderService(db, guide, clock)
+    service = ReminderService(db, db, guide, clock)
     await service.subscribe(ALICE, "dl", EARLY)
     await service.subscribe(BOB, "dl", EARLY)
     running.start(service, {"telegram": telegram})
@@ -73,14 +73,14 @@ async def test_cancelled_reminders_are_not_sent(db, tmp_path, telegram, running)
     await clock.advance(days(6))
     await eventually(lambda: len(telegram.sent) == 2)
     await settle()
-    assert [m.target for m in telegram.sent] == ["1002", "1002"]
+    assert [m.recipient for m in telegram.sent] == [Recipient("telegram", "user", "1002")] * 2
 
 
 async def test_missed_while_down_sent_late_once_or_skipped_if_passed(db, tmp_path, telegram, running, caplog) -> None:
     clock = ManualClock(EARLY)
     guide = write_guide(tmp_path / "g.yaml", [("near", EARLY + days(5), ["P3D", "P1D"]),
                                               ("far", EARLY + days(20), ["P7D", "P1D"])])
-    service = ReminderService(db, guide, clock)
+    service = ReminderService(db, db, guide, clock)
     await service.subscribe(ALICE, "dl", EARLY)
     # The bot is down from now until day 13: `near` passed meanwhile, `far` is 7 days away.
     await clock.set(EARLY + days(13) + timedelta(hours=6))
@@ -89,27 +89,27 @@ async def test_missed_while_down_sent_late_once_or_skipped_if_passed(db, tmp_pat
     await settle()
     texts = telegram.to("1001")
     assert len(texts) == 1 and "the far deadline" in texts[0] and "**6 days** left" in texts[0]
-    assert await service.store.counts() == {"sent": 1, "skipped": 2, "pending": 1}
+    assert await service.queue.counts() == {"sent": 1, "skipped": 2, "pending": 1}
 
 
 async def test_several_missed_offsets_of_one_deadline_send_only_the_nearest(db, tmp_path, telegram, running) -> None:
     clock = ManualClock(EARLY)
     guide = write_guide(tmp_path / "g.yaml", [("final", EARLY + days(10), ["P7D", "P3D", "P1D"])])
-    service = ReminderService(db, guide, clock)
+    service = ReminderService(db, db, guide, clock)
     await service.subscribe(ALICE, "dl", EARLY)
     await clock.set(EARLY + days(8))  # down through the 7- and 3-day reminders
     running.start(service, {"telegram": telegram})
     await eventually(lambda: len(telegram.sent) == 1)
     await settle()
     assert "**2 days** left" in telegram.to("1001")[0]
-    assert await service.store.counts() == {"sent": 1, "skipped": 1, "pending": 1}
+    assert await service.queue.counts() == {"sent": 1, "skipped": 1, "pending": 1}
 
 
 async def test_unreachable_user_is_turned_off_and_never_retried(db, tmp_path, telegram, running, caplog) -> None:
     caplog.set_level(logging.INFO, logger="bot")
     clock = ManualClock(EARLY)
     guide = write_guide(tmp_path / "g.yaml", [("final", EARLY + days(10), ["P7D", "P3D", "P1D"])])
-    service = ReminderService(db, guide, clock)
+    service = ReminderService(db, db, guide, clock)
     await service.subscribe(ALICE, "dl", EARLY)
     await service.subscribe(BOB, "dl", EARLY)
     telegram.blocked.add("1001")
@@ -137,7 +137,7 @@ async def test_unreachable_user_is_turned_off_and_never_retried(db, tmp_path, te
 async def test_a_passing_failure_is_retried_with_backoff_then_given_up(db, tmp_path, telegram, running) -> None:
     clock = ManualClock(EARLY)
     guide = write_guide(tmp_path / "g.yaml", [("final", EARLY + days(10), ["P7D"])])
-    service = ReminderService(db, guide, clock)
+    service = ReminderService(db, db, guide, clock)
     await service.subscribe(ALICE, "dl", EARLY)
     telegram.flaky.add("1001")
     running.start(service, {"telegram": telegram}, max_attempts=3)
@@ -152,13 +152,13 @@ async def test_a_passing_failure_is_retried_with_backoff_then_given_up(db, tmp_p
     telegram.flaky.clear()
     await clock.advance(timedelta(seconds=60))
     await eventually(lambda: len(telegram.sent) == 1)
-    assert await service.store.counts() == {"sent": 1}
+    assert await service.queue.counts() == {"sent": 1}
 
 
 async def test_failures_stop_after_the_last_attempt(db, tmp_path, telegram, running) -> None:
     clock = ManualClock(EARLY)
     guide = write_guide(tmp_path / "g.yaml", [("final", EARLY + days(10), ["P7D"])])
-    service = ReminderService(db, guide, clock)
+    service = ReminderService(db, db, guide, clock)
     await service.subscribe(ALICE, "dl", EARLY)
     telegram.flaky.add("1001")
     running.start(service, {"telegram": telegram}, max_attempts=3)
@@ -168,16 +168,16 @@ async def test_failures_stop_after_the_last_attempt(db, tmp_path, telegram, runn
         await clock.advance(timedelta(hours=1))
     await settle()
     assert len(telegram.attempts) == 3
-    assert await service.store.counts() == {"failed": 1}
+    assert await service.queue.counts() == {"failed": 1}
 
 
 async def test_did_it_work_check_back_once_unless_confirmed(db, tmp_path, telegram, running) -> None:
     clock = ManualClock(EARLY)
     guide = write_guide(tmp_path / "g.yaml", [("final", EARLY + days(10), ["P1D"])],
                         entries={"troubleshoot": "changed"})
-    service = ReminderService(db, guide, clock)
+    service = ReminderService(db, db, guide, clock)
     for key in (ALICE, BOB):  # both saw the steps
-        await db.save_step(UserState(key=key, guide_version=guide.version, node="result", step=3,
+        await db.save_step(UserState(key=key, pack=guide.pack, guide_version=guide.version, node="result", step=3,
                                      created_at=EARLY, updated_at=EARLY))
     await service.subscribe(ALICE, "dl", EARLY)
     await service.subscribe(BOB, "dl", EARLY)
@@ -186,7 +186,7 @@ async def test_did_it_work_check_back_once_unless_confirmed(db, tmp_path, telegr
 
     await clock.advance(days(2))
     await eventually(lambda: len(telegram.sent) == 1)
-    assert telegram.sent[0].target == "1001"
+    assert telegram.sent[0].recipient == Recipient("telegram", "user", "1001")
     assert "Did it work?" in telegram.to("1001")[0]
     assert buttons(telegram) == ["x:done", "e:troubleshoot", "x:stop"]
     await clock.advance(days(7.5))
@@ -201,8 +201,8 @@ async def test_did_it_work_check_back_once_unless_confirmed(db, tmp_path, telegr
 async def test_no_check_back_for_someone_who_never_saw_the_steps(db, tmp_path, telegram) -> None:
     clock = ManualClock(EARLY)
     guide = write_guide(tmp_path / "g.yaml", [("final", EARLY + days(10), ["P1D"])])
-    service = ReminderService(db, guide, clock)
-    await db.save_step(UserState(key=ALICE, guide_version=guide.version, node="home", step=0,
+    service = ReminderService(db, db, guide, clock)
+    await db.save_step(UserState(key=ALICE, pack=guide.pack, guide_version=guide.version, node="home", step=0,
                                  created_at=EARLY, updated_at=EARLY))
     await service.subscribe(ALICE, "dl", EARLY)
     listing = await service.describe(ALICE, EARLY)
@@ -216,19 +216,19 @@ async def test_a_new_deadline_is_scheduled_once_at_the_next_start(tmp_path, tele
     new = write_guide(tmp_path / "new.yaml", [("final", EARLY + days(10), ["P7D", "P1D"]),
                                               ("extra", EARLY + days(30), ["P7D"])], version="rem-2")
     first = await open_storage(path)
-    await ReminderService(first, old, clock).subscribe(ALICE, "dl", EARLY)
+    await ReminderService(first, first, old, clock).subscribe(ALICE, "dl", EARLY)
     await first.close()
 
     for _ in range(2):  # the redeploy, then another restart
         storage = await open_storage(path)
-        service = ReminderService(storage, new, clock)
+        service = ReminderService(storage, storage, new, clock)
         await service.sync(clock.now())
         listing = await service.describe(ALICE, clock.now())
         await storage.close()
         assert listing is not None and listing.count("the extra deadline") == 1 and listing.count("\n- ") == 3
 
     storage = await open_storage(path)
-    service = ReminderService(storage, new, clock)
+    service = ReminderService(storage, storage, new, clock)
     running.start(service, {"telegram": telegram})
     for step, sent in ((3, 1), (6, 2), (14, 3)):
         await clock.advance(days(step))
@@ -243,32 +243,32 @@ async def test_a_new_deadline_is_scheduled_once_at_the_next_start(tmp_path, tele
 async def test_a_new_deadline_with_every_offset_past_still_gets_one_reminder(tmp_path, db) -> None:
     clock = ManualClock(EARLY)
     old = write_guide(tmp_path / "old.yaml", [("final", EARLY + days(10), ["P7D"])])
-    await ReminderService(db, old, clock).subscribe(ALICE, "dl", EARLY)
+    await ReminderService(db, db, old, clock).subscribe(ALICE, "dl", EARLY)
     new = write_guide(tmp_path / "new.yaml", [("final", EARLY + days(10), ["P7D"]),
                                               ("sudden", EARLY + days(2), ["P7D", "P3D"])], version="rem-2")
-    service = ReminderService(db, new, clock)
+    service = ReminderService(db, db, new, clock)
     assert await service.sync(EARLY) == 1
-    rows = await service.store.pending(str(ALICE))
+    rows = await service.queue.pending(Recipient.user(ALICE), new.pack)
     assert [(r.about, r.offset_s, r.due_at) for r in rows if r.about == "sudden"] == [("sudden", 3 * 86400, EARLY)]
 
 
 async def test_someone_who_stopped_reminders_gets_no_new_deadline(tmp_path, db) -> None:
     clock = ManualClock(EARLY)
     old = write_guide(tmp_path / "old.yaml", [("final", EARLY + days(10), ["P7D"])])
-    await ReminderService(db, old, clock).subscribe(ALICE, "dl", EARLY)
-    await ReminderService(db, old, clock).cancel(ALICE)
+    await ReminderService(db, db, old, clock).subscribe(ALICE, "dl", EARLY)
+    await ReminderService(db, db, old, clock).cancel(ALICE)
     new = write_guide(tmp_path / "new.yaml", [("final", EARLY + days(10), ["P7D"]),
                                               ("extra", EARLY + days(30), ["P7D"])], version="rem-2")
-    assert await ReminderService(db, new, clock).sync(EARLY) == 0
+    assert await ReminderService(db, db, new, clock).sync(EARLY) == 0
 
 
 async def test_a_moved_deadline_moves_its_pending_reminders(tmp_path, db) -> None:
     clock = ManualClock(EARLY)
     old = write_guide(tmp_path / "old.yaml", [("final", EARLY + days(10), ["P7D"])])
-    await ReminderService(db, old, clock).subscribe(ALICE, "dl", EARLY)
+    await ReminderService(db, db, old, clock).subscribe(ALICE, "dl", EARLY)
     moved = write_guide(tmp_path / "new.yaml", [("final", EARLY + days(20), ["P7D"])], version="rem-2")
-    await ReminderService(db, moved, clock).sync(EARLY)
-    (row,) = await ReminderService(db, moved, clock).store.pending(str(ALICE))
+    await ReminderService(db, db, moved, clock).sync(EARLY)
+    (row,) = await db.pending(Recipient.user(ALICE), moved.pack)
     assert row.due_at == EARLY + days(13)
 
 
@@ -279,7 +279,7 @@ async def test_two_schedulers_on_one_database_never_send_twice(tmp_path, running
     guide = write_guide(tmp_path / "g.yaml", [("final", EARLY + days(10), ["P7D"])])
     one, two = await open_storage(path), await open_storage(path)
     try:
-        service_one, service_two = ReminderService(one, guide, clock), ReminderService(two, guide, clock)
+        service_one, service_two = ReminderService(one, one, guide, clock), ReminderService(two, two, guide, clock)
         for i in range(n):
             await service_one.subscribe(UserKey("telegram", str(i)), "dl", EARLY)
         platform_one, platform_two = FakePlatform(), FakePlatform()
@@ -289,7 +289,7 @@ async def test_two_schedulers_on_one_database_never_send_twice(tmp_path, running
         await clock.advance(days(3))
         await eventually(lambda: len(platform_one.sent) + len(platform_two.sent) >= n, within=30)
         await settle()
-        targets = [m.target for m in platform_one.sent + platform_two.sent]
+        targets = [m.recipient.id for m in platform_one.sent + platform_two.sent]
         assert sorted(targets) == sorted(str(i) for i in range(n))
         assert platform_one.sent and platform_two.sent  # both copies did take part
         await running.stop_all()
@@ -302,11 +302,11 @@ async def test_two_schedulers_on_one_database_never_send_twice(tmp_path, running
 async def test_a_claim_left_by_a_dead_process_is_taken_over_after_its_lease(db, tmp_path, telegram, running) -> None:
     clock = ManualClock(EARLY)
     guide = write_guide(tmp_path / "g.yaml", [("final", EARLY + days(10), ["P7D"])])
-    service = ReminderService(db, guide, clock)
+    service = ReminderService(db, db, guide, clock)
     await service.subscribe(ALICE, "dl", EARLY)
     await clock.advance(days(3))
-    claimed = await service.store.claim_due(clock.now(), 10, "dead-process", clock.now() + timedelta(seconds=10),
-                                            ["telegram"])
+    claimed = await service.queue.claim(clock.now(), 10, "dead-process", clock.now() + timedelta(seconds=10),
+                                        ["telegram"], guide.pack)
     assert len(claimed) == 1
     running.start(service, {"telegram": telegram})
     await settle()
@@ -318,8 +318,8 @@ async def test_a_claim_left_by_a_dead_process_is_taken_over_after_its_lease(db, 
 async def test_forget_erases_reminders(db, tmp_path) -> None:
     clock = ManualClock(EARLY)
     guide = write_guide(tmp_path / "g.yaml", [("final", EARLY + days(10), ["P7D"])])
-    service = ReminderService(db, guide, clock)
+    service = ReminderService(db, db, guide, clock)
     await service.subscribe(ALICE, "dl", EARLY)
     await db.forget_user(ALICE)
     assert await service.describe(ALICE, EARLY) is None
-    assert await service.store.subscriptions() == {}
+    assert await service.queue.subscriptions(guide.pack) == {}

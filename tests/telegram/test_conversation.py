@@ -252,7 +252,7 @@ async def test_a_user_who_blocked_the_bot_has_reminders_turned_off(fake: FakeBot
     assert offers.text == texts.REMIND_ASK
     await user.press(offers.labels[0])
     assert texts.STOP_REMINDERS in (await user.pop_message()).labels
-    assert rows_mentioning(bot.db_path, f"telegram:{user.id}")
+    assert rows_mentioning(bot.db_path, str(user.id))
     blocked_lines = lambda: bot.output.count("a user has blocked the bot")  # noqa: E731
     before = blocked_lines()
     await user.block()

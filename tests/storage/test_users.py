@@ -1,0 +1,134 @@
+"""The UserStore contract, on every backend: revision-checked saves, packs kept apart, erasure for good."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import date, timedelta
+
+import pytest
+
+from bot.events import UserKey
+from bot.storage import StaleStateError, Storage
+from tests.storage.conftest import T0, state
+
+ALICE = UserKey("telegram", "1")
+EVER = (date(2000, 1, 1), date(2100, 1, 1))
+
+
+async def test_unknown_user_is_none(backend: Storage) -> None:
+    assert await backend.get_user(UserKey("telegram", "nobody"), "claude") is None
+
+
+async def test_saved_state_round_trips_with_pack_and_locale(backend: Storage) -> None:
+    saved = state()
+    await backend.save_step(saved)
+    assert saved.rev == 1
+    got = await backend.get_user(ALICE, "claude")
+    assert got == replace(state(), rev=1)
+    assert (got.pack, got.locale) == ("claude", "de")
+
+
+async def test_a_save_based_on_an_old_read_is_refused(backend: Storage) -> None:
+    await backend.save_step(state())
+    first = await backend.get_user(ALICE, "claude")
+    second = await backend.get_user(ALICE, "claude")
+    first.node = "code"
+    await backend.save_step(first)
+    second.node = "result"
+    with pytest.raises(StaleStateError):
+        await backend.save_step(second, ("started",))
+    assert (await backend.get_user(ALICE, "claude")).node == "code"
+    assert await backend.funnel(*EVER) == {}  # the refused step's counters are not added either
+
+
+async def test_a_save_of_an_erased_row_is_refused_and_writes_nothing(backend: Storage) -> None:
+    await backend.save_step(state())
+    mine = await backend.get_user(ALICE, "claude")
+    await backend.forget_user(ALICE)
+    mine.answers["code"] = "yes"
+    with pytest.raises(StaleStateError):
+        await backend.save_step(mine, ("got_steps",))
+    assert await backend.get_user(ALICE, "claude") is None
+    assert await backend.funnel(*EVER) == {}
+
+
+async def test_a_new_row_where_one_exists_is_refused(backend: Storage) -> None:
+    await backend.save_step(state())
+    with pytest.raises(StaleStateError):
+        await backend.save_step(state(node="home"))
+    assert (await backend.get_user(ALICE, "claude")).node == "plan"
+
+
+async def test_a_row_retention_deleted_is_not_written_back(backend: Storage) -> None:
+    await backend.save_step(state(at=T0 - timedelta(days=200)))
+    mine = await backend.get_user(ALICE, "claude")
+    assert await backend.delete_inactive(T0 - timedelta(days=180)) == 1
+    mine.updated_at = T0
+    with pytest.raises(StaleStateError):
+        await backend.save_step(mine)
+    assert await backend.get_user(ALICE, "claude") is None
+
+
+async def test_saving_again_updates_but_keeps_created_at(backend: Storage) -> None:
+    await backend.save_step(state())
+    later = replace(state(node="code", step=4, at=T0 + timedelta(hours=1)), rev=1, pending="forget", locale="fr")
+    await backend.save_step(later)
+    got = await backend.get_user(ALICE, "claude")
+    assert (got.node, got.step, got.pending, got.locale, got.rev) == ("code", 4, "forget", "fr", 2)
+    assert got.created_at == T0 and got.updated_at == T0 + timedelta(hours=1)
+
+
+async def test_users_are_keyed_by_platform_id_and_pack(backend: Storage) -> None:
+    await backend.save_step(state("1"))
+    await backend.save_step(state("1", node="home", platform="discord"))
+    other_pack = state("1", node="intro", pack="gemini")
+    other_pack.answers = {"plan": "free"}
+    await backend.save_step(other_pack)
+    assert (await backend.get_user(ALICE, "claude")).answers == {"plan": "pro"}
+    assert (await backend.get_user(ALICE, "gemini")).answers == {"plan": "free"}
+    assert (await backend.get_user(UserKey("discord", "1"), "claude")).node == "home"
+    assert await backend.get_user(UserKey("discord", "1"), "gemini") is None
+
+
+async def test_forget_erases_every_pack_of_the_person_and_nobody_else(backend: Storage) -> None:
+    await backend.save_step(state("1"))
+    await backend.save_step(state("1", pack="gemini"))
+    await backend.save_step(state("2"))
+    await backend.save_step(state("1", platform="discord"))
+    await backend.forget_user(ALICE)
+    assert await backend.get_user(ALICE, "claude") is None
+    assert await backend.get_user(ALICE, "gemini") is None
+    assert await backend.get_user(UserKey("telegram", "2"), "claude") is not None
+    assert await backend.get_user(UserKey("discord", "1"), "claude") is not None
+
+
+async def test_a_forgotten_user_starts_afresh(backend: Storage) -> None:
+    await backend.save_step(state("1"))
+    await backend.forget_user(ALICE)
+    fresh = replace(state("1", node="home", step=0), answers={}, history=[])
+    await backend.save_step(fresh, ("started",))
+    got = await backend.get_user(ALICE, "claude")
+    assert (got.node, got.answers, got.rev) == ("home", {}, 1)
+
+
+async def test_writes_go_on_after_an_erase(backend: Storage) -> None:
+    await backend.save_step(state("1"))
+    await backend.forget_user(ALICE)
+    await backend.save_step(state("2"), ("started",))
+    await backend.delete_inactive(T0 + timedelta(days=1))
+    await backend.save_step(state("3"))
+    assert (await backend.get_user(UserKey("telegram", "3"), "claude")).node == "plan"
+
+
+async def test_delete_inactive_removes_people_idle_in_every_pack(backend: Storage) -> None:
+    await backend.save_step(state("old", at=T0 - timedelta(days=200)))
+    await backend.save_step(state("new", at=T0 - timedelta(days=10)))
+    # Idle in one pack, active in another: still active, so both packs are kept.
+    await backend.save_step(state("both", at=T0 - timedelta(days=200)))
+    await backend.save_step(state("both", at=T0 - timedelta(days=1), pack="gemini"))
+    assert await backend.delete_inactive(T0 - timedelta(days=180)) == 1
+    assert await backend.get_user(UserKey("telegram", "old"), "claude") is None
+    assert await backend.get_user(UserKey("telegram", "new"), "claude") is not None
+    assert await backend.get_user(UserKey("telegram", "both"), "claude") is not None
+    assert await backend.delete_inactive(T0) == 2
+    assert await backend.get_user(UserKey("telegram", "both"), "gemini") is None
