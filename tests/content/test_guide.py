@@ -625,3 +625,14 @@ def test_visible_helper_agrees_with_rendering():
     code_block = next(b for b in node.blocks if b.id == "d_code")
     assert visible(code_block.when, answers, g, AFTER)
     assert code_block.text.strip().splitlines()[0] in t
+
+
+def test_retention_with_the_setting_off_says_where_the_data_is_kept():
+    """F11: "up to 30 days in back-end storage", not as if the chat history disappeared."""
+    g = guide()
+    changed = node_text(g, g.node(g.entries["changed"]), {}, AFTER)
+    assert "With it off, up to 30 days in Anthropic's back-end storage." in changed
+    for state in all_states():
+        t = text(state, AFTER)
+        for sentence in re.findall(r"[^.;]*up to 30 days[^.;]*", t):
+            assert "back-end storage" in sentence, f"{state}: {sentence!r}"

@@ -75,6 +75,10 @@ def rendered(outcome: Outcome, reply: Reply) -> dict[str, list[str]]:
     }
 
 
+def _label(guide: Guide, node_id: str, option_id: str) -> str:
+    return next((o.label for o in getattr(guide.node(node_id), "options", ()) if o.id == option_id), "Continue")
+
+
 def walks(guide: Guide) -> dict[tuple, list[tuple[str, str]]]:
     """One walk per distinct screen: the result, the answers, and the last button (Discord shows it)."""
     found: dict[tuple, list[tuple[str, str]]] = {}
@@ -111,9 +115,9 @@ async def test_every_result_fits_one_screen_and_details_show_the_rest(tmp_path, 
     try:
         all_walks = walks(guide)
         assert len(all_walks) > 100  # the walk really covers the graph
-        for number, ((result, answers, _), presses) in enumerate(all_walks.items()):
+        for number, ((result, _, _), presses) in enumerate(all_walks.items()):
             key = UserKey("telegram", str(number))
-            where = f"{' > '.join(o or 'Continue' for _, o in presses)} ({when})"
+            where = f"{' > '.join(_label(guide, n, o) for n, o in presses)} ({when})"
             outcome = await engine.handle(key, Start())
             for _, option_id in presses:
                 outcome = await press_option(engine, key, outcome, option_id)
