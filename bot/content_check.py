@@ -7,7 +7,7 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
-from bot.guide import Guide, InfoNode, QuestionNode, ResultNode, placeholders
+from bot.guide import Guide, InfoNode, QuestionNode, ResultNode, When, placeholders
 
 TELEGRAM_CALLBACK_MAX = 64  # bytes
 DISCORD_CUSTOM_ID_MAX = 100  # characters
@@ -73,7 +73,12 @@ def check_guide(guide: Guide, path: Path | str = "guide") -> list[str]:
             for dup, n in Counter(o.id for o in node.options).items():
                 if n > 1:
                     problem(node.id, f"duplicate option id {dup!r}")
+            if isinstance(node, QuestionNode) and all(_conditional(o.when) for o in node.options):
+                problem(node.id, "every option has a 'when': some users could be left without a button")
             for option in node.options:
+                for deadline in (option.when.before, option.when.after):
+                    if deadline is not None and deadline not in deadline_ids:
+                        problem(node.id, f"option {option.id!r} names unknown deadline {deadline!r}")
                 data = _WORST_OPTION_DATA.format(option.id)
                 if len(data.encode()) > TELEGRAM_CALLBACK_MAX:
                     problem(node.id, f"option {option.id!r}: button data {data!r} exceeds Telegram's 64 bytes")
@@ -110,6 +115,10 @@ def check_guide(guide: Guide, path: Path | str = "guide") -> list[str]:
             else:
                 problem(node.id, "path never reaches a result")
     return problems
+
+
+def _conditional(when: When) -> bool:
+    return bool(when.answers or when.not_answers or when.before or when.after)
 
 
 def _reach(roots: list[str], nodes: dict[str, QuestionNode | InfoNode | ResultNode]) -> set[str]:
@@ -171,7 +180,9 @@ def guide_paths(guide: Guide, start: str | None = None) -> list[GuidePath]:
         if isinstance(node, InfoNode):
             steps = [("", node.next, {})]
         else:
-            steps = [(o.id, o.next, o.record) for o in node.options if o.next is not None]
+            steps = [
+                (o.id, o.next, o.record) for o in node.options if o.next is not None and o.when.allows(answers)
+            ]
         for option_id, target, record in steps:
             if target in nodes and target not in seen:
                 walk(target, (*presses, (node_id, option_id)), {**answers, **record}, seen | {target})

@@ -36,11 +36,11 @@ HISTORY_MAX = 50  # Back goes this far; the guide is far shallower, this only bo
 class Reminders(Protocol):
     """What the engine needs from the reminder service (bot.reminders implements it)."""
 
-    def offers(self, key: UserKey, now: datetime) -> list[tuple[str, str]]:
-        """Return (offer id, button label) pairs that fit the date."""
+    def offers(self, key: UserKey, now: datetime, *, turned_off: bool = False) -> list[tuple[str, str]]:
+        """Return (offer id, button label) pairs that fit the date; only check-backs once ``turned_off``."""
         ...
 
-    async def subscribe(self, key: UserKey, offer: str, now: datetime) -> str | None:
+    async def subscribe(self, key: UserKey, offer: str, now: datetime, *, turned_off: bool = False) -> str | None:
         """Schedule an offer; return the confirmation text, or None if the offer is not valid now."""
         ...
 
@@ -143,7 +143,10 @@ class Engine:
         state.pending = None
         node = self._nodes[node_id]
         if isinstance(node, ResultNode):
-            return ("got_steps",)
+            # Once per arrival from the questions: "More details" or "I couldn't find it" on a result
+            # lead to other results, and must not count the same person twice.
+            came_from = state.history[-1][0] if remember and state.history else None
+            return () if isinstance(self._nodes.get(came_from or ""), ResultNode) else ("got_steps",)
         if isinstance(node, QuestionNode) and node_id != self.guide.start:
             return (f"reached:{node_id}",)
         return ()
@@ -175,7 +178,7 @@ class Engine:
         counters = self._restart(state)
         if target and target != self.guide.start:
             counters += self._move(state, target)
-        return _Step([*notice, self._render(state, now)], counters=counters)
+        return _Step([*notice, *self._render(state, now)], counters=counters)
 
     async def _command(self, state: UserState, cmd: Command, now: datetime) -> _Step:
         name = cmd.name.lower()
@@ -203,9 +206,9 @@ class Engine:
         kind, _, rest = data.partition(":")
         if data == "s":
             counters = self._restart(state)
-            return _Step([self._render(state, now)], counters=counters)
+            return _Step(self._render(state, now), counters=counters)
         if data == "c":
-            return _Step([self._render(state, now)], save=False)
+            return _Step(self._render(state, now), save=False)
         if kind == "e":
             return self._open_entry(state, rest, now)
         if kind == "f":
@@ -235,32 +238,32 @@ class Engine:
 
     def _again(self, state: UserState, now: datetime, why: str) -> _Step:
         """Explain briefly and show the current step again, changing nothing."""
-        return _Step([Reply(why, notice=True), self._render(state, now)], save=False)
+        return _Step([Reply(why, notice=True), *self._render(state, now)], save=False)
 
     def _back(self, state: UserState, now: datetime) -> _Step:
         if not state.history:
             return self._again(state, now, texts.NOTHING_BACK)
         node_id, answers = state.history.pop()
         if node_id not in self._nodes:
-            return _Step([self._render(state, now)], counters=self._restart(state))
+            return _Step(self._render(state, now), counters=self._restart(state))
         state.answers = answers
         self._move(state, node_id, remember=False)
-        return _Step([self._render(state, now)])
+        return _Step(self._render(state, now))
 
     def _continue(self, state: UserState, now: datetime) -> _Step:
         node = self._nodes[state.node]
         if not isinstance(node, InfoNode):
             return self._again(state, now, texts.STALE_BUTTON)
-        answered = Reply(self._text(node, state, now), edit=True, chosen=node.continue_label)
+        answered = Reply(self._pressed_text(node, state, now), edit=True, chosen=node.continue_label)
         counters = self._move(state, node.next)
-        return _Step([answered, self._render(state, now)], counters=counters)
+        return _Step([answered, *self._render(state, now)], counters=counters)
 
     async def _choose(self, state: UserState, option_id: str, now: datetime) -> _Step:
         node = self._nodes[state.node]
         option = self._option(node, option_id)
-        if option is None:
+        if option is None or not visible(option.when, state.answers, self.guide, now):
             return self._again(state, now, texts.BAD_BUTTON)
-        answered = Reply(self._text(node, state, now), edit=True, chosen=option.label)
+        answered = Reply(self._pressed_text(node, state, now), edit=True, chosen=option.label)
         if option.action is not None:
             step = await self._action(state, option, now)
             step.replies.insert(0, answered)
@@ -270,7 +273,7 @@ class Engine:
         counters = self._move(state, option.next)
         state.history[-1] = (state.history[-1][0], before)
         state.answers.update(option.record)
-        return _Step([answered, self._render(state, now)], counters=counters)
+        return _Step([answered, *self._render(state, now)], counters=counters)
 
     @staticmethod
     def _option(node: QuestionNode | InfoNode | ResultNode, option_id: str) -> Option | None:
@@ -282,7 +285,7 @@ class Engine:
     async def _action(self, state: UserState, option: Option, now: datetime) -> _Step:
         if option.action == "restart":
             counters = self._restart(state)
-            return _Step([self._render(state, now)], counters=counters)
+            return _Step(self._render(state, now), counters=counters)
         if option.action == "sources":
             return _Step([self._sources_reply()], save=False)
         if option.action == "remind":
@@ -293,18 +296,28 @@ class Engine:
         already = state.answers.get("turned_off") == "yes"
         state.answers["turned_off"] = "yes"
         state.pending = None
+        offers: list[tuple[str, str]] = []
         if self.reminders is not None:
             await self.reminders.confirmed(state.key, now)
-        return _Step(
-            [Reply(texts.THANKS_OFF, buttons=((Button(texts.REMIND_ME, "x:remind"), Button(texts.START_OVER, "s")),))],
-            counters=() if already else ("confirmed_off",),
-        )
+            offers = self.reminders.offers(state.key, now, turned_off=True)
+        # The check-backs go straight on the thanks: one tap, and never a deadline reminder
+        # written for people who have not switched it off.
+        rows = [(Button(label, f"r:{offer}"),) for offer, label in offers]
+        rows.append((Button(texts.START_OVER, "s"),))
+        text = f"{texts.THANKS_OFF}\n\n{texts.CHECK_BACK_ASK}" if offers else texts.THANKS_OFF
+        if offers:
+            state.pending = "remind"
+        return _Step([Reply(text, buttons=tuple(rows))], counters=() if already else ("confirmed_off",))
+
+    @staticmethod
+    def _turned_off(state: UserState) -> bool:
+        return state.answers.get("turned_off") == "yes"
 
     # Reminders --------------------------------------------------------------------------------
     async def _remind_menu(self, state: UserState, now: datetime) -> _Step:
         if self.reminders is None:
             return _Step([Reply(texts.NO_REMINDERS_HERE, buttons=(self._continue_row(),))], save=False)
-        offers = self.reminders.offers(state.key, now)
+        offers = self.reminders.offers(state.key, now, turned_off=self._turned_off(state))
         scheduled = await self.reminders.describe(state.key, now)
         rows: list[tuple[Button, ...]] = [(Button(label, f"r:{offer}"),) for offer, label in offers]
         if scheduled:
@@ -319,7 +332,7 @@ class Engine:
     async def _remind_choose(self, state: UserState, offer: str, now: datetime) -> _Step:
         if self.reminders is None:
             return self._again(state, now, texts.NO_REMINDERS_HERE)
-        confirmation = await self.reminders.subscribe(state.key, offer, now)
+        confirmation = await self.reminders.subscribe(state.key, offer, now, turned_off=self._turned_off(state))
         if confirmation is None:
             step = await self._remind_menu(state, now)
             step.replies.insert(0, Reply(texts.OFFER_GONE, notice=True))
@@ -352,16 +365,22 @@ class Engine:
         lines += [f"- [{s.title}]({s.url}) (seen {s.seen:%d %b %Y})" for s in self.guide.sources]
         return Reply("\n".join(lines), buttons=(self._continue_row(),))
 
-    def _text(self, node: QuestionNode | InfoNode | ResultNode, state: UserState, now: datetime) -> str:
-        return self._texts.text(node, state.answers, now)
+    def _pressed_text(self, node: QuestionNode | InfoNode | ResultNode, state: UserState, now: datetime) -> str:
+        # The buttons were on the node's last message, so that is the one an answer replaces.
+        return self._texts.parts(node, state.answers, now)[-1]
 
-    def _render(self, state: UserState, now: datetime) -> Reply:
+    def _render(self, state: UserState, now: datetime) -> list[Reply]:
+        """The current node as messages: most nodes are one; the buttons go on the last."""
         node = self._nodes[state.node]
         rows: list[tuple[Button, ...]] = []
         if isinstance(node, InfoNode):
             rows.append((Button(node.continue_label, f"n:{state.step}"),))
         else:
-            rows += [(Button(o.label, f"o:{state.step}:{o.id}"),) for o in node.options]
+            rows += [
+                (Button(o.label, f"o:{state.step}:{o.id}"),)
+                for o in node.options
+                if visible(o.when, state.answers, self.guide, now)
+            ]
         nav: list[Button] = []
         if state.history:
             nav.append(Button(texts.BACK, f"b:{state.step}"))
@@ -369,7 +388,8 @@ class Engine:
             nav.append(Button(texts.START_OVER, "s"))
         if nav:
             rows.append(tuple(nav))
-        return Reply(self._text(node, state, now), buttons=tuple(rows))
+        *before, last = self._texts.parts(node, state.answers, now)
+        return [*(Reply(part) for part in before), Reply(last, buttons=tuple(rows))]
 
 
 class _TextCache:
@@ -392,36 +412,54 @@ class _TextCache:
             n.id: [guide.deadline(d).at for b in n.blocks for d, field in placeholders(b.text) if field == "left"]
             for n in guide.nodes
         }
-        self._cache: dict[tuple, str] = {}
+        self._cache: dict[tuple, tuple[str, ...]] = {}
 
-    def text(self, node: QuestionNode | InfoNode | ResultNode, answers: dict[str, str], now: datetime) -> str:
+    def parts(self, node: QuestionNode | InfoNode | ResultNode, answers: dict[str, str], now: datetime) -> tuple[str, ...]:
         if any(now < at for at in self._countdowns[node.id]):
-            return node_text(self.guide, node, answers, now)
+            return node_parts(self.guide, node, answers, now)
         key = (
             node.id,
             tuple(answers.get(k) for k in self._keys[node.id]),
             tuple(now >= d.at for d in self.guide.deadlines),
         )
-        text = self._cache.get(key)
-        if text is None:
+        found = self._cache.get(key)
+        if found is None:
             if len(self._cache) >= self.LIMIT:
                 self._cache.clear()
-            text = self._cache[key] = node_text(self.guide, node, answers, now)
-        return text
+            found = self._cache[key] = node_parts(self.guide, node, answers, now)
+        return found
 
 
 def visible(when: When, answers: dict[str, str], guide: Guide, now: datetime) -> bool:
     """Tell whether a block with these conditions is shown for these answers at this time."""
-    if any(answers.get(k) not in allowed for k, allowed in when.answers.items()):
-        return False
-    if any(answers.get(k) in banned for k, banned in when.not_answers.items()):
+    if not when.allows(answers):
         return False
     if when.before and not now < guide.deadline(when.before).at:
         return False
     return not (when.after and now < guide.deadline(when.after).at)
 
 
+def node_parts(
+    guide: Guide, node: QuestionNode | InfoNode | ResultNode, answers: dict[str, str], now: datetime
+) -> tuple[str, ...]:
+    """Assemble a node's text from the blocks that apply, with dates filled in: one string per message.
+
+    A block marked ``new_message`` starts a new message when something precedes it, so that a long
+    node ("More details") reads as a few short messages on a phone.
+    """
+    parts: list[list[str]] = [[]]
+    for block in node.blocks:
+        if not visible(block.when, answers, guide, now):
+            continue
+        text = fill_placeholders(block.text.strip(), guide, now)
+        if not text:
+            continue
+        if block.new_message and parts[-1]:
+            parts.append([])
+        parts[-1].append(text)
+    return tuple("\n\n".join(p) for p in parts if p) or ("",)
+
+
 def node_text(guide: Guide, node: QuestionNode | InfoNode | ResultNode, answers: dict[str, str], now: datetime) -> str:
-    """Assemble a node's text from the blocks that apply, with dates filled in."""
-    parts = [fill_placeholders(b.text.strip(), guide, now) for b in node.blocks if visible(b.when, answers, guide, now)]
-    return "\n\n".join(p for p in parts if p)
+    """A node's whole text, all its messages joined (for checks and tests)."""
+    return "\n\n".join(node_parts(guide, node, answers, now))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -55,12 +55,20 @@ class When(Model):
     before: Id | None = None
     after: Id | None = None
 
+    def allows(self, answers: dict[str, str]) -> bool:
+        """Tell whether the answer conditions hold (the date conditions are the engine's to judge)."""
+        if any(answers.get(k) not in allowed for k, allowed in self.answers.items()):
+            return False
+        return not any(answers.get(k) in banned for k, banned in self.not_answers.items())
+
 
 class Block(Model):
     id: Id
     text: str
     sources: tuple[Id, ...] = ()
     when: When = When()
+    # Start a new message here (when something precedes it): keeps a long node readable on a phone.
+    new_message: bool = False
 
 
 OptionAction = Literal["confirm_off", "remind", "restart", "sources"]
@@ -73,6 +81,8 @@ class Option(Model):
     # Recorded into the user's answers when the option is chosen: {question key: value}.
     record: dict[str, str] = {}
     action: OptionAction | None = None
+    # Shown only when these conditions hold (e.g. "✅ It's still off" for people who had switched it off).
+    when: When = When()
 
     @model_validator(mode="after")
     def _one_effect(self) -> Option:
@@ -198,7 +208,7 @@ def fill_placeholders(text: str, guide: Guide, now: datetime) -> str:
         deadline = guide.deadline(match.group(1))
         if match.group(2) == "date":
             return format_date(deadline.at)
-        return format_left(deadline.at - now)
+        return format_left(deadline.at, now)
 
     return _PLACEHOLDER.sub(sub, text)
 
@@ -207,13 +217,26 @@ def format_date(at: datetime) -> str:
     return f"{at.day} {at:%B %Y}"
 
 
-def format_left(left: timedelta) -> str:
-    """Say how long is left in words a person uses ("3 days", "5 hours", "less than a minute")."""
-    seconds = int(left.total_seconds())
-    if seconds <= 0:
-        return "no time"
-    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
-        if seconds >= size:
-            n = seconds // size
-            return f"{n} {unit}{'s' if n != 1 else ''}"
-    return "less than a minute"
+# The first time zone to reach any wall-clock time (Kiribati, UTC+14).
+EARLIEST_ZONE = timezone(timedelta(hours=14))
+
+
+def earliest_reading(at: datetime) -> datetime:
+    """The first moment anywhere on Earth that reads as ``at``'s own date and time of day.
+
+    People read "until 8 October" in their own zone; counting down to the earliest of those
+    readings never tells anyone there is time left once their own 8 October is over.
+    """
+    return datetime.combine(at.date(), at.time(), EARLIEST_ZONE)
+
+
+def format_left(at: datetime, now: datetime) -> str:
+    """Say how long is left until a deadline, in whole days ("3 days", "1 day", "less than a day").
+
+    Never in hours: a date without a time zone cannot honestly be counted down to the hour, so the
+    count runs to the earliest reading of the date (see ``earliest_reading``).
+    """
+    days = (earliest_reading(at) - now) // timedelta(days=1)
+    if days < 1:
+        return "less than a day"
+    return f"{days} day{'s' if days != 1 else ''}"

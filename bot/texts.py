@@ -28,9 +28,10 @@ FORGOTTEN = (
     "If you write to me again, we start from scratch."
 )
 THANKS_OFF = (
-    "**Thank you!** I've noted that you turned the setting off (just that fact, nothing else).\n\n"
-    "Policies change, so it's worth checking the setting again now and then. I can remind you."
+    "**Thank you!** I've noted that the setting is off (just that fact, nothing else).\n\n"
+    "Policies change, so it's worth checking the setting again now and then."
 )
+CHECK_BACK_ASK = "Shall I check back with you, so you can look at it again?"
 REMIND_ASK = "When would you like a reminder?"
 REMIND_NONE = "There's nothing I can remind you about right now."
 NO_REMINDERS_HERE = "Reminders work on Telegram and Discord; in this chat I can't reach you later."

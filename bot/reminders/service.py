@@ -70,10 +70,16 @@ class ReminderService:
     def _future_offsets(deadline: Deadline, now: datetime) -> list[timedelta]:
         return sorted((o for o in deadline.offsets if deadline.at - o > now), reverse=True)
 
-    def offers(self, key: UserKey, now: datetime) -> list[tuple[str, str]]:
-        """Return (offer id, button label) pairs that fit the date."""
+    def offers(self, key: UserKey, now: datetime, *, turned_off: bool = False) -> list[tuple[str, str]]:
+        """Return (offer id, button label) pairs that fit the date and the user.
+
+        Someone who has said the setting is off gets check-backs, never deadline reminders (those
+        are written for people who have not switched it off yet).
+        """
         if key.platform not in DELIVERABLE:
             return []
+        if turned_off:
+            return self._check_backs()
         upcoming = [(d, offs) for d in self._ahead(now) if (offs := self._future_offsets(d, now))]
         if len(upcoming) == 1:
             deadline, offsets = upcoming[0]
@@ -83,6 +89,10 @@ class ReminderService:
             every = sorted({o for _, offs in upcoming for o in offs}, reverse=True)
             words = texts.join_words([texts.format_offset(o) for o in every])
             return [("dl", texts.DEADLINE_OFFER_MANY.format(offsets=words))]
+        return self._check_backs()
+
+    @staticmethod
+    def _check_backs() -> list[tuple[str, str]]:
         return [(f"cb:{code}", label) for code, label in texts.CHECK_BACK_OFFERS]
 
     def _deadline_rows(self, to: Subscriber, deadline: Deadline, now: datetime, *, catch_up: bool) -> list[NewReminder]:
@@ -96,9 +106,9 @@ class ReminderService:
                 for o in offsets]
 
     # The engine's calls ----------------------------------------------------------------------
-    async def subscribe(self, key: UserKey, offer: str, now: datetime) -> str | None:
+    async def subscribe(self, key: UserKey, offer: str, now: datetime, *, turned_off: bool = False) -> str | None:
         """Schedule an offer; return the confirmation text, or None if the offer is not valid now."""
-        if offer not in {o for o, _ in self.offers(key, now)}:
+        if offer not in {o for o, _ in self.offers(key, now, turned_off=turned_off)}:
             return None
         to = Subscriber(Recipient.user(key), self.pack)
         if offer == "dl":

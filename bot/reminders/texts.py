@@ -12,6 +12,8 @@ SHOW_STEPS = "📋 Show me the steps"
 ITS_OFF = "✅ I've turned it off"
 STILL_OFF = "✅ It's still off"
 COULD_NOT = "🤔 I couldn't find it"
+# The setting's name, with the other label some copies of Anthropic's article give it (F9, uncertain).
+SETTING = "“Help improve Claude” (it may read “Help improve our AI models”)"
 
 DEADLINE_OFFER_ONE = "{offsets} before {date}"
 DEADLINE_OFFER_MANY = "Before each deadline ({offsets})"
@@ -25,7 +27,7 @@ def format_offset(offset: timedelta) -> str:
         if seconds >= size and seconds % size == 0:
             n = seconds // size
             return f"{n} {unit}{'s' if n != 1 else ''}"
-    return format_left(offset)
+    return "less than a second"
 
 
 def join_words(items: list[str]) -> str:
@@ -69,9 +71,20 @@ def checkback_subscribed(when: str, platform: str) -> str:
     )
 
 
+def mid_sentence(label: str) -> str:
+    """A deadline label as it reads inside a sentence: "Deadline to choose" -> "the deadline to choose"."""
+    words = label.split(" ", 1)
+    first = words[0]
+    if len(first) > 1 and first[1:].islower():  # leave acronyms and names such as "EU" alone
+        first = first.lower()
+    rest = f" {words[1]}" if len(words) > 1 else ""
+    return f"{first}{rest}" if first.lower() == "the" else f"the {first}{rest}"
+
+
 def deadline_line(deadline: Deadline, offset: timedelta) -> str:
     due = deadline.at - offset
-    return f"{format_when(due, int(offset.total_seconds()))}: {format_offset(offset)} before {deadline.label} ({format_date(deadline.at)})"
+    return (f"{format_when(due, int(offset.total_seconds()))}: {format_offset(offset)} before "
+            f"{mid_sentence(deadline.label)} ({format_date(deadline.at)})")
 
 
 def checkback_line(due: datetime) -> str:
@@ -90,8 +103,8 @@ def scheduled(lines: list[str]) -> str:
 def deadline_reminder(deadline: Deadline, now: datetime) -> Reply:
     text = (
         f"⏰ **Reminder: {deadline.label}**\n\n"
-        f"{format_date(deadline.at)}: **{format_left(deadline.at - now)}** left.\n\n"
-        "If you haven't turned off “Help improve Claude” yet, the steps take a minute."
+        f"{format_date(deadline.at)}: **{format_left(deadline.at, now)}** left.\n\n"
+        f"If you haven't turned off {SETTING} yet, the steps take a minute."
     )
     return Reply(text, buttons=((Button(SHOW_STEPS, "e:steps"),), (Button(ITS_OFF, "x:done"),),
                                 (Button(STOP_REMINDERS, "x:stop"),)))
@@ -100,7 +113,7 @@ def deadline_reminder(deadline: Deadline, now: datetime) -> Reply:
 def checkback_reminder() -> Reply:
     text = (
         "👋 **Checking back, as you asked.**\n\n"
-        "Policies and settings change, so it's worth a quick look: is “Help improve Claude” still off?"
+        f"Policies and settings change, so it's worth a quick look: is {SETTING} still off?"
     )
     return Reply(text, buttons=((Button(SHOW_STEPS, "e:steps"),), (Button(STILL_OFF, "x:done"),),
                                 (Button(STOP_REMINDERS, "x:stop"),)))
@@ -109,7 +122,7 @@ def checkback_reminder() -> Reply:
 def verify_reminder(troubleshoot: bool) -> Reply:
     text = (
         "👋 **Did it work?**\n\n"
-        "You looked at the steps to turn off “Help improve Claude” but haven't told me it's off yet. "
+        f"You looked at the steps to turn off {SETTING} but haven't told me it's off yet. "
         "If something didn't match what you saw, I can help."
     )
     rows: list[tuple[Button, ...]] = [(Button(ITS_OFF, "x:done"),)]
@@ -121,8 +134,9 @@ def verify_reminder(troubleshoot: bool) -> Reply:
 def announcement(deadline: Deadline, now: datetime) -> Reply:
     text = (
         f"📢 **{deadline.label}**\n\n"
-        f"{format_date(deadline.at)}: **{format_left(deadline.at - now)}** left to turn off "
-        "“Help improve Claude” if you don't want your chats used for training."
+        f"{format_date(deadline.at)}: **{format_left(deadline.at, now)}** left to make your choice. "
+        f"If you don't want your chats used for training, you can switch off {SETTING} now or at any "
+        "time later."
     )
     return Reply(text, buttons=((Button(SHOW_STEPS, "e:steps"),),))
 

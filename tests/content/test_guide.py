@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from functools import cache
 
 import pytest
@@ -29,8 +29,7 @@ AFTER = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
 INSTANTS = {"before": BEFORE, "between": BETWEEN, "after": AFTER}
 
 SETTINGS_URL = "https://claude.ai/settings/data-privacy-controls"
-COMMERCIAL_PLANS = {"work", "edu", "gov", "api"}
-CONSUMER_PLANS = {"free", "pro", "max", "personal"}
+COMMERCIAL_PLANS = {"org", "api"}
 
 
 @dataclass(frozen=True)
@@ -67,7 +66,7 @@ def walk(g: Guide, root: str) -> list[State]:
             stack.append((node.next, answers, (*trail, node.continue_label)))
             continue
         for option in node.options:
-            if option.next is not None:
+            if option.next is not None and option.when.allows(answers):
                 stack.append((option.next, {**answers, **option.record}, (*trail, option.label)))
     return list(seen.values())
 
@@ -83,7 +82,12 @@ def all_states() -> tuple[State, ...]:
 
 
 def results() -> list[State]:
-    return [s for s in all_states() if isinstance(guide().node(s.node), ResultNode)]
+    """States where people act: every result node but "More details" (one Back from the steps)."""
+    return [s for s in all_states() if isinstance(guide().node(s.node), ResultNode) and s.node != "details"]
+
+
+def details() -> list[State]:
+    return [s for s in all_states() if s.node == "details"]
 
 
 def text(state: State, now: datetime) -> str:
@@ -120,7 +124,6 @@ def test_entry_points():
     assert {"decide", "steps", "changed", "troubleshoot"} <= set(g.entries)
     assert isinstance(g.node(g.entries["decide"]), QuestionNode)
     assert isinstance(g.node(g.entries["steps"]), ResultNode)
-    assert isinstance(g.node(g.entries["changed"]), InfoNode)
     assert isinstance(g.node(g.entries["troubleshoot"]), ResultNode)
 
     start = g.node(g.start)
@@ -133,10 +136,14 @@ def test_entry_points():
     )
     assert any("What changed?" in label and o.next == g.entries["changed"] for label, o in by_label.items())
     assert any("Sources" in label and o.action == "sources" for label, o in by_label.items())
+
+
+def test_what_changed_offers_to_decide_or_go_straight_to_the_steps():
+    g = guide()
     changed = g.node(g.entries["changed"])
-    assert isinstance(changed, InfoNode) and changed.next == g.entries["decide"], (
-        "the explainer leads into the flow"
-    )
+    assert isinstance(changed, QuestionNode)
+    targets = {o.label: o.next for o in changed.options}
+    assert targets == {"🧭 Help me decide": g.entries["decide"], "📋 Just show me the steps": g.entries["steps"]}
 
 
 def test_buttons_fit():
@@ -156,16 +163,27 @@ def test_questions_record_the_expected_answers():
     plan = g.node(g.entries["decide"])
     assert isinstance(plan, QuestionNode)
     recorded = {o.record.get("plan") for o in plan.options}
-    assert {"free", "pro", "max", "work", "edu", "gov", "api", "unsure"} <= recorded
+    assert recorded == {"personal", "org", "api", "unsure"}
     keys = {k for n in g.nodes for o in getattr(n, "options", ()) for k in o.record}
     assert {"plan", "code", "popup", "resumed", "sensitive", "personal"} <= keys
-    # Every route to the personal result either answered the questions or took "Just show me the steps".
+    # Every route to the personal result answered the questions, or asked for the steps straight away.
     for state in from_start(lambda s: s.node == "result"):
-        if not state.answers:
-            assert "Just show me the steps" in state.trail[-1], str(state)
+        if "Just show me the steps" in state.trail[-1]:
+            assert not state.answers, str(state)
+            continue
+        if "Show me the steps anyway" in state.trail[-1]:
+            assert state.answers == {"plan": "unsure"}, str(state)
             continue
         assert {"plan", "code", "popup", "sensitive"} <= set(state.answers), str(state)
-        assert state.answers["plan"] in CONSUMER_PLANS, str(state)
+        assert state.answers["plan"] == "personal" or state.answers.get("personal") == "yes", str(state)
+
+
+def test_the_plan_question_is_short_and_personal_plans_are_one_answer():
+    g = guide()
+    plan = g.node(g.entries["decide"])
+    labels = [o.label for o in plan.options]
+    assert len(labels) == 4, labels
+    assert "🙋 Personal: Free, Pro or Max" in labels
 
 
 def test_result_options():
@@ -214,8 +232,8 @@ def test_every_result_contains_the_settings_steps(when):
         assert "Help improve Claude" in t, where
         # F9 (uncertain): the label may have been renamed; say so with a hedge.
         assert re.search(r"may read[^.]*Help improve our AI models", t), where
-        if state.node == "result":
-            assert "mobile app" in t and "without the drop-down" in t, where
+        if state.node in ("result", "work_result"):
+            assert "mobile app there's no drop-down" in t, where
             assert re.search(r"^1\. .*\n2\. .*\n3\. ", t, re.M), f"{where}: the steps are a numbered list"
 
 
@@ -297,42 +315,71 @@ def test_after_the_deadline_nothing_reads_as_still_ahead():
         assert not FUTURE_DEADLINE.search(t), f"{state}: {FUTURE_DEADLINE.search(t)}"
 
 
-def test_after_the_deadline_says_it_passed_and_can_still_be_changed():
+def popup(state: State) -> str | None:
+    return state.answers.get("popup")
+
+
+def test_after_the_deadline_the_opening_leads_with_what_the_bot_does():
     g = guide()
     start = node_text(g, g.node(g.start), {}, AFTER)
-    assert "passed on 8 October 2025" in start
-    assert "to keep using Claude" in start  # F4
-    assert "any time" in start
-    for state in results():
-        if state.node == "result":
-            t = text(state, AFTER)
-            assert "passed on 8 October 2025" in t, str(state)
-            assert "any time" in t, str(state)
+    assert start.startswith("Hi! I help you check one setting in Claude")
+    assert "2025" not in start and "deadline" not in start, "no old date in the opening"
+    assert "at any time" in start
 
 
-def test_before_both_deadlines_says_how_long_is_left():
-    g = guide()
-    start = node_text(g, g.node(g.start), {}, BEFORE)
-    assert "18 days left" in start  # 20 Sep 12:00 UTC -> 8 Oct 23:59 PDT
-    assert "8 October 2025" in start and "28 September 2025" in start and "extended" in start
+def test_after_the_deadline_the_result_states_it_once_where_it_matters():
     for state in results():
+        if state.node != "result":
+            continue
+        t = text(state, AFTER)
+        if popup(state) in ("accepted", "unsure", None):
+            assert "The 8 October 2025 deadline has passed; you can still change this setting at any time." in t
+            assert t.count("8 October 2025") == 1, str(state)
+        elif popup(state) == "notyet":
+            assert "Since 8 October 2025 you need to make this choice to keep using Claude" in t, str(state)  # F4
+            assert t.count("8 October 2025") == 1, str(state)
+        else:  # switched off, or chose at signup: the old date is of no use to them
+            assert "8 October" not in t and "passed" not in t, str(state)
+
+
+def test_the_countdown_goes_only_to_people_who_have_not_chosen():
+    for now in (BEFORE, BETWEEN):
+        for state in all_states():
+            t = text(state, now)
+            counts_down = state.node == "result" and popup(state) == "notyet"
+            assert bool(TIME_LEFT.search(t)) == counts_down, f"{state} at {now}"
+    notyet = next(s for s in results() if s.node == "result" and popup(s) == "notyet")
+    # 20 September 12:00 UTC -> 8 October as first read anywhere (UTC+14): 17 whole days.
+    assert "(17 days left)" in text(notyet, BEFORE)
+
+
+def test_before_the_deadline_people_whose_setting_may_be_on_are_told_to_act_now():
+    for state in results():
+        if state.node != "result":
+            continue
         t = text(state, BEFORE)
         assert "passed" not in t, str(state)
-        if state.node == "result":
-            assert "18 days left" in t, str(state)
+        if popup(state) in ("accepted", "unsure"):
+            assert "Don't wait for 8 October 2025" in t and "do it now" in t, str(state)
+        if popup(state) is None:
+            assert "If you haven't chosen yet, you have until **8 October 2025**" in t, str(state)
+        if popup(state) in ("off", "new"):
+            assert "8 October" not in t, f"{state}: no deadline text for people who have chosen"
 
 
-def test_between_the_deadlines_says_the_first_passed_but_was_extended():
+def test_before_the_deadline_the_opening_names_the_date_without_a_countdown():
     g = guide()
-    start = node_text(g, g.node(g.start), {}, BETWEEN)
-    assert "28 September 2025, has passed" in start and "extended" in start
-    assert "7 days left" in start
+    for now in (BEFORE, BETWEEN):
+        start = node_text(g, g.node(g.start), {}, now)
+        assert "you have until **8 October 2025** (the first date given, 28 September 2025, was extended)" in start
+        assert not TIME_LEFT.search(start)
+
+
+def test_between_the_deadlines_nothing_points_to_the_first_date():
     for state in all_states():
         t = text(state, BETWEEN)
         assert not re.search(r"(until|by) \**28 September", t), str(state)
-        assert "passed on 8 October" not in t, str(state)
-        if state.node == "result":
-            assert "has passed, but it was extended" in t and "7 days left" in t, str(state)
+        assert "passed" not in t, str(state)
 
 
 @pytest.mark.parametrize(
@@ -344,15 +391,33 @@ def test_between_the_deadlines_says_the_first_passed_but_was_extended():
     ],
 )
 def test_deadline_boundary(now, ahead):
-    g = guide()
-    start = node_text(g, g.node(g.start), {}, now)
-    assert ("left" in start) == ahead
-    assert ("passed on 8 October 2025" in start) == (not ahead)
+    notyet = next(s for s in results() if s.node == "result" and popup(s) == "notyet")
+    t = text(notyet, now)
+    assert ("left)" in t) == ahead
+    assert ("Since 8 October 2025" in t) == (not ahead)
 
 
-def test_notyet_route_adapts_to_the_date():
-    state = next(s for s in results() if s.node == "result" and s.answers.get("popup") == "notyet")
-    assert "Not now" in text(state, BETWEEN)
+def test_a_countdown_never_shows_hours_when_it_is_already_the_next_day_somewhere():
+    """'Until 8 October' must not read "1 hour left" when it is 9 October in Europe."""
+    notyet = next(s for s in results() if s.node == "result" and popup(s) == "notyet")
+    europe = datetime.fromisoformat("2025-10-09T07:59:00+02:00")  # one hour before 23:59 in California
+    assert europe < guide().deadline("final").at
+    t = text(notyet, europe)
+    assert "(less than a day left)" in t
+    assert "hour" not in t
+    for hours in range(0, 24 * 20):
+        now = BEFORE + timedelta(hours=hours)
+        if now < guide().deadline("final").at:
+            left = re.search(r"\(([^()]*) left\)", text(notyet, now)).group(1)
+            assert re.fullmatch(r"\d+ days?|less than a day", left), f"{now}: {left}"
+
+
+def test_notyet_route_adapts_to_the_date_and_names_the_deadline_once():
+    state = next(s for s in results() if s.node == "result" and popup(s) == "notyet")
+    for now in (BEFORE, BETWEEN):
+        t = text(state, now)
+        assert "You can press “Not now” until **8 October 2025**" in t
+        assert t.count("8 October") == 1 and "28 September" not in t, t
     late = text(state, AFTER)
     assert "Not now" not in late and "to keep using Claude" in late
 
@@ -373,35 +438,59 @@ def test_conditional_blocks(when):
         t = text(state, now)
         a = state.answers
         where = f"{state} ({when})"
-        # Claude Code (F17-F19); telemetry switches do not change training (F18).
-        assert ("DISABLE_TELEMETRY" in t) == (a.get("code") == "yes"), where
-        assert ("About Claude Code" in t) == (a.get("code") == "yes"), where
-        if a.get("code") == "yes":
-            assert "do **not** change model training" in t and "no separate switch" in t, where
-            assert "/feedback" in t and "5 years" in t and "per-project" in t, where
-        # Resumed chats (F10)
-        assert ("old chats you continued" in t) == (a.get("resumed") == "yes"), where
-        assert ("Not sure about old chats?" in t) == (a.get("resumed") == "unsure"), where
-        assert ("Good news about older chats" in t) == (a.get("resumed") == "no"), where
-        # Advice for sensitive work (F20), labelled as advice
-        assert ("Our advice" in t) == (a.get("sensitive") == "yes"), where
-        if a.get("sensitive") == "yes":
-            assert "an opinion, not a rule" in t, where
-        # Deleting chats (F13): only useful if the setting may have been on.
-        assert ("Want a chat gone?" in t) == (a.get("popup") not in ("off", "notyet")), where
-        # Always: retention (F11), what is used even when off (F14), Incognito (F15).
-        assert "up to 5 years" in t and "up to 30 days" in t, where
-        assert "Even with the setting off" in t and "safety" in t and "feedback" in t, where
-        assert "Incognito chats are not used" in t, where
         # A personal account next to a work one (F6)
         assert ("your **personal** account" in t) == (a.get("personal") == "yes"), where
         # A consumer result never tells people there is nothing to do.
         assert "nothing you need to do" not in t, where
+        # The rest waits behind "More details".
+        assert "About Claude Code" not in t and "Our advice" not in t and "Incognito" not in t, where
+
+
+@pytest.mark.parametrize("when", list(INSTANTS))
+def test_details_show_each_part_where_it_applies(when):
+    now = INSTANTS[when]
+    assert details()
+    for state in details():
+        t = text(state, now)
+        a = state.answers
+        where = f"{state} ({when})"
+        # Claude Code (F17-F19); telemetry switches do not change training (F18).
+        assert ("About Claude Code" in t) == (a.get("code") == "yes"), where
+        if a.get("code") == "yes":
+            assert "do **not** change model training" in t and "no separate switch" in t, where
+            assert "/feedback are kept for 5 years" in t and "per-project" in t, where
+        # F4's Claude Code part, hedged as user reports, once the deadline has passed.
+        reported = "Users have reported that after 8 October 2025, Claude Code refused requests" in t
+        assert reported == (a.get("code") == "yes" and when == "after"), where
+        # Resumed chats (F10)
+        assert ("old chats you continued" in t) == (a.get("resumed") == "yes"), where
+        assert ("Not sure about old chats?" in t) == (a.get("resumed") == "unsure"), where
+        assert ("Good news about older chats" in t) == (a.get("resumed") == "no"), where
+        # What switching off does and doesn't do (F12), for people whose setting may have been on.
+        assert ("What switching off does" in t) == (a.get("popup") not in ("off", "notyet")), where
+        # Retention (F11): where the data is kept with the setting off.
+        assert "up to 5 years with the setting on; with it off, up to 30 days in Anthropic's back-end storage" in t
+        # What is used even when off (F14).
+        assert "Even with the setting off" in t and "safety" in t and "feedback" in t, where
+        sensitive = a.get("sensitive") == "yes"
+        # Advice for sensitive work (F20, F14, F13, F15), labelled as advice.
+        assert ("**Our advice** (an opinion, not a rule)" in t) == sensitive, where
+        if sensitive:
+            off = a.get("popup") == "off"
+            assert ("keep the setting off" in t) == off, where
+            assert ("turn the setting off and keep it off" in t) == (not off), where
+            assert "don't rate sensitive chats (thumbs up or down) or send them with /feedback" in t, where
+            assert "delete sensitive chats you don't need, above all old ones you continued" in t, where
+            assert "use Incognito chats for the most private things" in t, where
+        else:
+            assert "Incognito chats are not used" in t, where
+            # Deleting chats (F13): only useful if the setting may have been on.
+            assert ("Want a chat gone?" in t) == (a.get("popup") not in ("off", "notyet")), where
 
 
 def test_exactly_one_opening_per_popup_answer():
     openings = {
-        "accepted": "probably on",
+        "accepted": "Your setting is **probably on**",
         "unsure": "may well be **on**",
         "off": "You switched it off",
         "new": "when you signed up",
@@ -412,8 +501,23 @@ def test_exactly_one_opening_per_popup_answer():
         t = text(state, AFTER)
         shown = [key for key, phrase in openings.items() if phrase in t]
         assert shown == [state.answers.get("popup")], f"{state}: {shown}"
+        assert openings[state.answers.get("popup")] in t.split("\n\n")[0], f"{state}: the verdict comes first"
         if state.answers.get("popup") in ("accepted", "unsure"):
             assert "reportedly" in t, str(state)
+        # Already off: check it is still off, and confirm with a button that says so.
+        assert ("**Check it's still off**" in t) == (state.answers.get("popup") == "off"), str(state)
+        assert ("**How to switch it off**" in t) == (state.answers.get("popup") != "off"), str(state)
+
+
+def confirm_labels(state: State) -> list[str]:
+    node = guide().node(state.node)
+    return [o.label for o in node.options if o.action == "confirm_off" and o.when.allows(state.answers)]
+
+
+def test_the_confirm_button_follows_the_answer():
+    for state in [*_personal_results(), *details()]:
+        expected = "✅ It's still off" if state.answers.get("popup") == "off" else "✅ I've turned it off"
+        assert confirm_labels(state) == [expected], str(state)
 
 
 def test_troubleshooting():
@@ -421,7 +525,9 @@ def test_troubleshooting():
     for state in [s for s in all_states() if s.node == g.entries["troubleshoot"]]:
         t = text(state, AFTER)
         assert "mobile app" in t and "browser" in t, str(state)
-        assert ("For Claude Code" in t) == (state.answers.get("code") == "yes"), str(state)
+        # Computer and app are alternatives, not steps 1 and 2.
+        assert not re.search(r"^\d+\. ", t, re.M), f"{state}: numbered alternatives"
+        assert ("**Claude Code** has no switch of its own" in t) == (state.answers.get("code") == "yes"), str(state)
     node = g.node(g.entries["troubleshoot"])
     assert any(o.action == "confirm_off" for o in node.options)
 
@@ -435,15 +541,13 @@ def test_commercial_plans_are_told_they_are_not_covered():
     asked = [s for s in all_states() if s.node == "biz"]
     assert {s.answers.get("plan") for s in asked} == COMMERCIAL_PLANS
     expected = {
-        "work": "Team and Enterprise",
-        "edu": "Claude for Education",
-        "gov": "Claude for Government",
-        "api": "Vertex AI",
+        "org": ("Claude for Work", "Team and Enterprise", "Claude for Education", "Claude for Government"),
+        "api": ("API use", "Vertex AI"),
     }
     for state in asked:
         t = text(state, AFTER)
         assert "not covered" in t, str(state)
-        assert expected[state.answers["plan"]] in t, str(state)
+        assert all(name in t for name in expected[state.answers["plan"]]), str(state)
         assert "personal" in t, str(state)
 
 
@@ -451,23 +555,39 @@ def test_commercial_only_route_ends_with_nothing_to_do_and_the_steps():
     ends = from_start(lambda s: s.node == "work_result")
     assert {s.answers["plan"] for s in ends} == COMMERCIAL_PLANS
     for state in ends:
-        assert state.answers["personal"] == "no"
+        assert state.answers["personal"] in ("no", "unsure")
         t = text(state, AFTER)
         assert "nothing you need to do" in t and "not covered" in t, str(state)
         assert "If you ever use a personal" in t, str(state)
     # ... and with a personal account too, the route continues to the personal result.
     both = from_start(lambda s: s.node == "result" and s.answers.get("personal") == "yes")
-    assert both and all(s.answers["plan"] in CONSUMER_PLANS for s in both)
+    assert both and {s.answers["plan"] for s in both} == COMMERCIAL_PLANS
 
 
-def test_not_sure_about_the_plan_explains_and_asks_again():
+def test_not_sure_about_the_plan_explains_and_offers_the_steps_anyway():
     g = guide()
     plan = g.node(g.entries["decide"])
     unsure = next(o for o in plan.options if o.record.get("plan") == "unsure")
-    info = g.node(unsure.next)
-    assert isinstance(info, InfoNode) and info.next == plan.id
-    t = node_text(g, info, {"plan": "unsure"}, AFTER)
+    tell = g.node(unsure.next)
+    assert isinstance(tell, QuestionNode)
+    t = node_text(g, tell, {"plan": "unsure"}, AFTER)
     assert "Personal" in t and "organisation" in t
+    targets = {o.label: o.next for o in tell.options}
+    assert targets["📋 Show me the steps anyway"] == g.entries["steps"]
+    # The kinds are offered right there: no "Ask me again" loop back to the plan question.
+    assert plan.id not in targets.values() and "🙋 Personal: Free, Pro or Max" in targets
+
+
+def test_not_sure_about_a_personal_account_asks_that_question_again():
+    g = guide()
+    biz = g.node("biz")
+    unsure = next(o for o in biz.options if o.record.get("personal") == "unsure")
+    again = g.node(unsure.next)
+    assert isinstance(again, QuestionNode) and again.id != "plan"
+    t = node_text(g, again, {"plan": "org", "personal": "unsure"}, AFTER)
+    assert "**A personal account** is one you signed up for yourself" in t
+    assert "**Do you have one like that?**" in t
+    assert {o.next for o in again.options} == {"code", "work_result"}
 
 
 # ----------------------------------------------------------------------------------------------
@@ -499,9 +619,20 @@ def test_texts_use_only_the_markdown_subset():
 def test_visible_helper_agrees_with_rendering():
     """A sanity check of the helpers this file relies on: a block is in the text iff visible()."""
     g = guide()
-    node = g.node("result")
-    answers = {"plan": "pro", "code": "yes", "popup": "accepted", "resumed": "yes", "sensitive": "no"}
+    node = g.node("details")
+    answers = {"plan": "personal", "code": "yes", "popup": "accepted", "resumed": "yes", "sensitive": "no"}
     t = node_text(g, node, answers, AFTER)
-    code_block = next(b for b in node.blocks if b.id == "r_code")
+    code_block = next(b for b in node.blocks if b.id == "d_code")
     assert visible(code_block.when, answers, g, AFTER)
     assert code_block.text.strip().splitlines()[0] in t
+
+
+def test_retention_with_the_setting_off_says_where_the_data_is_kept():
+    """F11: "up to 30 days in back-end storage", not as if the chat history disappeared."""
+    g = guide()
+    changed = node_text(g, g.node(g.entries["changed"]), {}, AFTER)
+    assert "With it off, up to 30 days in Anthropic's back-end storage." in changed
+    for state in all_states():
+        t = text(state, AFTER)
+        for sentence in re.findall(r"[^.;]*up to 30 days[^.;]*", t):
+            assert "back-end storage" in sentence, f"{state}: {sentence!r}"

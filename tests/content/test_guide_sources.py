@@ -30,7 +30,7 @@ FACT_SOURCES: dict[str, set[str]] = {
     "F1": {"anthropic-news"},
     "F2": {"anthropic-news", "verge", "techcrunch"},
     "F3": {"anthropic-news", "claude-code-data", "wired"},
-    "F4": {"anthropic-news"},
+    "F4": {"anthropic-news", "claude-code-57569"},
     "F5": {"anthropic-news", "verge", "techcrunch", "claude-code-data"},
     "F6": {"anthropic-news", "verge", "techcrunch", "claude-code-data"},
     "F7": {"anthropic-news", "verge"},
@@ -173,6 +173,8 @@ def test_hedged_facts_are_hedged():
         text = block.text
         if "by default" in text:
             assert "reportedly" in text, f"{node.id}/{block.id}: the default (F8) is secondary"
+        if "Claude Code refused" in text:
+            assert re.search(r"\breported\b", text), f"{node.id}/{block.id}: F4's Claude Code part is user reports"
         if "our AI models" in text:
             assert re.search(r"\bmay read\b", text), (
                 f"{node.id}/{block.id}: the renamed label (F9) is uncertain"

@@ -12,7 +12,7 @@ from tests.conftest import MINI_GUIDE, ROOT
 EXPECTED = """\
 Hi! What would you like to do?
 
-You have 3 days left, until 8 October 2025.
+You have 2 days left, until 8 October 2025.
   1) Help me decide
   2) Just show me the steps
   3) What changed?
@@ -68,7 +68,7 @@ Do you use Claude Code?
 > 4
 Hi! What would you like to do?
 
-You have 3 days left, until 8 October 2025.
+You have 2 days left, until 8 October 2025.
   1) Help me decide
   2) Just show me the steps
   3) What changed?
@@ -88,6 +88,7 @@ def _chat(tmp_path: Path, script: str, *args: str) -> subprocess.CompletedProces
 
 
 def test_scripted_transcript_line_by_line(tmp_path: Path) -> None:
+    # 5 October 12:00 UTC: 2 whole days before 8 October is first read anywhere (UTC+14).
     run = _chat(tmp_path, "1\n2\nhello\n1\n3\n4\n", "--as-of", "2025-10-05")
     assert run.returncode == 0, run.stderr
     assert run.stdout.splitlines() == EXPECTED.splitlines()

@@ -48,8 +48,13 @@ def test_the_mini_guide_is_sound() -> None:
         (lambda g: _node(g, "plan")["options"][0].update(label="x" * 65), "plan: button label over 64 characters"),
         (lambda g: _node(g, "plan")["options"][0].update(id="a" * 60), "exceeds Telegram's 64 bytes"),
         (lambda g: _node(g, "home")["blocks"][1]["when"].update(before="later"), "names unknown deadline 'later'"),
+        (lambda g: _node(g, "plan")["options"][0].update(when={"after": "later"}),
+         "plan: option 'free' names unknown deadline 'later'"),
+        (lambda g: [o.update(when={"answers": {"code": ["yes"]}}) for o in _node(g, "plan")["options"]],
+         "plan: every option has a 'when': some users could be left without a button"),
     ],
-    ids=["unknown-target", "unreachable", "unknown-source", "duplicate", "long-label", "long-data", "deadline"],
+    ids=["unknown-target", "unreachable", "unknown-source", "duplicate", "long-label", "long-data", "deadline",
+         "option-deadline", "no-button-left"],
 )
 def test_each_problem_is_one_clear_line(tmp_path: Path, mutate, expected: str) -> None:
     path = _broken(tmp_path, mutate)
@@ -120,3 +125,14 @@ def test_paths_enumerate_every_way_to_a_result() -> None:
         (("decide", "team"), "result"),
         (("steps",), "steps"),
     ]
+
+
+def test_paths_follow_only_the_options_the_answers_allow(tmp_path: Path) -> None:
+    def mutate(g: dict) -> None:
+        # "Team" only for people who never answered the plan: unreachable from the plan question itself.
+        _node(g, "plan")["options"][2].update(when={"answers": {"plan": ["none-yet"]}})
+
+    guide = load_guide(_broken(tmp_path, mutate))
+    assert check_guide(guide) == []  # the graph checks count every option; the paths only the allowed ones
+    pressed = {option for path in guide_paths(guide) for node, option in path.presses if node == "plan"}
+    assert pressed == {"free", "pro"}

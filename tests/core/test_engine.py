@@ -133,7 +133,8 @@ async def test_dates_are_read_from_the_injected_clock(engine: Engine, clock: Man
     chat = EngineChat(engine)
     await clock.set(datetime(2025, 10, 5, 12, tzinfo=UTC))
     replies = await chat.start()
-    assert "You have **3 days** left, until 8 October 2025." in replies[0].text
+    # Whole days to the earliest reading of "8 October" anywhere (UTC+14): 2 days 21 hours.
+    assert "You have **2 days** left, until 8 October 2025." in replies[0].text
     await clock.set(datetime(2025, 10, 9, 12, tzinfo=UTC))
     replies = await chat.start()
     assert "left" not in replies[0].text
@@ -143,9 +144,14 @@ async def test_dates_are_read_from_the_injected_clock(engine: Engine, clock: Man
 async def test_the_time_left_counts_down_with_the_clock(engine: Engine, clock: ManualClock) -> None:
     chat = EngineChat(engine)
     await clock.set(datetime(2025, 10, 1, 12, tzinfo=UTC))
-    assert "You have **7 days** left" in (await chat.start())[0].text
-    await clock.set(datetime(2025, 10, 8, 12, tzinfo=UTC))
-    assert "You have **18 hours** left" in (await chat.start())[0].text
+    assert "You have **6 days** left" in (await chat.start())[0].text
+    await clock.set(datetime(2025, 10, 7, 12, tzinfo=UTC))
+    assert "You have **less than a day** left" in (await chat.start())[0].text
+    # Still before the deadline (the end of 8 October in California), but already 9 October in
+    # Europe: never a count of hours that would read as more time than a European user has.
+    await clock.set(datetime.fromisoformat("2025-10-09T07:59:00+02:00"))
+    text = (await chat.start())[0].text
+    assert "You have **less than a day** left" in text and "hour" not in text
     await clock.set(datetime(2025, 10, 9, 12, tzinfo=UTC))
     assert "The deadline passed on 8 October 2025." in (await chat.start())[0].text
 

@@ -49,7 +49,7 @@ def all_walks(guide: Guide) -> list[Walk]:
         if isinstance(node, InfoNode):
             options = [(node.continue_label, node.next, None, {})]
         else:
-            options = [(o.label, o.next, o.action, o.record) for o in node.options]
+            options = [(o.label, o.next, o.action, o.record) for o in node.options if o.when.allows(answers)]
         if isinstance(node, ResultNode) and not options:
             walks.append(walk)
         for label, target, action, record in options:

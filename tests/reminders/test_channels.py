@@ -25,7 +25,11 @@ async def test_a_chosen_channel_gets_each_announcement_once(db, tmp_path, discor
     await eventually(lambda: len(discord_platform.sent) == 1)
     message = discord_platform.sent[0]
     assert message.recipient == NEWS
-    assert "📢 **the final deadline**" in message.replies[0].text and "**7 days** left" in message.replies[0].text
+    assert "📢 **the final deadline**" in message.replies[0].text and "**6 days** left" in message.replies[0].text
+    # The switch can be changed at any time (F9): the date is for making a choice, not a last chance.
+    assert "left to make your choice" in message.replies[0].text
+    assert "you can switch off “Help improve Claude” (it may read “Help improve our AI models”) now or at any time later" in (
+        message.replies[0].text)
     assert [b.data for row in message.replies[0].buttons for b in row] == ["e:steps"]
 
     # Moving the announcements to another channel takes effect for the next one.

@@ -91,7 +91,7 @@ async def test_a_deadline_a_minute_away_delivers_each_reminder_once(fake, bots, 
     assert sum("Reminder: the soon deadline" in t for t in texts) == 2
     assert sum("Did it work?" in t for t in texts) == 1  # saw the steps, never said it is off
     first = next(m for m in reminders if "Reminder" in m.text)
-    assert "less than a minute left" in first.text
+    assert "less than a day left" in first.text and "minute" not in first.text.split("\n\n")[1]  # never in hours or minutes
     assert first.labels == ["📋 Show me the steps", "✅ I've turned it off", "🔕 Stop reminders"]
 
     await asyncio.sleep(3)  # the deadline has passed: nothing more may come

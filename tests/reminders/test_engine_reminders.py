@@ -6,7 +6,9 @@ from datetime import timedelta
 
 from bot.clock import ManualClock
 from bot.engine import Engine
+from bot.guide import load_guide
 from bot.reminders.service import ReminderService
+from bot.reminders.texts import checkback_reminder, deadline_line, deadline_reminder, verify_reminder
 from tests.core.driver import EngineChat
 from tests.reminders.helpers import EARLY, FakePlatform, days, eventually, settle, write_guide
 
@@ -89,3 +91,30 @@ async def test_the_reminder_buttons_work_in_the_engine(db, tmp_path, running) ->
     await clock.advance(days(6))
     await settle()
     assert len(telegram.sent) == 1
+
+
+async def test_after_confirming_only_check_backs_are_offered_even_before_the_deadline(db, tmp_path) -> None:
+    clock = ManualClock(EARLY)
+    guide = write_guide(tmp_path / "g.yaml", [("final", EARLY + days(10), ["P7D", "P1D"])])
+    chat = EngineChat(Engine(guide, db, clock, reminders=ReminderService(db, db, guide, clock)))
+    await chat.start("steps")
+    await chat.press("I've turned it off")
+    assert "Shall I check back with you" in chat.text_shown
+    assert chat.labels == ["In 1 week", "In 1 month", "In 3 months", "↺ Start over"]
+    await chat.press("In 1 month")
+    assert "**Done!** I'll check back with you on 1 October 2025" in chat.text_shown
+    # Asked again later, the menu still offers check-backs, never "if you haven't turned it off yet".
+    await chat.command("remind")
+    assert "1 October 2025: a check-back to look at the setting again" in chat.text_shown
+    assert chat.labels[:3] == ["In 1 week", "In 1 month", "In 3 months"]
+    assert not any("before" in label for label in chat.labels)
+
+
+def test_reminder_texts_name_both_labels_and_read_as_sentences() -> None:
+    final = load_guide().deadline("final")
+    line = deadline_line(final, timedelta(days=7))
+    assert line == "1 October 2025: 7 days before the deadline to choose your Claude model-training setting (8 October 2025)"
+    both = "“Help improve Claude” (it may read “Help improve our AI models”)"
+    assert both in checkback_reminder().text
+    assert both in verify_reminder(troubleshoot=True).text
+    assert both in deadline_reminder(final, EARLY).text

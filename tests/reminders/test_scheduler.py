@@ -35,12 +35,14 @@ async def test_each_offset_is_sent_once_at_its_time(db, tmp_path, telegram, runn
     await clock.advance(timedelta(seconds=1))
     await eventually(lambda: len(telegram.sent) == 1)
     text = telegram.to("1001")[0]
-    assert "Reminder: the final deadline" in text and "11 September 2025" in text and "**7 days** left" in text
+    # Counted in whole days to the first moment it is 11 September 12:00 anywhere (UTC+14): 6 days 10 hours.
+    assert "Reminder: the final deadline" in text and "11 September 2025" in text and "**6 days** left" in text
+    assert "may read “Help improve our AI models”" in text
     assert buttons(telegram) == ["e:steps", "x:done", "x:stop"]
 
     await clock.advance(days(6))
     await eventually(lambda: len(telegram.sent) == 2)
-    assert "**1 day** left" in telegram.to("1001")[1]
+    assert "**less than a day** left" in telegram.to("1001")[1] and "hour" not in telegram.to("1001")[1]
     await clock.advance(days(30))
     await settle()
     assert len(telegram.sent) == 2
@@ -101,7 +103,7 @@ async def test_several_missed_offsets_of_one_deadline_send_only_the_nearest(db, 
     running.start(service, {"telegram": telegram})
     await eventually(lambda: len(telegram.sent) == 1)
     await settle()
-    assert "**2 days** left" in telegram.to("1001")[0]
+    assert "**1 day** left" in telegram.to("1001")[0]
     assert await service.queue.counts() == {"sent": 1, "skipped": 1, "pending": 1}
 
 

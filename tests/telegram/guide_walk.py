@@ -75,9 +75,13 @@ def visible_text(guide: Guide, node_id: str, answers: dict[str, str], now: datet
     return parse_html(TelegramRenderer().render(node_text(guide, guide.node(node_id), answers, now)))[0]
 
 
-def expected_labels(guide: Guide, node_id: str, has_history: bool) -> list[str]:
+def expected_labels(guide: Guide, node_id: str, has_history: bool, answers: dict[str, str] | None = None) -> list[str]:
+    """The buttons the node shows: its options that the answers allow (e.g. "✅ It's still off"), then navigation."""
     node = guide.node(node_id)
-    labels = [node.continue_label] if isinstance(node, InfoNode) else [o.label for o in node.options]
+    if isinstance(node, InfoNode):
+        labels = [node.continue_label]
+    else:
+        labels = [o.label for o in node.options if o.when.allows(answers or {})]
     if has_history:
         labels.append(texts.BACK)
     if node_id != guide.start:

@@ -10,6 +10,7 @@ import pytest
 import pytest_asyncio
 
 from bot import texts
+from bot.reminders.texts import CHECK_BACK_OFFERS
 from tests.fakes.telegram_api import FakeBotAPI, FakeUser
 from tests.telegram.conftest import FAKE_NOW, BotProcess, bot_env
 from tests.telegram.guide_walk import (
@@ -68,14 +69,15 @@ async def walk(user: FakeUser, path: Path_) -> None:
         assert pressed.text == f"{question}\n\n✅ {step.label}"
         assert pressed.buttons == []
         assert shown.text == visible_text(GUIDE, node, answers, NOW), f"at {node} after {path.steps[: depth + 1]}"
-        assert shown.labels == expected_labels(GUIDE, node, has_history=True)
+        assert shown.labels == expected_labels(GUIDE, node, has_history=True, answers=answers)
     assert user.pending() == []
     confirm = next((label for label in user.bot_messages[-1].labels if label in CONFIRM_LABELS), None)
     if confirm is not None:
         await user.press(confirm)
         thanks = await user.pop_message()
         assert thanks.text.startswith("Thank you!")
-        assert thanks.labels == [texts.REMIND_ME, texts.START_OVER]
+        # After the deadlines, the thanks offers check-backs right away (never deadline reminders).
+        assert thanks.labels == [label for _, label in CHECK_BACK_OFFERS] + [texts.START_OVER]
 
 
 async def test_every_result_is_reached_with_the_right_screens(fake: FakeBotAPI, bot: BotProcess) -> None:
@@ -111,7 +113,8 @@ async def test_back_returns_to_the_previous_question_with_answers_undone(fake: F
     first = path.steps[0]
     assert shown.text == visible_text(GUIDE, next_node(GUIDE, first), record_of(GUIDE, first), NOW)
     # Back one step from the second question: there is still history (the start), so Back remains.
-    assert shown.labels == expected_labels(GUIDE, next_node(GUIDE, first), has_history=True)
+    assert shown.labels == expected_labels(GUIDE, next_node(GUIDE, first), has_history=True,
+                                           answers=record_of(GUIDE, first))
     assert back_from.buttons == []  # the left-behind question keeps no live buttons
     await user.press(texts.BACK)
     home = await user.pop_message()

@@ -1,0 +1,167 @@
+"""The personal result fits one phone screen, on every path, at every date, as each platform renders it.
+
+Every path of the shipped guide is walked through the real engine (SQLite, a manual clock) at dates
+before, between and after the deadlines, and on the last day of the final one. The message that
+carries the confirm buttons is rendered the way each front end sends it: Telegram HTML (the
+adapter's ``render_reply``), Discord markdown (``compose``, including the "✅ answer" line it puts on
+top), and the terminal's plain text. It must be one message of at most 800 characters. "More
+details" must show the rest in messages of at most 1,500 characters, keep the confirm buttons, and
+Back must return to the steps.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import pytest
+
+from adapters.discord.render import compose
+from adapters.telegram.render import render_reply
+from bot import texts
+from bot.clock import ManualClock
+from bot.content_check import guide_paths
+from bot.engine import Engine
+from bot.events import Outcome, Press, Reply, Start, UserKey
+from bot.guide import Guide, load_guide
+from bot.markup import PlainRenderer
+from bot.storage import open_storage
+
+RESULT_MAX = 800
+DETAILS_MAX = 1500
+DATES = {
+    "before": datetime(2025, 9, 20, 12, 0, tzinfo=UTC),
+    "between": datetime(2025, 10, 1, 12, 0, tzinfo=UTC),
+    "last day": datetime(2025, 10, 8, 12, 0, tzinfo=UTC),
+    "after": datetime(2026, 11, 22, 12, 0, tzinfo=UTC),
+}
+DETAILS = "📖 More details"
+CONFIRMS = ("✅ I've turned it off", "✅ It's still off", "✅ Found it, it's off")
+
+
+@dataclass
+class Measured:
+    """The longest message seen per platform, and the walk that produced it (for the report)."""
+
+    size: int = 0
+    where: str = ""
+
+    def see(self, size: int, where: str) -> None:
+        if size > self.size:
+            self.size, self.where = size, where
+
+
+def _labels(reply: Reply) -> list[str]:
+    return [b.label for row in reply.buttons for b in row]
+
+
+def _confirm_reply(outcome: Outcome) -> Reply:
+    found = [r for r in outcome.replies if any(label in CONFIRMS for label in _labels(r))]
+    assert len(found) == 1, [r.text[:60] for r in outcome.replies]
+    return found[0]
+
+
+def rendered(outcome: Outcome, reply: Reply) -> dict[str, list[str]]:
+    """What each platform sends for the step ``reply`` of ``outcome``: one string per message."""
+    telegram = render_reply(reply)
+    assert telegram[-1].markup is not None, "Telegram: the buttons are not on the last message"
+    # Discord joins the answered question's "✅ label" line to the step, in the same message.
+    discord = [m for m in compose(outcome) if not m.notice]
+    assert discord[-1].rows and not any(m.rows for m in discord[:-1]), "Discord: buttons not on the last message"
+    return {
+        "telegram": [r.text for r in telegram],
+        "discord": [m.content for m in discord],
+        "terminal": [PlainRenderer().render(reply.text)],
+    }
+
+
+def _label(guide: Guide, node_id: str, option_id: str) -> str:
+    return next((o.label for o in getattr(guide.node(node_id), "options", ()) if o.id == option_id), "Continue")
+
+
+def walks(guide: Guide) -> dict[tuple, list[tuple[str, str]]]:
+    """One walk per distinct screen: the result, the answers, and the last button (Discord shows it)."""
+    found: dict[tuple, list[tuple[str, str]]] = {}
+    for path in guide_paths(guide):
+        last = path.presses[-1] if path.presses else None
+        found.setdefault((path.result, tuple(sorted(path.answers.items())), last), list(path.presses))
+    return found
+
+
+async def press(engine: Engine, key: UserKey, outcome: Outcome, wanted: str) -> Outcome:
+    data = next(b.data for r in outcome.replies for row in r.buttons for b in row if b.label == wanted)
+    return await engine.handle(key, Press(data))
+
+
+async def press_option(engine: Engine, key: UserKey, outcome: Outcome, option_id: str) -> Outcome:
+    suffix = f":{option_id}" if option_id else ""
+    data = next(
+        b.data
+        for r in outcome.replies
+        for row in r.buttons
+        for b in row
+        if b.data.startswith(("o:", "n:")) and b.data.endswith(suffix)
+    )
+    return await engine.handle(key, Press(data))
+
+
+@pytest.mark.parametrize("when", list(DATES))
+async def test_every_result_fits_one_screen_and_details_show_the_rest(tmp_path, when: str) -> None:
+    guide = load_guide()
+    storage = await open_storage(tmp_path / "sizes.db")
+    engine = Engine(guide, storage, ManualClock(DATES[when]))
+    longest = {p: Measured() for p in ("telegram", "discord", "terminal")}
+    longest_details = {p: Measured() for p in ("telegram", "discord", "terminal")}
+    try:
+        all_walks = walks(guide)
+        assert len(all_walks) > 100  # the walk really covers the graph
+        for number, ((result, _, _), presses) in enumerate(all_walks.items()):
+            key = UserKey("telegram", str(number))
+            where = f"{' > '.join(_label(guide, n, o) for n, o in presses)} ({when})"
+            outcome = await engine.handle(key, Start())
+            for _, option_id in presses:
+                outcome = await press_option(engine, key, outcome, option_id)
+            if result != "result":
+                continue
+            shown = _confirm_reply(outcome)
+            for platform, messages in rendered(outcome, shown).items():
+                assert len(messages) == 1, f"{platform}: the result is {len(messages)} messages: {where}"
+                size = len(messages[0])
+                assert size <= RESULT_MAX, f"{platform}: result of {size} characters: {where}\n{messages[0]}"
+                longest[platform].see(size, where)
+            assert DETAILS in _labels(shown), where
+
+            details = await press(engine, key, outcome, DETAILS)
+            carrier = _confirm_reply(details)
+            assert set(_labels(carrier)) & set(CONFIRMS), f"details without a confirm button: {where}"
+            for platform, messages in rendered(details, carrier).items():
+                for message in messages:
+                    assert len(message) <= DETAILS_MAX, f"{platform}: details of {len(message)}: {where}\n{message}"
+                    longest_details[platform].see(len(message), where)
+            back = await press(engine, key, details, texts.BACK)
+            assert back.replies[-1].text == shown.text, f"Back from details does not show the steps: {where}"
+            assert _labels(back.replies[-1]) == _labels(shown)
+    finally:
+        await storage.close()
+    for platform in longest:
+        print(f"{when} {platform}: result {longest[platform].size} via {longest[platform].where}; "
+              f"details {longest_details[platform].size} via {longest_details[platform].where}")
+
+
+async def test_troubleshooting_carries_its_confirm_button_within_one_screen(tmp_path) -> None:
+    guide = load_guide()
+    storage = await open_storage(tmp_path / "trouble.db")
+    try:
+        for when, now in DATES.items():
+            engine = Engine(guide, storage, ManualClock(now))
+            for code in ("yes", "no"):
+                key = UserKey("discord", f"{when}-{code}")
+                outcome = await engine.handle(key, Start())
+                for option_id in ("decide", "personal", code, "accepted", "yes", "yes"):
+                    outcome = await press_option(engine, key, outcome, option_id)
+                outcome = await press(engine, key, outcome, "🔎 I couldn't find it")
+                shown = _confirm_reply(outcome)
+                for platform, messages in rendered(outcome, shown).items():
+                    assert len(messages) == 1 and len(messages[0]) <= RESULT_MAX, (platform, when, code)
+    finally:
+        await storage.close()
