@@ -248,7 +248,7 @@ async def test_the_url_scheme_picks_the_backend(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(("url", "says"), [
-    ("postgres://db/optout", "unknown database postgres://"),
+    ("mongodb://db/optout", "unknown database mongodb://"),
     ("mysql://db", "unknown database mysql://"),
     ("data/optout.db", "unknown database 'data/optout.db'"),
     ("sqlite://", "names no file"),
