@@ -49,8 +49,12 @@ POOL_SIZE = 10
 CONNECT_TIMEOUT_S = 10.0
 # Any fixed number: the key of the advisory lock an instance holds while it migrates.
 MIGRATION_LOCK = 0x6F70_746F_7574  # "optout"
+# Errors of a connection that cannot be used again: it is closed, and the pool opens a new one. asyncpg
+# raises InternalClientError for a connection the server ended while it sat idle in the pool.
+BROKEN_CONNECTION = (asyncpg.PostgresConnectionError, asyncpg.InterfaceError, asyncpg.InternalClientError, OSError,
+                     TimeoutError)
 # Errors of the connection or the server (as opposed to bugs): each becomes one StorageError line.
-DATABASE_ERRORS = (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, TimeoutError)
+DATABASE_ERRORS = (asyncpg.PostgresError, *BROKEN_CONNECTION)
 
 _USER_COLUMNS = "guide_version, node, step, answers, history, pending, locale, rev, created_at, updated_at"
 _REMINDER_COLUMNS = (
@@ -202,7 +206,7 @@ class Target:
             text = f"no database on the server at {self.where} ({said}): create it first (createdb)"
         elif isinstance(exc, OSError | TimeoutError | asyncpg.ClientCannotConnectError):
             text = f"cannot reach PostgreSQL at {self.where}: {said}"
-        elif isinstance(exc, asyncpg.InterfaceError | asyncpg.PostgresConnectionError):
+        elif isinstance(exc, asyncpg.InterfaceError | asyncpg.PostgresConnectionError | asyncpg.InternalClientError):
             text = f"lost the connection to PostgreSQL at {self.where}: {said}"
         else:
             text = f"PostgreSQL at {self.where} failed: {type(exc).__name__}: {said}"
@@ -227,7 +231,11 @@ class PostgresStorage(Storage):
             raise StorageError("DATABASE_URL: the database is closed")
         try:
             async with self._pool.acquire() as con:
-                return await fn(con)
+                try:
+                    return await fn(con)
+                except BROKEN_CONNECTION:
+                    con.terminate()
+                    raise
         except DATABASE_ERRORS as exc:
             raise self._target.error(exc) from None
 
