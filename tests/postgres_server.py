@@ -64,13 +64,15 @@ class PostgresServer:
     password: str
 
     @classmethod
-    def start(cls) -> PostgresServer:
+    def start(cls, *, durable: bool = False) -> PostgresServer:
+        """Start a server; ``durable`` keeps PostgreSQL's own fsync settings (for benchmarks), else
+        they are off (a test server's data need not survive a power cut, and the suite is faster)."""
         bin_dir = find_bin_dir()
         assert bin_dir is not None, why_unavailable()
         root = Path(tempfile.mkdtemp(prefix="optout-pg-"))
         server = cls(bin_dir, root, _free_port(), secrets.token_urlsafe(16))
         try:
-            server._init_and_start()
+            server._init_and_start(durable)
         except BaseException:
             shutil.rmtree(root, ignore_errors=True)
             raise
@@ -86,7 +88,7 @@ class PostgresServer:
             raise RuntimeError(f"{args[0]} failed ({result.returncode}): {result.stderr.strip() or result.stdout.strip()}")
         return result
 
-    def _init_and_start(self) -> None:
+    def _init_and_start(self, durable: bool) -> None:
         pwfile = self.root / "pw"
         pwfile.write_text(self.password)
         if os.geteuid() == 0:
@@ -98,11 +100,9 @@ class PostgresServer:
             "--auth-host=scram-sha-256", "--auth-local=scram-sha-256", "-E", "UTF8", "--locale=C.UTF-8",
         )
         pwfile.unlink()
-        # fsync off: a test server's data need not survive a power cut, and it makes the suite faster.
-        options = (
-            f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c fsync=off"
-            " -c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
-        )
+        options = f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c max_connections=200"
+        if not durable:
+            options += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
         self._run("pg_ctl", "-D", str(self.root / "data"), "-o", options, "-l", str(self.root / "log"), "-w",
                   "-t", "60", "start")
         deadline = time.monotonic() + 30

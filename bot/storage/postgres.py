@@ -49,6 +49,7 @@ POOL_SIZE = 10
 CONNECT_TIMEOUT_S = 10.0
 # Any fixed number: the key of the advisory lock an instance holds while it migrates.
 MIGRATION_LOCK = 0x6F70_746F_7574  # "optout"
+FUNNEL_STRIPES = 16  # rows per counter and day, at most
 # Errors of a connection that cannot be used again: it is closed, and the pool opens a new one. asyncpg
 # raises InternalClientError for a connection the server ended while it sat idle in the pool.
 BROKEN_CONNECTION = (asyncpg.PostgresConnectionError, asyncpg.InterfaceError, asyncpg.InternalClientError, OSError,
@@ -60,14 +61,17 @@ _USER_COLUMNS = "guide_version, node, step, answers, history, pending, locale, r
 _REMINDER_COLUMNS = (
     "id, platform, recipient_kind, recipient_id, pack, scope, kind, about, offset_s, due_at, status, attempts"
 )
-# Counters come sorted and grouped, so concurrent steps lock shared funnel rows in one order (no
+# Each connection adds to its own stripe of a counter (see the funnel table in postgres_migrations), so
+# concurrent steps seldom wait for one another's row lock.
+_STRIPE = f"(pg_backend_pid() % {FUNNEL_STRIPES})::smallint"
+# Counters come sorted and grouped, so steps that do share a stripe lock its rows in one order (no
 # deadlock) and one step never touches a row twice (which ON CONFLICT DO UPDATE refuses).
-_COUNT_STEP = """
+_COUNT_STEP = f"""
 counted AS (
-    INSERT INTO funnel (day, platform, counter, n)
-    SELECT $13, $1, c, count(*) FROM unnest($14::text[]) AS c
+    INSERT INTO funnel (day, platform, counter, stripe, n)
+    SELECT $13, $1, c, {_STRIPE}, count(*) FROM unnest($14::text[]) AS c
     WHERE EXISTS (SELECT FROM saved) GROUP BY c ORDER BY c
-    ON CONFLICT (day, platform, counter) DO UPDATE SET n = funnel.n + excluded.n
+    ON CONFLICT (day, platform, counter, stripe) DO UPDATE SET n = funnel.n + excluded.n
 )
 SELECT count(*) FROM saved
 """
@@ -101,15 +105,16 @@ WHERE id IN (
 )
 RETURNING {_REMINDER_COLUMNS}
 """
-_RECORD = """
+_RECORD = f"""
 WITH done AS (
     UPDATE reminders r SET status = o.status, owner = NULL, lease_until = NULL
     FROM unnest($2::bigint[], $3::text[]) AS o(id, status)
     WHERE r.id = o.id AND r.owner = $1 RETURNING 1
 ), counted AS (
-    INSERT INTO funnel (day, platform, counter, n)
-    SELECT d, p, 'reminder_sent', n FROM unnest($4::date[], $5::text[], $6::bigint[]) AS s(d, p, n) ORDER BY d, p
-    ON CONFLICT (day, platform, counter) DO UPDATE SET n = funnel.n + excluded.n
+    INSERT INTO funnel (day, platform, counter, stripe, n)
+    SELECT d, p, 'reminder_sent', {_STRIPE}, n FROM unnest($4::date[], $5::text[], $6::bigint[]) AS s(d, p, n)
+    ORDER BY d, p
+    ON CONFLICT (day, platform, counter, stripe) DO UPDATE SET n = funnel.n + excluded.n
 )
 SELECT count(*) FROM done
 """

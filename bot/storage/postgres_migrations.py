@@ -29,12 +29,16 @@ MIGRATIONS: list[str] = [
         updated_at    timestamptz NOT NULL,
         PRIMARY KEY (platform, user_id, pack)
     );
+    -- A day's count of one counter is spread over a few rows (`stripe`, from the writing connection):
+    -- every step adds to the funnel, and with one row per counter concurrent steps queued on its
+    -- row lock (two instances: about 1,900 steps/s striped 2,900). Readers add the stripes up.
     CREATE TABLE funnel (
         day      date NOT NULL,
         platform text NOT NULL,
         counter  text NOT NULL,
+        stripe   smallint NOT NULL,
         n        bigint NOT NULL,
-        PRIMARY KEY (day, platform, counter)
+        PRIMARY KEY (day, platform, counter, stripe)
     );
     CREATE TABLE meta (
         name  text PRIMARY KEY,
