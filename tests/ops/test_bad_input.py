@@ -53,7 +53,7 @@ def test_database_file_that_is_not_sqlite(tmp_path: Path) -> None:
 
 
 def test_database_url_of_another_kind(tmp_path: Path) -> None:
-    proc = run_bot(["run"], tmp_path, stdin=QUIT, DATABASE_URL="postgres://db/optout")
+    proc = run_bot(["run"], tmp_path, stdin=QUIT, DATABASE_URL="mysql://db/optout")
     assert_one_clear_line(proc, "DATABASE_URL", "sqlite:///")
 
 
