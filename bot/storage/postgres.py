@@ -6,6 +6,10 @@ Across instances the database does the coordination: a step updates the user's r
 it read (exactly one of two racing steps wins; an erased user is never written back), and a claim takes
 due reminders with ``FOR UPDATE SKIP LOCKED`` under a lease, so no two instances hold one reminder.
 
+Unlike SQLite's backend it keeps no cache of user rows: behind a load balancer one user's updates hop
+between instances, so a cached row would often be stale, and a read that saves nothing could show a
+user whom another instance has erased. A step is therefore two round trips (read, then write).
+
 The password is given to asyncpg apart from the URL and scrubbed from every message this module makes,
 so it reaches neither a log nor an exception.
 """
