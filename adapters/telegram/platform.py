@@ -10,10 +10,11 @@ from urllib.parse import urlsplit
 from aiolimiter import AsyncLimiter
 from telegram import BotCommand
 from telegram.error import BadRequest, Forbidden, InvalidToken, NetworkError, RetryAfter, TelegramError
-from telegram.ext import AIORateLimiter, Application, ApplicationBuilder
+from telegram.ext import Application, ApplicationBuilder
 
 from adapters.telegram import log_privacy
 from adapters.telegram.handlers import MENU, TelegramHandlers
+from adapters.telegram.rate_limits import PriorityRateLimiter
 from adapters.telegram.send_transport import AiohttpRequest
 from adapters.telegram.sending import UnpromptedBot, send_unprompted
 from bot.platform import Delivery, Outgoing, PlatformError
@@ -33,7 +34,6 @@ ALLOWED_UPDATES = ["message", "callback_query", "my_chat_member"]
 CONCURRENT_UPDATES = 32
 CONNECTION_POOL = 16
 POLL_TIMEOUT = 10  # seconds a getUpdates long poll may wait
-RETRIES_429 = 3  # AIORateLimiter: retries of a request answered 429, each after its retry_after
 PER_CHAT_RATE = 1.0  # unprompted messages per second to one chat (Telegram's guidance)
 CHAT_LIMITERS_MAX = 4096  # recently used per-chat limiters kept; an idle one is full again anyway
 # Unprompted sends have their own connections, one per reminder the scheduler keeps in flight: they
@@ -79,14 +79,16 @@ class TelegramPlatform:
             .connection_pool_size(CONNECTION_POOL)
         )
         if self._limit:
-            # Telegram's 30 messages a second overall (and 20 a minute per group); 429s are waited out.
-            builder = builder.rate_limiter(AIORateLimiter(max_retries=RETRIES_429))
+            # Telegram's 30 messages a second overall (and 20 a minute per group), replies before
+            # broadcasts; 429s are waited out.
+            builder = builder.rate_limiter(PriorityRateLimiter())
         app = builder.build()
         TelegramHandlers(self.services.engine, self.services.reminders).install(app)
         self._app = app
         transport = AiohttpRequest(settings.telegram_api_base_url, SEND_CONNECTIONS, token)
         # A second bot object, not a second limit: it shares the Application's rate limiter, so
-        # replies and reminders together stay within Telegram's 30 messages a second.
+        # replies and reminders together stay within Telegram's 30 messages a second, and its
+        # sends are marked as broadcasts, which wait while replies to people are due.
         self._sender = UnpromptedBot(
             token, base_url=settings.telegram_api_base_url.rstrip("/"), request=transport,
             get_updates_request=transport, rate_limiter=app.bot.rate_limiter,
