@@ -211,15 +211,14 @@ class TelegramHandlers:
         """Show the outcome: a press turns the pressed message into the next step, anything else is sent anew."""
         messages = compose(outcome.replies)
         try:
-            # One message per step, edited in place, rather than a new message under the answered
-            # question: every message sent or edited counts against Telegram's 30 a second, and
-            # both would halve the steps a second the bot can serve in a rush. Of the two ways to
-            # make it one, editing reads better: the chat does not fill with old questions whose
-            # buttons still look live; the chosen answer stays visible on the step it led to
-            # ("✅ Pro" above the next question); the guide reads as on Discord, where a press also
-            # updates its message; and Telegram's docs suggest edits for exactly this, menus that
-            # change as the user answers. A notice (a stale or unexpected press) leaves the pressed
-            # message as it was and comes as new messages, so the user sees why nothing moved.
+            # A press costs one message, not two: every message sent or edited counts against
+            # Telegram's 30 a second, and an edit plus a send per step capped a rush at 15 steps a
+            # second. Editing the pressed message into the next step reads better than sending the
+            # next step under an untouched question: the chat does not fill with old questions whose
+            # buttons still look live, the chosen answer stays in view ("✅ Pro" above the next
+            # question), and it reads as on Discord, where a press updates its message too. A
+            # notice (a stale or odd press) leaves the pressed message alone and comes as new
+            # messages, so the user sees both where they were and why nothing moved.
             edit_first = pressed is not None and bool(messages) and not any(r.notice for r in outcome.replies)
             first: list[Awaitable[object]] = [alongside] if alongside is not None else []
             if edit_first:

@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import logging
-from collections import OrderedDict
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-from aiolimiter import AsyncLimiter
 from telegram import BotCommand
 from telegram.error import BadRequest, Forbidden, InvalidToken, NetworkError, RetryAfter, TelegramError
 from telegram.ext import Application, ApplicationBuilder
@@ -34,8 +32,6 @@ ALLOWED_UPDATES = ["message", "callback_query", "my_chat_member"]
 CONCURRENT_UPDATES = 32
 CONNECTION_POOL = 16
 POLL_TIMEOUT = 10  # seconds a getUpdates long poll may wait
-PER_CHAT_RATE = 1.0  # unprompted messages per second to one chat (Telegram's guidance)
-CHAT_LIMITERS_MAX = 4096  # recently used per-chat limiters kept; an idle one is full again anyway
 # Unprompted sends have their own connections, one per reminder the scheduler keeps in flight: they
 # never wait for a connection, and a burst of reminders never holds up the replies to people chatting.
 SEND_CONNECTIONS = MAX_IN_FLIGHT
@@ -52,7 +48,6 @@ class TelegramPlatform:
         self._app: Application | None = None
         self._sender: UnpromptedBot | None = None  # unprompted sends: the same token, the aiohttp transport
         self._limit = self.settings.telegram_rate_limit
-        self._chat_limiters: OrderedDict[int, AsyncLimiter] = OrderedDict()
 
     # Lifecycle -------------------------------------------------------------------------------
     async def start(self) -> None:
@@ -191,7 +186,7 @@ class TelegramPlatform:
 
     # Unprompted messages ---------------------------------------------------------------------
     async def send(self, message: Outgoing) -> Delivery:
-        """Send an unprompted message (a reminder) within the per-chat and overall limits."""
+        """Send an unprompted message (a reminder) within the per-chat and overall limits (rate_limits.py)."""
         app, sender = self._app, self._sender
         if app is None or not app.running or sender is None:
             return Delivery.FAILED
@@ -202,11 +197,7 @@ class TelegramPlatform:
             return Delivery.UNREACHABLE
         try:
             for reply in message.replies:
-                if self._limit:
-                    async with self._chat_limiter(chat_id):
-                        await send_unprompted(sender, chat_id, reply)
-                else:
-                    await send_unprompted(sender, chat_id, reply)
+                await send_unprompted(sender, chat_id, reply)
         except Forbidden:
             log.info("telegram: a reminder could not be delivered: the user blocked the bot")
             log.debug("telegram: blocked by user %s", chat_id)
@@ -221,12 +212,3 @@ class TelegramPlatform:
             log.warning("telegram: a reminder could not be sent (%s); it will be tried again", type(exc).__name__)
             return Delivery.FAILED
         return Delivery.SENT
-
-    def _chat_limiter(self, chat_id: int) -> AsyncLimiter:
-        # PTB's AIORateLimiter has no per-private-chat limit; this adds Telegram's "about one message
-        # a second to one chat" for reminders, where bursts to one person could happen.
-        limiter = self._chat_limiters.pop(chat_id, None) or AsyncLimiter(1, 1 / PER_CHAT_RATE)
-        self._chat_limiters[chat_id] = limiter
-        while len(self._chat_limiters) > CHAT_LIMITERS_MAX:
-            self._chat_limiters.popitem(last=False)
-        return limiter

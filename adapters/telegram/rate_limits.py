@@ -4,7 +4,8 @@ Replies and reminders share one budget, Telegram's ~30 messages a second. PTB's 
 waiters first come, first served, so a press made during a 10,000-reminder broadcast would wait
 behind every reminder already queued (the scheduler keeps 64 in flight: two seconds' worth). Here
 the waiters take turns to ask PTB's limiter for the next slot, the most urgent first; the rate
-itself, the 20-a-minute group limit and the waiting out of 429s stay PTB's.
+itself, the 20-a-minute group limit and the waiting out of 429s stay PTB's. PTB has no limit for
+one private chat; Telegram asks for about one message a second there, so that is added, in front.
 """
 
 from __future__ import annotations
@@ -13,9 +14,11 @@ import asyncio
 import enum
 import heapq
 import itertools
+from collections import OrderedDict
 from collections.abc import Callable, Coroutine
 from typing import Any
 
+from aiolimiter import AsyncLimiter
 from telegram.constants import FloodLimit
 from telegram.ext import AIORateLimiter
 
@@ -25,6 +28,12 @@ OVERALL_RATE = float(FloodLimit.MESSAGES_PER_SECOND)  # 30
 # 429 halts every request for its retry_after (a second or more); a small burst keeps clear of it.
 BURST = 5
 RETRIES_429 = 3  # a request answered 429 is retried this many times, each after its retry_after
+# One private chat: about one message a second, in bursts of up to this many. A walk through the
+# guide is a message per press, so a person reading never meets it; someone hammering buttons, or a
+# reminder in several parts, does, rather than draw a 429, which would halt every chat for its wait.
+CHAT_RATE = 1.0
+CHAT_BURST = 10
+CHAT_LIMITERS_MAX = 4096  # recently used chats; one idle for CHAT_BURST seconds is full again anyway
 
 
 class Priority(enum.IntEnum):
@@ -37,11 +46,12 @@ class Priority(enum.IntEnum):
 class PriorityRateLimiter(AIORateLimiter):
     """AIORateLimiter whose waiting replies get the next free slot before waiting broadcasts."""
 
-    __slots__ = ("_turns",)
+    __slots__ = ("_chats", "_turns")
 
     def __init__(self) -> None:
         super().__init__(overall_max_rate=BURST, overall_time_period=BURST / OVERALL_RATE, max_retries=RETRIES_429)
         self._turns = _Turns()
+        self._chats: OrderedDict[int, AsyncLimiter] = OrderedDict()
 
     async def process_request(
         self,
@@ -61,6 +71,8 @@ class PriorityRateLimiter(AIORateLimiter):
             # group, which first waits on its own 20-a-minute limiter: in the queue it would hold
             # everyone up. Groups are rare here (the bot only answers /start there).
             return await super().process_request(callback, args, kwargs, endpoint, data, None)
+        # The chat's own limit first: a chat that must wait does not hold up the others' turns.
+        await self._chat(chat_id).acquire()
         await self._turns.take(Priority.BROADCAST if rate_limit_args == Priority.BROADCAST else Priority.REPLY)
         passed = False
 
@@ -80,6 +92,13 @@ class PriorityRateLimiter(AIORateLimiter):
             return await super().process_request(call, args, kwargs, endpoint, data, None)
         finally:
             pass_turn()
+
+    def _chat(self, chat_id: int) -> AsyncLimiter:
+        limiter = self._chats.pop(chat_id, None) or AsyncLimiter(CHAT_BURST, CHAT_BURST / CHAT_RATE)
+        self._chats[chat_id] = limiter
+        if len(self._chats) > CHAT_LIMITERS_MAX:
+            self._chats.popitem(last=False)
+        return limiter
 
 
 class _Turns:

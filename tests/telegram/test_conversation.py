@@ -260,6 +260,18 @@ async def test_flood_limit_answers_are_waited_out(fake: FakeBotAPI, bot: BotProc
     assert ("sendMessage", 429, "Too Many Requests: retry after 1") in fake.errors
 
 
+async def test_a_flood_limit_on_a_step_is_waited_out_and_the_step_shown_once(fake: FakeBotAPI, bot: BotProcess) -> None:
+    user = fake.user(3_000_012)
+    await user.send("/start")
+    home = await user.pop_message()
+    fake.fail_next("editMessageText", 429, retry_after=1, chat_id=user.id)
+    started = time.monotonic()
+    assert await user.tap("Help me decide") is home
+    assert time.monotonic() - started >= 1.0
+    assert home.text == after("Help me decide", PLAN) and home.edits == 1
+    assert user.pending() == []
+
+
 async def test_network_errors_are_retried(fake: FakeBotAPI, bot: BotProcess) -> None:
     user = fake.user(3_000_007)
     fake.drop_next("sendMessage", times=2, chat_id=user.id)
