@@ -219,13 +219,12 @@ class TelegramHandlers:
             # question), and it reads as on Discord, where a press updates its message too. A
             # notice (a stale or odd press) leaves the pressed message alone and comes as new
             # messages, so the user sees both where they were and why nothing moved.
-            edit_first = pressed is not None and bool(messages) and not any(r.notice for r in outcome.replies)
+            target = pressed if messages and not any(r.notice for r in outcome.replies) else None
             first: list[Awaitable[object]] = [alongside] if alongside is not None else []
-            if edit_first:
-                assert pressed is not None
-                first.append(edit_into(context.bot, pressed, messages[0]))
+            if target is not None:
+                first.append(edit_into(context.bot, target, messages[0]))
             done = await asyncio.gather(*first)
-            if edit_first and done[-1]:
+            if target is not None and done[-1]:
                 messages = messages[1:]
             for message in messages:
                 await send_part(context.bot, chat_id, message)
