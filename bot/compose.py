@@ -16,6 +16,7 @@ from datetime import datetime
 from bot.clock import Clock, SystemClock
 from bot.content_check import check_guide
 from bot.engine import Engine
+from bot.events import PlatformHints
 from bot.guide import Guide, GuideError, load_guide
 from bot.health import HealthServer
 from bot.metrics import ERRORS
@@ -64,12 +65,27 @@ def load_checked_guide(settings: Settings) -> Guide:
     return guide
 
 
+def platform_hints(settings: Settings) -> dict[str, PlatformHints]:
+    """Collect how each configured platform spells its commands (imported lazily, as in create_platforms)."""
+    hints: dict[str, PlatformHints] = {}
+    if settings.telegram_bot_token:
+        from adapters.telegram.handlers import HINTS as telegram
+
+        hints["telegram"] = telegram
+    if settings.discord_bot_token:
+        from adapters.discord.commands import HINTS as discord
+
+        hints["discord"] = discord
+    return hints
+
+
 async def build_services(settings: Settings, clock: Clock | None = None) -> Services:
     guide = load_checked_guide(settings)
     clock = clock or SystemClock(settings.fake_now)
     storage = await open_backend(settings.database_url)
-    reminders = ReminderService(storage, storage, guide, clock)
-    engine = Engine(guide, storage, clock, reminders=reminders, retention_days=settings.retention_days)
+    hints = platform_hints(settings)
+    reminders = ReminderService(storage, storage, guide, clock, hints=hints)
+    engine = Engine(guide, storage, clock, reminders=reminders, retention_days=settings.retention_days, hints=hints)
     return Services(settings=settings, guide=guide, storage=storage, clock=clock, engine=engine, reminders=reminders)
 
 

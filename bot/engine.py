@@ -1,28 +1,21 @@
 """The conversation engine: neutral events in, neutral replies out, every step persisted first.
 
-Button data grammar (opaque to adapters, at most ``BUTTON_DATA_MAX`` bytes):
-
-    o:STEP:OPTION   choose OPTION of the node shown at STEP      n:STEP   Continue (info node)
-    b:STEP          Back from the node shown at STEP              s        Start over
-    e:ENTRY         open a guide entry point (never stale)        c        show the current step again
-    r:OFFER         schedule the reminder OFFER                   x:ACTION global action (stop, remind, done)
-    f:yes / f:no    answer the erase-my-data confirmation
-
-STEP is a per-user counter that grows with every transition, so a button from an older message is
-recognised as stale (even across restarts: the counter is stored) instead of moving the user twice.
+Button data is built and read by ``bot.button_data`` (its grammar is documented there).
 """
 
 from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
+from bot import button_data as data
 from bot import texts
 from bot.clock import Clock
-from bot.events import Button, Command, Event, Outcome, Press, Reply, Start, Text, UserKey
+from bot.events import Button, Command, Event, Outcome, PlatformHints, Press, Reply, Start, Text, UserKey
 from bot.guide import Guide, InfoNode, Option, QuestionNode, ResultNode, When, fill_placeholders, placeholders
 from bot.locks import KeyedLocks
 from bot.metrics import STEP_LATENCY
@@ -30,6 +23,7 @@ from bot.storage.base import StaleStateError, UserState, UserStore
 
 log = logging.getLogger(__name__)
 
+DEFAULT_HINTS = PlatformHints()
 HISTORY_MAX = 50  # Back goes this far; the guide is far shallower, this only bounds forged loops.
 
 
@@ -75,8 +69,11 @@ class Engine:
         clock: Clock,
         reminders: Reminders | None = None,
         retention_days: int = 180,
+        hints: Mapping[str, PlatformHints] | None = None,
     ) -> None:
         self.guide = guide
+        # {platform: how it spells commands}, supplied by the adapters through the composition root.
+        self.hints = dict(hints or {})
         self.retention_days = retention_days  # only told to users in /privacy; bot.retention enforces it
         self.storage = storage
         self.pack = guide.pack
@@ -114,7 +111,8 @@ class Engine:
             old = state
             state = self._new_state(key, self.guide.start, now, created=old.created_at)
             state.rev, state.locale = old.rev, old.locale
-            if isinstance(event, Press) and not event.data.startswith(("e:", "x:", "f:", "r:")):
+            pressed = data.parse(event.data) if isinstance(event, Press) else None
+            if pressed is not None and pressed.kind not in data.UNSTEPPED:
                 # The button belonged to the old guide; the fresh start below is the answer.
                 event = Start()
         if locale:
@@ -182,7 +180,7 @@ class Engine:
 
     async def _command(self, state: UserState, cmd: Command, now: datetime) -> _Step:
         name = cmd.name.lower()
-        prefix = texts.command_prefix(state.key.platform)
+        hints = self.hints.get(state.key.platform, DEFAULT_HINTS)
         if name == "start":
             return self._open_entry(state, cmd.arg, now, from_start=True)
         if name == "steps":
@@ -193,48 +191,46 @@ class Engine:
             return await self._stop_reminders(state, now)
         if name == "forget":
             state.pending = "forget"
-            return _Step([Reply(texts.FORGET_ASK, buttons=((Button(texts.FORGET_YES, "f:yes"), Button(texts.FORGET_NO, "f:no")),))])
+            return _Step([Reply(texts.FORGET_ASK, buttons=((Button(texts.FORGET_YES, data.forget(True)), Button(texts.FORGET_NO, data.forget(False))),))])
         if name == "sources":
             return _Step([self._sources_reply()], save=False)
         if name == "privacy":
-            return _Step([Reply(texts.privacy(prefix, self.retention_days), buttons=(self._continue_row(),))], save=False)
+            return _Step([Reply(texts.privacy(hints, self.retention_days), buttons=(self._continue_row(),))], save=False)
         if name == "help":
-            return _Step([Reply(texts.help_text(prefix), buttons=(self._continue_row(),))], save=False)
-        return self._again(state, now, texts.unknown_command(prefix))
+            return _Step([Reply(texts.help_text(hints), buttons=(self._continue_row(),))], save=False)
+        return self._again(state, now, texts.unknown_command(hints))
 
-    async def _press(self, state: UserState, data: str, now: datetime) -> _Step:
-        kind, _, rest = data.partition(":")
-        if data == "s":
+    async def _press(self, state: UserState, raw: str, now: datetime) -> _Step:
+        pressed = data.parse(raw)
+        if pressed is None or (pressed.pack is not None and pressed.pack != self.pack):
+            return self._again(state, now, texts.BAD_BUTTON)
+        kind, arg = pressed.kind, pressed.arg
+        if kind == data.START_OVER:
             counters = self._restart(state)
             return _Step(self._render(state, now), counters=counters)
-        if data == "c":
+        if kind == data.CURRENT:
             return _Step(self._render(state, now), save=False)
-        if kind == "e":
-            return self._open_entry(state, rest, now)
-        if kind == "f":
-            return await self._forget_answer(state, rest, now)
-        if kind == "r":
-            return await self._remind_choose(state, rest, now)
-        if kind == "x":
-            if rest == "stop":
+        if kind == data.ENTRY:
+            return self._open_entry(state, arg, now)
+        if kind == data.FORGET:
+            return await self._forget_answer(state, arg, now)
+        if kind == data.OFFER:
+            return await self._remind_choose(state, arg, now)
+        if kind == data.ACTION:
+            if arg == data.STOP:
                 return await self._stop_reminders(state, now)
-            if rest == "remind":
+            if arg == data.REMIND:
                 return await self._remind_menu(state, now)
-            if rest == "done":
+            if arg == data.DONE:
                 return await self._confirm_off(state, now)
             return self._again(state, now, texts.BAD_BUTTON)
-        if kind in ("o", "n", "b"):
-            step_text, _, option_id = rest.partition(":")
-            if not step_text.isdigit():
-                return self._again(state, now, texts.BAD_BUTTON)
-            if int(step_text) != state.step:
-                return self._again(state, now, texts.STALE_BUTTON)
-            if kind == "b":
-                return self._back(state, now)
-            if kind == "n":
-                return self._continue(state, now)
-            return await self._choose(state, option_id, now)
-        return self._again(state, now, texts.BAD_BUTTON)
+        if pressed.step != state.step:
+            return self._again(state, now, texts.STALE_BUTTON)
+        if kind == data.BACK:
+            return self._back(state, now)
+        if kind == data.CONTINUE:
+            return self._continue(state, now)
+        return await self._choose(state, arg, now)
 
     def _again(self, state: UserState, now: datetime, why: str) -> _Step:
         """Explain briefly and show the current step again, changing nothing."""
@@ -302,8 +298,8 @@ class Engine:
             offers = self.reminders.offers(state.key, now, turned_off=True)
         # The check-backs go straight on the thanks: one tap, and never a deadline reminder
         # written for people who have not switched it off.
-        rows = [(Button(label, f"r:{offer}"),) for offer, label in offers]
-        rows.append((Button(texts.START_OVER, "s"),))
+        rows = [(Button(label, data.offer(offer)),) for offer, label in offers]
+        rows.append((Button(texts.START_OVER, data.start_over()),))
         text = f"{texts.THANKS_OFF}\n\n{texts.CHECK_BACK_ASK}" if offers else texts.THANKS_OFF
         if offers:
             state.pending = "remind"
@@ -319,9 +315,9 @@ class Engine:
             return _Step([Reply(texts.NO_REMINDERS_HERE, buttons=(self._continue_row(),))], save=False)
         offers = self.reminders.offers(state.key, now, turned_off=self._turned_off(state))
         scheduled = await self.reminders.describe(state.key, now)
-        rows: list[tuple[Button, ...]] = [(Button(label, f"r:{offer}"),) for offer, label in offers]
+        rows: list[tuple[Button, ...]] = [(Button(label, data.offer(offer)),) for offer, label in offers]
         if scheduled:
-            rows.append((Button(texts.STOP_REMINDERS, "x:stop"),))
+            rows.append((Button(texts.STOP_REMINDERS, data.action(data.STOP)),))
         rows.append(self._continue_row())
         text = texts.REMIND_ASK if offers else texts.REMIND_NONE
         if scheduled:
@@ -338,7 +334,7 @@ class Engine:
             step.replies.insert(0, Reply(texts.OFFER_GONE, notice=True))
             return step
         state.pending = None
-        buttons = ((Button(texts.STOP_REMINDERS, "x:stop"), *self._continue_row()),)
+        buttons = ((Button(texts.STOP_REMINDERS, data.action(data.STOP)), *self._continue_row()),)
         return _Step([Reply(confirmation, buttons=buttons)], counters=("reminder_subscribed",))
 
     async def _stop_reminders(self, state: UserState, now: datetime) -> _Step:
@@ -358,7 +354,7 @@ class Engine:
 
     # Rendering --------------------------------------------------------------------------------
     def _continue_row(self) -> tuple[Button, ...]:
-        return (Button(texts.CONTINUE_WHERE, "c"),)
+        return (Button(texts.CONTINUE_WHERE, data.current()),)
 
     def _sources_reply(self) -> Reply:
         lines = [texts.SOURCES_INTRO, ""]
@@ -374,18 +370,18 @@ class Engine:
         node = self._nodes[state.node]
         rows: list[tuple[Button, ...]] = []
         if isinstance(node, InfoNode):
-            rows.append((Button(node.continue_label, f"n:{state.step}"),))
+            rows.append((Button(node.continue_label, data.next_step(state.step)),))
         else:
             rows += [
-                (Button(o.label, f"o:{state.step}:{o.id}"),)
+                (Button(o.label, data.option(state.step, o.id)),)
                 for o in node.options
                 if visible(o.when, state.answers, self.guide, now)
             ]
         nav: list[Button] = []
         if state.history:
-            nav.append(Button(texts.BACK, f"b:{state.step}"))
+            nav.append(Button(texts.BACK, data.back(state.step)))
         if state.node != self.guide.start:
-            nav.append(Button(texts.START_OVER, "s"))
+            nav.append(Button(texts.START_OVER, data.start_over()))
         if nav:
             rows.append(tuple(nav))
         *before, last = self._texts.parts(node, state.answers, now)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from bot.events import PlatformHints
+
 BACK = "⬅ Back"
 START_OVER = "↺ Start over"
 CONTINUE_WHERE = "Continue where I was"
@@ -40,28 +42,26 @@ NO_REMINDERS_TO_STOP = "You have no reminders scheduled."
 SOURCES_INTRO = "**Where this guide's facts come from:**"
 
 
-def command_prefix(platform: str) -> str:
-    return "/optout " if platform == "discord" else "/"
-
-
-def help_text(p: str) -> str:
+def help_text(hints: PlatformHints) -> str:
+    p = hints.command_prefix
     return (
         "**What I can do**\n\n"
         f"- {p}start: walk through the guide from the beginning\n"
         f"- {p}steps: just show me the steps to turn the setting off\n"
         f"- {p}remind: set up a reminder\n"
-        f"- {p}{'remind turn:off' if p.startswith('/optout') else 'stop'}: stop all reminders\n"
+        f"- {hints.stop_reminders}: stop all reminders\n"
         f"- {p}sources: where the facts come from\n"
         f"- {p}privacy: what I store about you\n"
         f"- {p}forget: erase everything I have about you"
     )
 
 
-def unknown_command(p: str) -> str:
-    return f"I don't know that command. Try {p}help to see what I can do. Here is where we are:"
+def unknown_command(hints: PlatformHints) -> str:
+    return f"I don't know that command. Try {hints.command_prefix}help to see what I can do. Here is where we are:"
 
 
-def privacy(p: str, days: int = 180) -> str:
+def privacy(hints: PlatformHints, days: int = 180) -> str:
+    p = hints.command_prefix
     return (
         "**What I keep about you**\n\n"
         "- your account number on this platform (not your name or messages)\n"

@@ -25,7 +25,7 @@ from telegram.ext import (
 from adapters.telegram.render import toast
 from adapters.telegram.sending import send_reply, show_answered, with_retries
 from bot.engine import Engine
-from bot.events import Command, Event, Outcome, Press, Recipient, Start, Text, UserKey
+from bot.events import Command, Event, Outcome, PlatformHints, Press, Recipient, Start, Text, UserKey
 from bot.locks import KeyedLocks
 from bot.metrics import ERRORS, UPDATES
 
@@ -47,6 +47,7 @@ MENU = (
     ("privacy", "What the bot stores about you"),
     ("help", "What the bot can do"),
 )
+HINTS = PlatformHints(command_prefix="/", stop_reminders="/stop")
 # Telegram's deep-link payload: up to 64 of these characters.
 _PAYLOAD = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 ENTRY_MAX = 64

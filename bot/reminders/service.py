@@ -12,10 +12,11 @@ from __future__ import annotations
 import asyncio
 import calendar
 import logging
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 
 from bot.clock import Clock
-from bot.events import Recipient, UserKey
+from bot.events import PlatformHints, Recipient, UserKey
 from bot.guide import Deadline, Guide, ResultNode, format_date
 from bot.reminders import texts
 from bot.storage.base import NewReminder, Reminder, ReminderQueue, Subscriber, UserStore
@@ -23,8 +24,6 @@ from bot.storage.base import NewReminder, Reminder, ReminderQueue, Subscriber, U
 log = logging.getLogger(__name__)
 
 DEADLINE, CHECKBACK, VERIFY = "deadline", "checkback", "verify"
-# Platforms that can reach a user later; the terminal chat cannot.
-DELIVERABLE = ("telegram", "discord")
 VERIFY_AFTER = timedelta(days=2)
 # A subscription row with this deadline id marks a recipient who follows deadlines, including ones
 # a maintainer adds to the guide later.
@@ -52,8 +51,10 @@ class ReminderService:
     """Schedule, describe and cancel reminders; implements bot.engine.Reminders."""
 
     def __init__(self, queue: ReminderQueue, users: UserStore, guide: Guide, clock: Clock, *,
-                 verify_after: timedelta = VERIFY_AFTER) -> None:
+                 verify_after: timedelta = VERIFY_AFTER, hints: Mapping[str, PlatformHints] | None = None) -> None:
         self.queue = queue
+        # {platform: how it spells commands}: the confirmations say how to stop reminders there.
+        self.hints = dict(hints or {})
         self.users = users
         self.guide = guide
         self.pack = guide.pack
@@ -76,8 +77,6 @@ class ReminderService:
         Someone who has said the setting is off gets check-backs, never deadline reminders (those
         are written for people who have not switched it off yet).
         """
-        if key.platform not in DELIVERABLE:
-            return []
         if turned_off:
             return self._check_backs()
         upcoming = [(d, offs) for d in self._ahead(now) if (offs := self._future_offsets(d, now))]
@@ -116,18 +115,21 @@ class ReminderService:
             rows = [r for d in ahead for r in self._deadline_rows(to, d, now, catch_up=False)]
             await self.queue.subscribe(to, [FOLLOWS, *(d.id for d in ahead)], rows)
             lines = [texts.deadline_line(d, o) for d in ahead for o in self._future_offsets(d, now)]
-            text = texts.subscribed(lines, key.platform)
+            text = texts.subscribed(lines, self._stop_command(key))
         else:
             due = checkback_due(offer.removeprefix("cb:"), now)
             await self.queue.subscribe(to, [FOLLOWS], [])
             await self.queue.replace_pending(
                 NewReminder(to.recipient, self.pack, CHECKBACK, due.date().isoformat(), 0, due)
             )
-            text = texts.checkback_subscribed(format_date(due), key.platform)
+            text = texts.checkback_subscribed(format_date(due), self._stop_command(key))
         await self._maybe_verify(key, now)
         self.wake.set()
         log.debug("reminders: %s subscribed to %s", key, offer)
         return text
+
+    def _stop_command(self, key: UserKey) -> str:
+        return self.hints.get(key.platform, PlatformHints()).stop_reminders
 
     async def _maybe_verify(self, key: UserKey, now: datetime) -> None:
         state = await self.users.get_user(key, self.pack)

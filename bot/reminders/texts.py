@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from bot import button_data as data
 from bot.events import Button, Reply
 from bot.guide import Deadline, format_date, format_left
 from bot.texts import STOP_REMINDERS
@@ -53,21 +54,17 @@ def _zone(at: datetime) -> str:
     return f"UTC{sign}{hours}" + (f":{mins:02d}" if mins else "")
 
 
-def stop_command(platform: str) -> str:
-    return "/optout remind turn:off" if platform == "discord" else "/stop"
-
-
 # The menu ------------------------------------------------------------------------------------
-def subscribed(lines: list[str], platform: str) -> str:
+def subscribed(lines: list[str], stop_command: str) -> str:
     return "**Done!** I'll remind you:\n" + "\n".join(f"- {line}" for line in lines) + (
-        f"\n\nYou can stop reminders any time with the button below or {stop_command(platform)}."
+        f"\n\nYou can stop reminders any time with the button below or {stop_command}."
     )
 
 
-def checkback_subscribed(when: str, platform: str) -> str:
+def checkback_subscribed(when: str, stop_command: str) -> str:
     return (
         f"**Done!** I'll check back with you on {when}, so you can look at the setting again "
-        f"(policies change).\n\nYou can stop reminders any time with the button below or {stop_command(platform)}."
+        f"(policies change).\n\nYou can stop reminders any time with the button below or {stop_command}."
     )
 
 
@@ -106,8 +103,8 @@ def deadline_reminder(deadline: Deadline, now: datetime) -> Reply:
         f"{format_date(deadline.at)}: **{format_left(deadline.at, now)}** left.\n\n"
         f"If you haven't turned off {SETTING} yet, the steps take a minute."
     )
-    return Reply(text, buttons=((Button(SHOW_STEPS, "e:steps"),), (Button(ITS_OFF, "x:done"),),
-                                (Button(STOP_REMINDERS, "x:stop"),)))
+    return Reply(text, buttons=((Button(SHOW_STEPS, data.entry("steps")),), (Button(ITS_OFF, data.action(data.DONE)),),
+                                (Button(STOP_REMINDERS, data.action(data.STOP)),)))
 
 
 def checkback_reminder() -> Reply:
@@ -115,8 +112,8 @@ def checkback_reminder() -> Reply:
         "👋 **Checking back, as you asked.**\n\n"
         f"Policies and settings change, so it's worth a quick look: is {SETTING} still off?"
     )
-    return Reply(text, buttons=((Button(SHOW_STEPS, "e:steps"),), (Button(STILL_OFF, "x:done"),),
-                                (Button(STOP_REMINDERS, "x:stop"),)))
+    return Reply(text, buttons=((Button(SHOW_STEPS, data.entry("steps")),), (Button(STILL_OFF, data.action(data.DONE)),),
+                                (Button(STOP_REMINDERS, data.action(data.STOP)),)))
 
 
 def verify_reminder(troubleshoot: bool) -> Reply:
@@ -125,9 +122,9 @@ def verify_reminder(troubleshoot: bool) -> Reply:
         f"You looked at the steps to turn off {SETTING} but haven't told me it's off yet. "
         "If something didn't match what you saw, I can help."
     )
-    rows: list[tuple[Button, ...]] = [(Button(ITS_OFF, "x:done"),)]
-    rows.append((Button(COULD_NOT, "e:troubleshoot"),) if troubleshoot else (Button(SHOW_STEPS, "e:steps"),))
-    rows.append((Button(STOP_REMINDERS, "x:stop"),))
+    rows: list[tuple[Button, ...]] = [(Button(ITS_OFF, data.action(data.DONE)),)]
+    rows.append((Button(COULD_NOT, data.entry("troubleshoot")),) if troubleshoot else (Button(SHOW_STEPS, data.entry("steps")),))
+    rows.append((Button(STOP_REMINDERS, data.action(data.STOP)),))
     return Reply(text, buttons=tuple(rows))
 
 
@@ -138,7 +135,7 @@ def announcement(deadline: Deadline, now: datetime) -> Reply:
         f"If you don't want your chats used for training, you can switch off {SETTING} now or at any "
         "time later."
     )
-    return Reply(text, buttons=((Button(SHOW_STEPS, "e:steps"),),))
+    return Reply(text, buttons=((Button(SHOW_STEPS, data.entry("steps")),),))
 
 
 # Discord admins ------------------------------------------------------------------------------

@@ -47,7 +47,7 @@ def test_the_mini_guide_is_sound() -> None:
          "result: block 'steps' cites unknown source id 'nope'"),
         (lambda g: g["nodes"].append(dict(_node(g, "steps"))), "steps: duplicate node id (2 times)"),
         (lambda g: _node(g, "plan")["options"][0].update(label="x" * 65), "plan: button label over 64 characters"),
-        (lambda g: _node(g, "plan")["options"][0].update(id="a" * 60), "exceeds Telegram's 64 bytes"),
+        (lambda g: _node(g, "plan")["options"][0].update(id="a" * 60), "exceeds 60 bytes"),
         (lambda g: _node(g, "home")["blocks"][1]["when"].update(before="later"), "names unknown deadline 'later'"),
         (lambda g: _node(g, "plan")["options"][0].update(when={"after": "later"}),
          "plan: option 'free' names unknown deadline 'later'"),

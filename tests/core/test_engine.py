@@ -10,7 +10,7 @@ import pytest
 from bot import texts
 from bot.clock import ManualClock
 from bot.engine import Engine
-from bot.events import Command, Press, Start, UserKey
+from bot.events import Command, PlatformHints, Press, Start, UserKey
 from bot.guide import load_guide
 from tests.conftest import MINI_GUIDE
 from tests.core.driver import EngineChat
@@ -123,10 +123,16 @@ async def test_commands_help_privacy_sources_and_deep_links(chat: EngineChat) ->
     assert replies[0].text == texts.UNKNOWN_ENTRY and replies[1].text.startswith("Hi!")
 
 
-async def test_discord_help_names_the_optout_commands(engine: Engine) -> None:
-    chat = EngineChat(engine, platform="discord")
-    replies = await chat.command("help")
-    assert "/optout steps" in replies[0].text and "/optout remind turn:off" in replies[0].text
+async def test_help_spells_commands_the_way_the_platform_says(mini_guide, storage, clock) -> None:
+    hints = {"discord": PlatformHints(command_prefix="/optout ", stop_reminders="/optout remind turn:off")}
+    engine = Engine(mini_guide, storage, clock, hints=hints)
+    replies = await EngineChat(engine, platform="discord").command("help")
+    assert "- /optout steps:" in replies[0].text and "- /optout remind turn:off: stop all reminders" in replies[0].text
+    replies = await EngineChat(engine, platform="discord").command("nonsense")
+    assert replies[0].text == texts.unknown_command(hints["discord"]) and "Try /optout help" in replies[0].text
+    # A platform that supplied no hints (the terminal) gets plain slash commands.
+    replies = await EngineChat(engine, platform="console").command("help")
+    assert "- /steps:" in replies[0].text and "- /stop: stop all reminders" in replies[0].text
 
 
 async def test_dates_are_read_from_the_injected_clock(engine: Engine, clock: ManualClock) -> None:

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 import pytest_asyncio
 
+from adapters.telegram.handlers import HINTS
 from bot import texts
 from tests.fakes.telegram_api import FakeBotAPI, FakeMessage, FakeUser
 from tests.telegram.conftest import MINI_GUIDE, BotProcess, bot_env
@@ -126,7 +127,7 @@ async def test_odd_input_gets_a_short_answer_and_the_current_step(
     else:
         await user.send("/teleport now")
     notice, step = await user.pop_messages(2)
-    expected = texts.unknown_command("/") if kind == "unknown command" else texts.USE_BUTTONS
+    expected = texts.unknown_command(HINTS) if kind == "unknown command" else texts.USE_BUTTONS
     assert notice.text == expected
     assert step.text == PLAN and step.labels == plan.labels
     # Nothing moved: the plan question still works.
