@@ -28,6 +28,7 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_parser("run", help="start every platform whose token is set (the terminal chat when none is)")
     chat = sub.add_parser("chat", help="chat with the guide in this terminal (also reads piped input)")
     chat.add_argument("--as-of", metavar="DATE", help="preview the guide as it reads on another date (YYYY-MM-DD)")
+    chat.add_argument("--pack", metavar="PACK", help="open another assistant's guide pack (chatgpt, gemini, ...)")
     content = sub.add_parser("content", help="work on the guide")
     content_sub = content.add_subparsers(dest="content_command", required=True)
     check = content_sub.add_parser("check", help="validate the guide packs")
@@ -64,7 +65,7 @@ def main(argv: list[str] | None = None) -> int:
         level = "WARNING" if quiet else settings.log_level
         setup_logging(level, settings.log_format, secrets)
         if args.command == "chat":
-            return asyncio.run(compose.chat(settings, _as_of(args.as_of)))
+            return asyncio.run(compose.chat(settings, _as_of(args.as_of), args.pack))
         if args.command == "stats":
             from bot.stats import print_stats
 

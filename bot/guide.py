@@ -71,7 +71,8 @@ class Block(Model):
     new_message: bool = False
 
 
-OptionAction = Literal["confirm_off", "remind", "restart", "sources"]
+# "packs" lists the other guide packs ("Other assistants").
+OptionAction = Literal["confirm_off", "remind", "restart", "sources", "packs"]
 
 
 class Option(Model):
@@ -131,6 +132,8 @@ class Guide(Model):
     pack: Id
     version: str = Field(min_length=1, max_length=32)
     title: str
+    # The assistant's name on buttons and in lists ("ChatGPT"); the title when not given.
+    short_name: str | None = Field(None, alias="name", max_length=40)
     start: Id
     # Deep-link names (``/start steps``) mapped to the node they open.
     entries: dict[Id, Id] = {}
@@ -138,6 +141,10 @@ class Guide(Model):
     sources: tuple[Source, ...] = ()
     nodes: tuple[Node, ...] = Field(min_length=1)
     changes: ChangeNote | None = None
+
+    @property
+    def name(self) -> str:
+        return self.short_name or self.title
 
     @property
     def checked(self) -> date | None:

@@ -62,6 +62,18 @@ LABELS = {
     "meta-ai": ["the right to object"],
 }
 
+# Meta AI has no switch outside the EU and the UK: there the steps say so plainly instead.
+NO_SWITCH = {"us": "There is no switch in the US", "elsewhere": "We found no confirmed way to object"}
+
+
+def expected_in_steps(pack: str, answers: dict[str, str]) -> list[str]:
+    """What a pack's steps must show for these answers: the vendor's labels, or that no switch exists."""
+    if pack == "meta-ai" and answers.get("region") in NO_SWITCH:
+        return [NO_SWITCH[answers["region"]]]
+    if pack == "chatgpt" and answers.get("plan") == "signedout":
+        return ["Settings", "Improve the model for everyone"]  # signed out, there is no Data Controls
+    return LABELS[pack]
+
 
 @cache
 def sheet() -> dict[str, str]:
