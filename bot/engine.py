@@ -155,7 +155,11 @@ class Engine:
         if not step.forgotten and (step.save or fresh or notice):
             # (After an erase nothing about the user may be written back.)
             state.updated_at = now
-            await self.storage.save_step(state, step.counters + (("started",) if fresh else ()))
+            counters = step.counters + (("started",) if fresh else ())
+            if self._q(state):
+                # Another pack's funnel is counted apart: "chatgpt/started" beside Claude's "started".
+                counters = tuple(f"{state.pack}/{c}" for c in counters)
+            await self.storage.save_step(state, counters)
         return Outcome(replies=notice + step.replies, forgotten=step.forgotten)
 
     def _route(self, event: Event) -> tuple[str | None, Event]:

@@ -84,3 +84,17 @@ async def test_a_button_of_an_unknown_or_other_pack_is_refused_clearly(engine: E
     for forged in ("nosuch/o:1:personal", "chatgpt/o:1:nosuch"):
         shown = await engine.handle(KEY, Press(forged))
         assert shown.replies[0].notice and shown.replies[0].text == texts.BAD_BUTTON, forged
+
+
+async def test_each_pack_is_counted_in_its_own_funnel(engine: Engine, storage, clock: ManualClock) -> None:
+    await engine.handle(KEY, Start())
+    gpt = await engine.handle(KEY, Start("chatgpt"))
+    gpt = await engine.handle(KEY, Press(button(gpt, "🙋 My own account")))
+    await engine.handle(KEY, Press(button(gpt, "✅ I've turned it off")))
+    day = clock.now().date()
+    totals = await storage.funnel(day, day)
+    assert totals[("telegram", "started")] == 1
+    assert totals[("telegram", "chatgpt/started")] == 1
+    assert totals[("telegram", "chatgpt/got_steps")] == 1
+    assert totals[("telegram", "chatgpt/confirmed_off")] == 1
+    assert ("telegram", "got_steps") not in totals and ("telegram", "confirmed_off") not in totals
