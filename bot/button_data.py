@@ -6,7 +6,7 @@ id) and hand it back unchanged in a ``Press``. At most ``BUTTON_DATA_MAX`` bytes
     o:STEP:OPTION   choose OPTION of the node shown at STEP      n:STEP   Continue (info node)
     b:STEP          Back from the node shown at STEP              s        Start over
     e:ENTRY         open a guide entry point (never stale)        c        show the current step again
-    r:OFFER         schedule the reminder OFFER                   x:ACTION a global action (stop, remind, done)
+    r:OFFER         schedule the reminder OFFER                   x:ACTION a global action (stop, remind, done, alerts)
     f:yes / f:no    answer the erase-my-data confirmation
 
 Any of them may be qualified by a guide pack, ``PACK/`` in front (``chatgpt/o:3:yes``); without one
@@ -27,7 +27,8 @@ ENTRY, OFFER, ACTION, FORGET = "e", "r", "x", "f"
 # Kinds that name no step: they act the same whatever the user's place, so they are never stale.
 UNSTEPPED = frozenset({ENTRY, OFFER, ACTION, FORGET})
 
-STOP, REMIND, DONE = "stop", "remind", "done"
+# alerts: follow the pack's change alerts.
+STOP, REMIND, DONE, ALERTS = "stop", "remind", "done", "alerts"
 
 _PACK = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")
 
@@ -82,8 +83,8 @@ def action(name: str, pack: str | None = None) -> str:
     return str(ButtonData(ACTION, arg=name, pack=pack))
 
 
-def forget(yes: bool) -> str:
-    return str(ButtonData(FORGET, arg="yes" if yes else "no"))
+def forget(yes: bool, pack: str | None = None) -> str:
+    return str(ButtonData(FORGET, arg="yes" if yes else "no", pack=pack))
 
 
 def parse(data: str) -> ButtonData | None:

@@ -43,7 +43,11 @@ class Reminders(Protocol):
         ...
 
     async def cancel(self, key: UserKey) -> int:
-        """Cancel every pending reminder of the user; return how many."""
+        """Cancel every reminder and change alert of the user, in every pack; return 0 if there was none."""
+        ...
+
+    async def follow_changes(self, key: UserKey, pack: str, now: datetime) -> str:
+        """Subscribe the user to a pack's change alerts; return the confirmation."""
         ...
 
     async def confirmed(self, key: UserKey, now: datetime) -> None:
@@ -252,7 +256,7 @@ class Engine:
             return await self._stop_reminders(state, now)
         if name == "forget":
             state.pending = "forget"
-            return _Step([Reply(texts.FORGET_ASK, buttons=((Button(texts.FORGET_YES, data.forget(True)), Button(texts.FORGET_NO, data.forget(False))),))])
+            return _Step([Reply(texts.FORGET_ASK, buttons=((Button(texts.FORGET_YES, data.forget(True, self._q(state))), Button(texts.FORGET_NO, data.forget(False, self._q(state)))),))])
         if name == "sources":
             return _Step([self._sources_reply(state)], save=False)
         if name == "privacy":
@@ -284,6 +288,8 @@ class Engine:
                 return await self._remind_menu(state, now)
             if arg == data.DONE:
                 return await self._confirm_off(state, now)
+            if arg == data.ALERTS:
+                return await self._follow_changes(state, now)
             return self._again(state, now, texts.BAD_BUTTON)
         if pressed.step != state.step:
             return self._again(state, now, texts.STALE_BUTTON)
@@ -402,6 +408,13 @@ class Engine:
         buttons = ((Button(texts.STOP_REMINDERS, data.action(data.STOP, self._q(state))), *self._continue_row(state)),)
         return _Step([Reply(confirmation, buttons=buttons)], counters=("reminder_subscribed",))
 
+    async def _follow_changes(self, state: UserState, now: datetime) -> _Step:
+        # Every pack has change alerts (not only the default one, which alone has deadlines).
+        if self.reminders is None:
+            return _Step([Reply(texts.NO_REMINDERS_HERE, buttons=(self._continue_row(state),))], save=False)
+        confirmation = await self.reminders.follow_changes(state.key, state.pack, now)
+        return _Step([Reply(confirmation, buttons=(self._continue_row(state),))], counters=("alert_subscribed",))
+
     async def _stop_reminders(self, state: UserState, now: datetime) -> _Step:
         # /stop ends every reminder of the user, whichever pack they are in.
         cancelled = await self.reminders.cancel(state.key) if self.reminders else 0
@@ -449,6 +462,8 @@ class Engine:
                 for o in node.options
                 if visible(o.when, state.answers, self._p(state).guide, now)
             ]
+        if isinstance(node, ResultNode) and self.reminders is not None:
+            rows.append((Button(texts.FOLLOW_CHANGES, data.action(data.ALERTS, self._q(state))),))
         nav: list[Button] = []
         if state.history:
             nav.append(Button(texts.BACK, data.back(state.step, self._q(state))))
