@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import shutil
 import time
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
@@ -11,7 +12,7 @@ from pathlib import Path
 
 import yaml
 
-from bot.guide import Guide, load_guide
+from bot.guide import DEFAULT_CONTENT_PATH, Guide, load_guide
 from bot.platform import Delivery, Outgoing
 
 MINI_GUIDE = Path(__file__).resolve().parents[1] / "fixtures" / "mini.yaml"
@@ -104,3 +105,24 @@ def write_guide(path: Path, deadlines: Iterable[tuple[str, datetime, list[str]]]
 
 def days(n: float) -> timedelta:
     return timedelta(days=n)
+
+
+# Change alerts on the shipped packs --------------------------------------------------------------
+NOTE = "Reportedly, the switch now sits under Settings > Data Controls > Improve the model for everyone."
+
+
+def copy_content(tmp_path: Path) -> Path:
+    """The shipped packs and fact sheets, in a folder a maintainer can edit; returns Claude's pack."""
+    content = tmp_path / "content"
+    shutil.copytree(DEFAULT_CONTENT_PATH.parent, content)
+    return content / "claude.yaml"
+
+
+def bump(content: Path, pack: str = "chatgpt", version: str = "2026.12.1") -> None:
+    """What a maintainer does: bump the pack's version and add a sourced note for it."""
+    path = content.parent / f"{pack}.yaml"
+    text = path.read_text(encoding="utf-8")
+    old = next(line for line in text.splitlines() if line.startswith("version:"))
+    text = text.replace(old, f'version: "{version}"', 1)
+    text += f'\n# facts: CG1\nchanges:\n  version: "{version}"\n  text: "{NOTE}"\n  sources: [data-controls]\n'
+    path.write_text(text, encoding="utf-8")
