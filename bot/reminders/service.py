@@ -43,6 +43,11 @@ def alerts_marker(version: str) -> str:
 
 def follows_alerts(known: set[str]) -> bool:
     return any(d.startswith(ALERTS) for d in known)
+
+
+async def alert_subscribers(queue: ReminderQueue, packs: Sequence[str]) -> dict[str, int]:
+    """Return {pack: how many people and channels follow its changes}: anonymous totals (optout-bot stats)."""
+    return {pack: sum(follows_alerts(known) for known in (await queue.subscriptions(pack)).values()) for pack in packs}
 CHECK_BACK_MONTHS = {"P7D": 0, "P1M": 1, "P3M": 3}
 
 
@@ -219,9 +224,8 @@ class ReminderService:
         return added
 
     async def alert_subscribers(self) -> dict[str, int]:
-        """Return {pack: how many people and channels follow its changes}: anonymous totals for stats."""
-        return {pack: sum(follows_alerts(known) for known in (await self.queue.subscriptions(pack)).values())
-                for pack in self.packs}
+        """Return {pack: how many people and channels follow its changes}."""
+        return await alert_subscribers(self.queue, list(self.packs))
 
     async def confirmed(self, key: UserKey, now: datetime) -> None:
         """The user confirmed the setting is off: drop the "did it work?" check-back."""

@@ -126,3 +126,19 @@ def bump(content: Path, pack: str = "chatgpt", version: str = "2026.12.1") -> No
     text = text.replace(old, f'version: "{version}"', 1)
     text += f'\n# facts: CG1\nchanges:\n  version: "{version}"\n  text: "{NOTE}"\n  sources: [data-controls]\n'
     path.write_text(text, encoding="utf-8")
+
+
+def write_pack(path: Path, version: str, note_version: str | None = None) -> Guide:
+    """The mini guide as another assistant's pack (named after the file, no deadlines), with a changes note."""
+    raw = yaml.safe_load(MINI_GUIDE.read_text(encoding="utf-8"))
+    raw.pop("pack")
+    raw["title"], raw["version"], raw["deadlines"] = "Other bot", version, []
+    for node in raw["nodes"]:
+        for block in node["blocks"]:
+            block.pop("when", None)
+            block["text"] = block["text"].replace("{deadline.final.left}", "some time").replace(
+                "{deadline.final.date}", "a date")
+    if note_version:
+        raw["changes"] = {"version": note_version, "text": NOTE, "sources": ["news"]}
+    path.write_text(yaml.safe_dump(raw, sort_keys=False), encoding="utf-8")
+    return load_guide(path)

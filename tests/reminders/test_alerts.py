@@ -5,37 +5,27 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import yaml
-
 from bot import texts
 from bot.clock import ManualClock
 from bot.engine import Engine
 from bot.events import Press, Recipient, UserKey
-from bot.guide import Guide, load_guide
+from bot.guide import Guide
 from bot.reminders.service import ReminderService
 from bot.storage.base import Subscriber
 from tests.core.driver import EngineChat
-from tests.reminders.helpers import EARLY, MINI_GUIDE, FakePlatform, days, eventually, settle, write_guide
+from tests.reminders.helpers import (
+    EARLY,
+    NOTE,
+    FakePlatform,
+    days,
+    eventually,
+    settle,
+    write_guide,
+    write_pack,
+)
 
-NOTE = "The switch moved to Settings > Data Controls."
 ALICE = UserKey("telegram", "1001")
 BOB = UserKey("telegram", "1002")
-
-
-def write_pack(path: Path, version: str, note_version: str | None = None) -> Guide:
-    """The mini guide as another assistant's pack (named after the file, no deadlines), with a changes note."""
-    raw = yaml.safe_load(MINI_GUIDE.read_text(encoding="utf-8"))
-    raw.pop("pack")
-    raw["title"], raw["version"], raw["deadlines"] = "Other bot", version, []
-    for node in raw["nodes"]:
-        for block in node["blocks"]:
-            block.pop("when", None)
-            block["text"] = block["text"].replace("{deadline.final.left}", "some time").replace(
-                "{deadline.final.date}", "a date")
-    if note_version:
-        raw["changes"] = {"version": note_version, "text": NOTE, "sources": ["news"]}
-    path.write_text(yaml.safe_dump(raw, sort_keys=False), encoding="utf-8")
-    return load_guide(path)
 
 
 def packs(tmp_path: Path, version: str, note_version: str | None = None) -> list[Guide]:
