@@ -152,6 +152,8 @@ PACK = """\
 version: "1"
 title: Test pack
 start: start
+entries:
+  steps: result
 sources:
   - id: vendor
     title: Vendor help
