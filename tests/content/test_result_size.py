@@ -15,8 +15,8 @@ Back must return to the steps.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from html.parser import HTMLParser
 from datetime import UTC, datetime
+from html.parser import HTMLParser
 
 import pytest
 
