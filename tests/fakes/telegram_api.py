@@ -469,13 +469,28 @@ class FakeBotAPI:
         return message
 
     def callback_query(self, user: FakeUser, message: FakeMessage | None, data: str) -> FakeCallbackQuery:
+        query, update = self.callback_update(user, message, data)
+        del update["update_id"]
+        self.queue_update(update)
+        return query
+
+    def callback_update(self, user: FakeUser, message: FakeMessage | None, data: str) -> tuple[FakeCallbackQuery, dict[str, Any]]:
+        """A button press as Telegram posts it, with its update_id, not queued: a test posts it where it wants."""
         query = FakeCallbackQuery(id=f"{user.id}{next(self._query_ids):08d}", user_id=user.id, message=message, data=data)
         self.queries[query.id] = query
         body: dict[str, Any] = {"id": query.id, "from": user.json, "chat_instance": f"ci{user.id}", "data": data}
         if message is not None:
             body["message"] = message.to_json()
-        self.queue_update({"callback_query": body})
-        return query
+        return query, {"update_id": next(self._update_ids), "callback_query": body}
+
+    async def post_update(self, url: str, update: dict[str, Any], secret: str | None) -> int:
+        """POST an update (update_id included) to ``url`` as Telegram's webhook delivery does; return the status."""
+        assert self._session is not None
+        headers = {"Content-Type": "application/json"}
+        if secret is not None:
+            headers["X-Telegram-Bot-Api-Secret-Token"] = secret
+        async with self._session.post(url, data=json.dumps(update), headers=headers) as response:
+            return response.status
 
     async def post_to_webhook(self, update: dict[str, Any], secret: str | None) -> int:
         """POST an update straight to the bot's webhook with the given secret header; return the status."""

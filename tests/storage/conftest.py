@@ -8,46 +8,17 @@ one line.
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
-import asyncpg
 import pytest
 
 from bot.events import UserKey
 from bot.storage import Storage, UserState, open_backend
-from tests.postgres_server import PostgresServer, why_unavailable
+from tests.postgres_server import new_database
 
 T0 = datetime(2026, 11, 22, 12, tzinfo=UTC)
-
-
-@pytest.fixture(scope="session")
-def postgres_server() -> Iterator[PostgresServer]:
-    reason = why_unavailable()
-    if reason is not None:
-        pytest.skip(reason)
-    server = PostgresServer.start()
-    yield server
-    server.stop()
-
-
-async def new_database(server: PostgresServer) -> str:
-    """Create an empty database on the test server; return its DATABASE_URL."""
-    name = f"test_{uuid.uuid4().hex[:16]}"
-    admin = await asyncpg.connect(server.url())
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await admin.close()
-    return server.url(name)
-
-
-@pytest.fixture
-async def postgres_url(postgres_server: PostgresServer) -> str:
-    """A fresh, empty database of its own for each test (about 0.1 s; the server runs with fsync off)."""
-    return await new_database(postgres_server)
 
 
 async def _postgres(request: pytest.FixtureRequest, tmp: Path) -> str:
