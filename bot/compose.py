@@ -136,7 +136,8 @@ async def serve(services: Services, platforms: list[Platform]) -> int:
                 f"HEALTH_PORT: cannot listen on {services.settings.health_host}:{services.settings.health_port}"
                 f" ({exc.strerror or exc}); pick a free port or 0 to turn the health server off"
             ) from None
-    retention = RetentionSweeper(services.storage, services.clock, services.settings.retention_days)
+    retention = RetentionSweeper(services.storage, services.clock, services.settings.retention_days,
+                                 leases=services.storage, holder=services.settings.instance_name)
     retention.start()
 
     failures: list[str] = []

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import socket
 from datetime import datetime
 from pathlib import Path
 from typing import Literal
@@ -55,6 +56,9 @@ class Settings(BaseSettings):
     health_port: int = Field(8080, ge=0, le=65535)  # 0 turns the health server off
     health_host: str = "0.0.0.0"
     retention_days: int = Field(180, ge=1)
+    # Names this process in metrics and leases when several share a database (default: the host name,
+    # which is the container's id under Docker).
+    instance_name: str = Field(default_factory=socket.gethostname, min_length=1, max_length=64)
     # Previews and tests only: run the clock as if it were this instant now (it keeps running).
     fake_now: datetime | None = None
 
@@ -67,6 +71,11 @@ class Settings(BaseSettings):
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("instance_name", mode="before")
+    @classmethod
+    def _blank_is_host_name(cls, value: object) -> object:
+        return socket.gethostname() if isinstance(value, str) and not value.strip() else value
 
     @field_validator("telegram_bot_token")
     @classmethod

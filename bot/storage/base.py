@@ -3,7 +3,8 @@
 - ``UserStore``: where each user is in a guide pack (read, revision-checked save, erase, retention);
 - ``ReminderQueue``: reminders and subscriptions (schedule, claim under a lease, record, release) and the
   channels that receive a server's announcements;
-- ``CounterStore``: the anonymous funnel, small facts the bot keeps about itself, and a liveness ping.
+- ``CounterStore``: the anonymous funnel, small facts the bot keeps about itself, and a liveness ping;
+- ``Coordination``: what several instances on one database agree on (who runs a once-at-a-time job).
 
 A backend (a ``Storage``) implements all three over one database; one call is one transaction.
 """
@@ -222,8 +223,19 @@ class CounterStore(abc.ABC):
         """Return True when the database answers."""
 
 
-class Storage(UserStore, ReminderQueue, CounterStore):
-    """A backend: one database behind all three ports."""
+# Several instances on one database ---------------------------------------------------------------
+class Coordination(abc.ABC):
+    @abc.abstractmethod
+    async def take_lease(self, name: str, holder: str, now: datetime, until: datetime) -> bool:
+        """Hold the lease ``name`` for ``holder`` until ``until`` if it is free (never taken, or lapsed by
+        ``now``) or ``holder``'s already; return whether ``holder`` now holds it.
+
+        Of any number of callers racing for a free lease, in this process or another, exactly one wins.
+        """
+
+
+class Storage(UserStore, ReminderQueue, CounterStore, Coordination):
+    """A backend: one database behind all four ports."""
 
     @abc.abstractmethod
     async def close(self) -> None: ...

@@ -46,6 +46,7 @@ class MemoryStorage(Storage):
         self._users: dict[_UserName, UserState] = {}
         self._funnel: Counter[tuple[str, str, str]] = Counter()  # (day, platform, counter)
         self._meta: dict[str, str] = {}
+        self._leases: dict[str, tuple[str, datetime]] = {}  # name -> (holder, until)
         self._reminders: dict[int, _Row] = {}
         self._unique: dict[tuple, int] = {}
         self._next_id = 1
@@ -274,6 +275,13 @@ class MemoryStorage(Storage):
 
     async def set_meta(self, name: str, value: str) -> None:
         self._meta[name] = value
+
+    async def take_lease(self, name: str, holder: str, now: datetime, until: datetime) -> bool:
+        current = self._leases.get(name)
+        if current is not None and current[0] != holder and current[1] > now:
+            return False
+        self._leases[name] = (holder, until)
+        return True
 
     async def ping(self) -> bool:
         return self._open

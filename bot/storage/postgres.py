@@ -440,6 +440,14 @@ class PostgresStorage(Storage):
             "INSERT INTO meta (name, value) VALUES ($1, $2) ON CONFLICT (name) DO UPDATE SET value = excluded.value",
             name, value))
 
+    async def take_lease(self, name: str, holder: str, now: datetime, until: datetime) -> bool:
+        # One statement: the row lock of ON CONFLICT makes racing takers queue, and each sees the winner's row.
+        return await self._run(lambda con: con.fetchval(
+            "INSERT INTO leases (name, holder, until) VALUES ($1, $2, $3) ON CONFLICT (name) DO UPDATE"
+            " SET holder = excluded.holder, until = excluded.until"
+            " WHERE leases.holder = excluded.holder OR leases.until <= $4 RETURNING true",
+            name, holder, until, now)) is True
+
     async def ping(self) -> bool:
         try:
             return await self._run(lambda con: con.fetchval("SELECT 1")) == 1

@@ -81,4 +81,12 @@ MIGRATIONS: list[str] = [
     CREATE INDEX reminder_subs_user ON reminder_subs (platform, user_id);
     CREATE INDEX reminder_subs_scope ON reminder_subs (platform, scope);
     """,
+    # 2: leases, so that of several instances only one runs a once-a-day job (the retention sweep).
+    """
+    CREATE TABLE leases (
+        name   text PRIMARY KEY,
+        holder text NOT NULL,
+        until  timestamptz NOT NULL
+    );
+    """,
 ]

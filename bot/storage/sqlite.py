@@ -49,6 +49,10 @@ _USER_COLUMNS = "guide_version, node, step, answers, history, pending, locale, r
 _REMINDER_COLUMNS = (
     "id, platform, recipient_kind, recipient_id, pack, scope, kind, about, offset_s, due_at, status, attempts"
 )
+_TAKE_LEASE = (
+    "INSERT INTO leases (name, holder, until) VALUES (?1, ?2, ?3) ON CONFLICT(name) DO UPDATE"
+    " SET holder = excluded.holder, until = excluded.until WHERE leases.holder = excluded.holder OR leases.until <= ?4"
+)
 UserRow = tuple  # the _USER_COLUMNS of one stored row, as read
 
 
@@ -403,6 +407,10 @@ class SqliteStorage(Storage):
     async def set_meta(self, name: str, value: str) -> None:
         await self._write(_rowcount, "INSERT INTO meta (name, value) VALUES (?, ?)"
                           " ON CONFLICT(name) DO UPDATE SET value = excluded.value", (name, value))
+
+    async def take_lease(self, name: str, holder: str, now: datetime, until: datetime) -> bool:
+        # One statement: the upsert changes the row only where the lease is free or the holder's own.
+        return await self._write(_rowcount, _TAKE_LEASE, (name, holder, to_db_time(until), to_db_time(now))) == 1
 
     async def ping(self) -> bool:
         try:

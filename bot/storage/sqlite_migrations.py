@@ -145,4 +145,13 @@ MIGRATIONS: list[str] = [
     CREATE INDEX reminder_subs_scope ON reminder_subs(platform, scope);
     DROP TABLE announce_channels;
     """,
+    # 4: leases, so that of several processes on one database only one runs a once-a-day job (the
+    # retention sweep); times in the same UTC ISO form as everywhere, so they compare as text.
+    """
+    CREATE TABLE leases (
+        name   TEXT PRIMARY KEY,
+        holder TEXT NOT NULL,
+        until  TEXT NOT NULL
+    ) WITHOUT ROWID;
+    """,
 ]

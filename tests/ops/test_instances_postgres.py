@@ -64,6 +64,11 @@ async def test_one_press_reaching_both_instances_at_once_moves_the_user_once(
     one, two = instances(fake, tmp_path, postgres_url, splitter)
     started += [one, two]
     await asyncio.gather(one.start(), two.start())
+    # Both started at once, and one of them ran the start-up retention sweep.
+    for bot in (one, two):
+        await bot.wait_output("the retention sweep or its skip", lambda b=bot: "retention: " in b.output)
+    sweeps = sorted(b.output.count("retention: deleted 0 user(s)") for b in (one, two))
+    assert sweeps == [0, 1] and "another instance holds today's sweep" in one.output + two.output
     user = fake.user(8_100_001)
     await user.send("/start")
     await user.pop_message()

@@ -41,8 +41,13 @@ BACKENDS: dict[str, Callable[[pytest.FixtureRequest, Path], Awaitable[str]]] = {
 
 
 @pytest.fixture(params=sorted(BACKENDS))
-async def backend(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Storage]:
-    store = await open_backend(await BACKENDS[request.param](request, tmp_path))
+async def backend_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    return await BACKENDS[request.param](request, tmp_path)
+
+
+@pytest.fixture
+async def backend(backend_url: str) -> AsyncIterator[Storage]:
+    store = await open_backend(backend_url)
     yield store
     await store.close()
 
