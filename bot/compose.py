@@ -128,7 +128,8 @@ async def serve(services: Services, platforms: list[Platform]) -> int:
     started: list[Platform] = []
     health = None
     if services.settings.health_port:
-        health = HealthServer(services.settings.health_host, services.settings.health_port, services.storage, started)
+        health = HealthServer(services.settings.health_host, services.settings.health_port, services.storage, started,
+                              instance=services.settings.instance_name)
         try:
             await health.start()
         except OSError as exc:
