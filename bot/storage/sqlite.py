@@ -412,6 +412,10 @@ class SqliteStorage(Storage):
         # One statement: the upsert changes the row only where the lease is free or the holder's own.
         return await self._write(_rowcount, _TAKE_LEASE, (name, holder, to_db_time(until), to_db_time(now))) == 1
 
+    async def export_rows(self, tables: Sequence[str]) -> dict[str, tuple[list[str], list[tuple]]]:
+        """Return {table: (columns, rows)} as stored, read in one transaction (for ``optout-bot db copy``)."""
+        return await self._write(_export, list(tables))
+
     async def ping(self) -> bool:
         try:
             return await self._call(_read, "SELECT 1", ()) == [(1,)]
@@ -527,6 +531,14 @@ def _record(db: sqlite3.Connection, owner: str, outcomes: list[tuple[int, str]],
 def _unsubscribe_scope(db: sqlite3.Connection, platform: str, scope: str) -> bool:
     db.execute("DELETE FROM reminders WHERE platform = ? AND scope = ? AND status = ?", (platform, scope, PENDING))
     return db.execute("DELETE FROM reminder_subs WHERE platform = ? AND scope = ?", (platform, scope)).rowcount > 0
+
+
+def _export(db: sqlite3.Connection, tables: list[str]) -> dict[str, tuple[list[str], list[tuple]]]:
+    exported = {}
+    for table in tables:
+        cursor = db.execute(f"SELECT * FROM {table}")
+        exported[table] = ([d[0] for d in cursor.description], cursor.fetchall())
+    return exported
 
 
 def _migrate(db: sqlite3.Connection) -> int:
