@@ -21,7 +21,7 @@ from bot.guide import Guide, GuideError, load_guide
 from bot.health import HealthServer
 from bot.metrics import ERRORS
 from bot.platform import Platform, PlatformError
-from bot.reminders.scheduler import Scheduler
+from bot.reminders.scheduler import MAX_IN_FLIGHT, Scheduler
 from bot.reminders.service import ReminderService
 from bot.retention import RetentionSweeper
 from bot.settings import Settings
@@ -107,7 +107,7 @@ def create_platforms(services: Services) -> list[Platform]:
         os.environ.setdefault("PTB_TIMEDELTA", "1")
         from adapters.telegram import TelegramPlatform
 
-        platforms.append(TelegramPlatform(settings, services.engine, services.reminders))
+        platforms.append(TelegramPlatform(settings, services.engine, services.reminders, unprompted_in_flight=MAX_IN_FLIGHT))
     if settings.discord_bot_token:
         from adapters.discord import DiscordPlatform
 

@@ -45,6 +45,9 @@ def check_guide(guide: Guide, path: Path | str = "guide") -> list[str]:
 
     if guide.start not in nodes:
         problem("start", f"unknown target {guide.start!r}")
+    for field, entry in (("steps_entry", guide.steps_entry), ("troubleshoot_entry", guide.troubleshoot_entry)):
+        if entry is not None and entry not in guide.entries:
+            problem(field, f"names {entry!r}, which is not one of the guide's entries")
     for entry, target in guide.entries.items():
         if target not in nodes:
             problem(f"entries.{entry}", f"unknown target {target!r}")

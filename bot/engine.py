@@ -184,7 +184,7 @@ class Engine:
         if name == "start":
             return self._open_entry(state, cmd.arg, now, from_start=True)
         if name == "steps":
-            return self._open_entry(state, "steps", now)
+            return self._open_entry(state, self.guide.steps_entry, now)
         if name == "remind":
             return await self._remind_menu(state, now)
         if name == "stop":
@@ -289,8 +289,8 @@ class Engine:
         return await self._confirm_off(state, now)
 
     async def _confirm_off(self, state: UserState, now: datetime) -> _Step:
-        already = state.answers.get("turned_off") == "yes"
-        state.answers["turned_off"] = "yes"
+        already = self._turned_off(state)
+        state.answers[self.guide.confirm_key] = "yes"
         state.pending = None
         offers: list[tuple[str, str]] = []
         if self.reminders is not None:
@@ -305,9 +305,8 @@ class Engine:
             state.pending = "remind"
         return _Step([Reply(text, buttons=tuple(rows))], counters=() if already else ("confirmed_off",))
 
-    @staticmethod
-    def _turned_off(state: UserState) -> bool:
-        return state.answers.get("turned_off") == "yes"
+    def _turned_off(self, state: UserState) -> bool:
+        return state.answers.get(self.guide.confirm_key) == "yes"
 
     # Reminders --------------------------------------------------------------------------------
     async def _remind_menu(self, state: UserState, now: datetime) -> _Step:

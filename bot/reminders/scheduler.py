@@ -226,15 +226,15 @@ class Scheduler:
             if deadline is None or deadline.at <= now or row.offset_s not in {int(o.total_seconds()) for o in deadline.offsets}:
                 return None
             if channel:
-                return texts.announcement(deadline, now)
-            return texts.deadline_reminder(deadline, now)
+                return texts.announcement(deadline, now, self.guide.steps_entry)
+            return texts.deadline_reminder(deadline, now, self.guide.steps_entry)
         if row.kind == CHECKBACK:
-            return texts.checkback_reminder()
+            return texts.checkback_reminder(self.guide.steps_entry)
         if row.kind == VERIFY:
             state = await self.service.users.get_user(UserKey(row.recipient.platform, row.recipient.id), row.pack)
-            if state is None or state.answers.get("turned_off") == "yes":
+            if state is None or state.answers.get(self.guide.confirm_key) == "yes":
                 return None
-            return texts.verify_reminder("troubleshoot" in self.guide.entries)
+            return texts.verify_reminder(self.guide.steps_entry, self.guide.troubleshoot_entry)
         log.warning("reminders: reminder %d has an unknown kind %r; skipped", row.id, row.kind)
         return None
 

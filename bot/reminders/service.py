@@ -133,7 +133,7 @@ class ReminderService:
 
     async def _maybe_verify(self, key: UserKey, now: datetime) -> None:
         state = await self.users.get_user(key, self.pack)
-        if state is None or state.answers.get("turned_off") == "yes":
+        if state is None or state.answers.get(self.guide.confirm_key) == "yes":
             return
         seen = [state.node, *(node for node, _ in state.history)]
         if not any(self.guide.has_node(n) and isinstance(self.guide.node(n), ResultNode) for n in seen):

@@ -97,45 +97,45 @@ def scheduled(lines: list[str]) -> str:
 
 
 # The messages --------------------------------------------------------------------------------
-def deadline_reminder(deadline: Deadline, now: datetime) -> Reply:
+def deadline_reminder(deadline: Deadline, now: datetime, steps: str) -> Reply:
     text = (
         f"⏰ **Reminder: {deadline.label}**\n\n"
         f"{format_date(deadline.at)}: **{format_left(deadline.at, now)}** left.\n\n"
         f"If you haven't turned off {SETTING} yet, the steps take a minute."
     )
-    return Reply(text, buttons=((Button(SHOW_STEPS, data.entry("steps")),), (Button(ITS_OFF, data.action(data.DONE)),),
+    return Reply(text, buttons=((Button(SHOW_STEPS, data.entry(steps)),), (Button(ITS_OFF, data.action(data.DONE)),),
                                 (Button(STOP_REMINDERS, data.action(data.STOP)),)))
 
 
-def checkback_reminder() -> Reply:
+def checkback_reminder(steps: str) -> Reply:
     text = (
         "👋 **Checking back, as you asked.**\n\n"
         f"Policies and settings change, so it's worth a quick look: is {SETTING} still off?"
     )
-    return Reply(text, buttons=((Button(SHOW_STEPS, data.entry("steps")),), (Button(STILL_OFF, data.action(data.DONE)),),
+    return Reply(text, buttons=((Button(SHOW_STEPS, data.entry(steps)),), (Button(STILL_OFF, data.action(data.DONE)),),
                                 (Button(STOP_REMINDERS, data.action(data.STOP)),)))
 
 
-def verify_reminder(troubleshoot: bool) -> Reply:
+def verify_reminder(steps: str, troubleshoot: str | None) -> Reply:
     text = (
         "👋 **Did it work?**\n\n"
         f"You looked at the steps to turn off {SETTING} but haven't told me it's off yet. "
         "If something didn't match what you saw, I can help."
     )
     rows: list[tuple[Button, ...]] = [(Button(ITS_OFF, data.action(data.DONE)),)]
-    rows.append((Button(COULD_NOT, data.entry("troubleshoot")),) if troubleshoot else (Button(SHOW_STEPS, data.entry("steps")),))
+    rows.append((Button(COULD_NOT, data.entry(troubleshoot)),) if troubleshoot else (Button(SHOW_STEPS, data.entry(steps)),))
     rows.append((Button(STOP_REMINDERS, data.action(data.STOP)),))
     return Reply(text, buttons=tuple(rows))
 
 
-def announcement(deadline: Deadline, now: datetime) -> Reply:
+def announcement(deadline: Deadline, now: datetime, steps: str) -> Reply:
     text = (
         f"📢 **{deadline.label}**\n\n"
         f"{format_date(deadline.at)}: **{format_left(deadline.at, now)}** left to make your choice. "
         f"If you don't want your chats used for training, you can switch off {SETTING} now or at any "
         "time later."
     )
-    return Reply(text, buttons=((Button(SHOW_STEPS, data.entry("steps")),),))
+    return Reply(text, buttons=((Button(SHOW_STEPS, data.entry(steps)),),))
 
 
 # Discord admins ------------------------------------------------------------------------------

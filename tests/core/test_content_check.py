@@ -11,7 +11,7 @@ import yaml
 
 from bot.content_check import check_guide, guide_paths, mermaid
 from bot.guide import GuideError, load_guide
-from tests.conftest import MINI_GUIDE, ROOT
+from tests.conftest import MINI_GUIDE, ROOT, SHIPPED_GUIDE
 
 CLI = [sys.executable, "-m", "bot.cli"]
 
@@ -136,3 +136,10 @@ def test_paths_follow_only_the_options_the_answers_allow(tmp_path: Path) -> None
     assert check_guide(guide) == []  # the graph checks count every option; the paths only the allowed ones
     pressed = {option for path in guide_paths(guide) for node, option in path.presses if node == "plan"}
     assert pressed == {"free", "pro"}
+
+
+def test_the_entries_the_engine_relies_on_must_exist(tmp_path) -> None:
+    guide = load_guide(SHIPPED_GUIDE).model_copy(update={"steps_entry": "nowhere", "troubleshoot_entry": "gone"})
+    problems = check_guide(guide, "g.yaml")
+    assert "g.yaml: steps_entry: names 'nowhere', which is not one of the guide's entries" in problems
+    assert "g.yaml: troubleshoot_entry: names 'gone', which is not one of the guide's entries" in problems

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from bot import texts
+from bot import button_data, texts
 from bot.clock import ManualClock
 from bot.engine import Engine
 from bot.events import Command, PlatformHints, Press, Start, UserKey
@@ -288,3 +288,15 @@ async def test_start_command_is_the_same_as_start(chat: EngineChat) -> None:
     a = await chat.push(Command("start", "steps"))
     b = await chat.push(Start("steps"))
     assert a[-1].text == b[-1].text
+
+
+async def test_the_confirmed_answer_and_the_steps_entry_are_the_guides(mini_guide, storage, clock) -> None:
+    guide = mini_guide.model_copy(update={"confirm_key": "switched_off", "steps_entry": "decide"})
+    chat = EngineChat(Engine(guide, storage, clock))
+    await chat.start()
+    await chat.push(Press(button_data.action(button_data.DONE)))
+    state = await storage.get_user(chat.key, guide.pack)
+    assert state.answers == {"switched_off": "yes"}
+    # /steps opens whatever entry the guide names for it.
+    via_steps = (await chat.command("steps"))[-1].text
+    assert via_steps == (await chat.start("decide"))[-1].text
