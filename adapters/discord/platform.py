@@ -218,6 +218,11 @@ class DiscordPlatform:
     def ready(self) -> bool:
         return self.client.is_ready() and not self.client.is_closed()
 
+    async def failed(self) -> str:
+        """Never return: discord.py reconnects by itself, and a refused token is reported at start."""
+        await asyncio.Event().wait()
+        raise AssertionError("unreachable")
+
     async def send(self, message: Outgoing) -> Delivery:
         target = message.recipient
         if target in self._unreachable:

@@ -15,7 +15,7 @@ import abc
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from bot.events import Recipient, UserKey
 
@@ -224,6 +224,11 @@ class CounterStore(abc.ABC):
 
 
 # Several instances on one database ---------------------------------------------------------------
+# Update ids grow one by one, so a claim whose id is a multiple of this also drops the expired claims:
+# the table stays small without a timer or a statement more per update.
+CLEAN_UPDATES_EVERY = 500
+
+
 class Coordination(abc.ABC):
     @abc.abstractmethod
     async def take_lease(self, name: str, holder: str, now: datetime, until: datetime) -> bool:
@@ -231,6 +236,14 @@ class Coordination(abc.ABC):
         ``now``) or ``holder``'s already; return whether ``holder`` now holds it.
 
         Of any number of callers racing for a free lease, in this process or another, exactly one wins.
+        """
+
+    @abc.abstractmethod
+    async def claim_update(self, platform: str, update_id: int, now: datetime, keep: timedelta) -> bool:
+        """Record that a platform update is being handled; False if it was claimed within ``keep`` before ``now``.
+
+        Of several instances handed one update (a platform's retry reaching another instance), exactly
+        one gets True. Claims older than ``keep`` are forgotten: the backend drops them as it goes.
         """
 
 

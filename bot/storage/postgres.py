@@ -21,7 +21,7 @@ import logging
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import TypeVar
 from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit, urlunsplit
 
@@ -29,6 +29,7 @@ import asyncpg
 
 from bot.events import Recipient, UserKey
 from bot.storage.base import (
+    CLEAN_UPDATES_EVERY,
     PENDING,
     SENDING,
     SKIPPED,
@@ -439,6 +440,16 @@ class PostgresStorage(Storage):
         await self._run(lambda con: con.execute(
             "INSERT INTO meta (name, value) VALUES ($1, $2) ON CONFLICT (name) DO UPDATE SET value = excluded.value",
             name, value))
+
+    async def claim_update(self, platform: str, update_id: int, now: datetime, keep: timedelta) -> bool:
+        expired = now - keep
+        if update_id % CLEAN_UPDATES_EVERY == 0:
+            await self._run(lambda con: con.execute("DELETE FROM seen_updates WHERE seen_at <= $1", expired))
+        # The primary key decides between racing instances: one inserts, the others find its row.
+        return await self._run(lambda con: con.fetchval(
+            "INSERT INTO seen_updates (platform, update_id, seen_at) VALUES ($1, $2, $3)"
+            " ON CONFLICT (platform, update_id) DO UPDATE SET seen_at = excluded.seen_at"
+            " WHERE seen_updates.seen_at <= $4 RETURNING true", platform, update_id, now, expired)) is True
 
     async def take_lease(self, name: str, holder: str, now: datetime, until: datetime) -> bool:
         # One statement: the row lock of ON CONFLICT makes racing takers queue, and each sees the winner's row.

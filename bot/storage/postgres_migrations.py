@@ -89,4 +89,14 @@ MIGRATIONS: list[str] = [
         until  timestamptz NOT NULL
     );
     """,
+    # 3: platform updates being handled (Telegram's update_id), so a retry that reaches another instance
+    # is not handled twice; rows are dropped after a while (bot/storage/base.py: claim_update).
+    """
+    CREATE TABLE seen_updates (
+        platform  text NOT NULL,
+        update_id bigint NOT NULL,
+        seen_at   timestamptz NOT NULL,
+        PRIMARY KEY (platform, update_id)
+    );
+    """,
 ]

@@ -154,4 +154,14 @@ MIGRATIONS: list[str] = [
         until  TEXT NOT NULL
     ) WITHOUT ROWID;
     """,
+    # 5: platform updates being handled (Telegram's update_id), so a retry that reaches another process
+    # is not handled twice; rows are dropped after a while (bot/storage/base.py: claim_update).
+    """
+    CREATE TABLE seen_updates (
+        platform  TEXT NOT NULL,
+        update_id INTEGER NOT NULL,
+        seen_at   TEXT NOT NULL,
+        PRIMARY KEY (platform, update_id)
+    ) WITHOUT ROWID;
+    """,
 ]

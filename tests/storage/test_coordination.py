@@ -45,3 +45,49 @@ async def test_instances_racing_for_a_lapsed_lease_let_one_win(backend: Storage,
     finally:
         for other in others:
             await other.close()
+
+
+HOUR = timedelta(hours=1)
+
+
+async def test_an_update_is_claimed_once_until_the_claim_expires(backend: Storage) -> None:
+    assert await backend.claim_update("telegram", 41, T0, HOUR)
+    assert not await backend.claim_update("telegram", 41, T0 + timedelta(minutes=59), HOUR)  # a retry
+    assert await backend.claim_update("discord", 41, T0, HOUR)  # another platform's numbering
+    assert await backend.claim_update("telegram", 42, T0, HOUR)
+    assert await backend.claim_update("telegram", 41, T0 + HOUR + timedelta(seconds=1), HOUR)  # forgotten
+
+
+async def test_expired_claims_are_dropped_as_updates_go_by(backend: Storage, backend_url: str) -> None:
+    from bot.storage.base import CLEAN_UPDATES_EVERY
+
+    assert await backend.claim_update("telegram", 7, T0, HOUR)
+    assert await backend.claim_update("telegram", CLEAN_UPDATES_EVERY * 3, T0 + HOUR * 2, HOUR)
+    if backend_url.startswith("sqlite"):
+        import sqlite3
+        from contextlib import closing
+
+        with closing(sqlite3.connect(backend_url.removeprefix("sqlite:///"))) as db:
+            assert db.execute("SELECT update_id FROM seen_updates").fetchall() == [(CLEAN_UPDATES_EVERY * 3,)]
+    elif backend_url.startswith("postgresql"):
+        import asyncpg
+
+        con = await asyncpg.connect(backend_url)
+        try:
+            assert [r[0] for r in await con.fetch("SELECT update_id FROM seen_updates")] == [CLEAN_UPDATES_EVERY * 3]
+        finally:
+            await con.close()
+
+
+async def test_instances_handed_one_update_let_exactly_one_handle_it(backend: Storage, backend_url: str) -> None:
+    if backend_url == "memory://":
+        pytest.skip("memory:// lives in one process: there is no second instance")
+    others = [await open_backend(backend_url) for _ in range(3)]
+    try:
+        for update_id in range(100, 110):
+            won = await asyncio.gather(*(other.claim_update("telegram", update_id, T0, HOUR)
+                                         for other in [backend, *others] for _ in range(2)))
+            assert sum(won) == 1
+    finally:
+        for other in others:
+            await other.close()
