@@ -39,6 +39,7 @@ REMIND_NONE = "There's nothing I can remind you about right now."
 NO_REMINDERS_HERE = "Reminders work on Telegram and Discord; in this chat I can't reach you later."
 REMINDERS_STOPPED = "Reminders stopped. I won't send you any more."
 NO_REMINDERS_TO_STOP = "You have no reminders scheduled."
+OTHER_ASSISTANTS = "**Which assistant would you like to check?** Each has its own switch; I'll walk you through it."
 SOURCES_INTRO = "**Where this guide's facts come from:**"
 
 
