@@ -10,10 +10,11 @@ import copy
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 from bot.events import Recipient, UserKey
 from bot.storage.base import (
+    CLEAN_UPDATES_EVERY,
     PENDING,
     SENDING,
     SKIPPED,
@@ -46,6 +47,8 @@ class MemoryStorage(Storage):
         self._users: dict[_UserName, UserState] = {}
         self._funnel: Counter[tuple[str, str, str]] = Counter()  # (day, platform, counter)
         self._meta: dict[str, str] = {}
+        self._leases: dict[str, tuple[str, datetime]] = {}  # name -> (holder, until)
+        self._updates: dict[tuple[str, int], datetime] = {}  # (platform, update id) -> when claimed
         self._reminders: dict[int, _Row] = {}
         self._unique: dict[tuple, int] = {}
         self._next_id = 1
@@ -274,6 +277,22 @@ class MemoryStorage(Storage):
 
     async def set_meta(self, name: str, value: str) -> None:
         self._meta[name] = value
+
+    async def claim_update(self, platform: str, update_id: int, now: datetime, keep: timedelta) -> bool:
+        if update_id % CLEAN_UPDATES_EVERY == 0:
+            self._updates = {k: at for k, at in self._updates.items() if at > now - keep}
+        at = self._updates.get((platform, update_id))
+        if at is not None and at > now - keep:
+            return False
+        self._updates[(platform, update_id)] = now
+        return True
+
+    async def take_lease(self, name: str, holder: str, now: datetime, until: datetime) -> bool:
+        current = self._leases.get(name)
+        if current is not None and current[0] != holder and current[1] > now:
+            return False
+        self._leases[name] = (holder, until)
+        return True
 
     async def ping(self) -> bool:
         return self._open

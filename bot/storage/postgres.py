@@ -21,7 +21,7 @@ import logging
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import TypeVar
 from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit, urlunsplit
 
@@ -29,6 +29,7 @@ import asyncpg
 
 from bot.events import Recipient, UserKey
 from bot.storage.base import (
+    CLEAN_UPDATES_EVERY,
     PENDING,
     SENDING,
     SKIPPED,
@@ -441,6 +442,42 @@ class PostgresStorage(Storage):
             "INSERT INTO meta (name, value) VALUES ($1, $2) ON CONFLICT (name) DO UPDATE SET value = excluded.value",
             name, value))
 
+    async def claim_update(self, platform: str, update_id: int, now: datetime, keep: timedelta) -> bool:
+        expired = now - keep
+        if update_id % CLEAN_UPDATES_EVERY == 0:
+            await self._run(lambda con: con.execute("DELETE FROM seen_updates WHERE seen_at <= $1", expired))
+        # The primary key decides between racing instances: one inserts, the others find its row.
+        return await self._run(lambda con: con.fetchval(
+            "INSERT INTO seen_updates (platform, update_id, seen_at) VALUES ($1, $2, $3)"
+            " ON CONFLICT (platform, update_id) DO UPDATE SET seen_at = excluded.seen_at"
+            " WHERE seen_updates.seen_at <= $4 RETURNING true", platform, update_id, now, expired)) is True
+
+    async def take_lease(self, name: str, holder: str, now: datetime, until: datetime) -> bool:
+        # One statement: the row lock of ON CONFLICT makes racing takers queue, and each sees the winner's row.
+        return await self._run(lambda con: con.fetchval(
+            "INSERT INTO leases (name, holder, until) VALUES ($1, $2, $3) ON CONFLICT (name) DO UPDATE"
+            " SET holder = excluded.holder, until = excluded.until"
+            " WHERE leases.holder = excluded.holder OR leases.until <= $4 RETURNING true",
+            name, holder, until, now)) is True
+
+    async def row_counts(self, tables: Sequence[str]) -> dict[str, int]:
+        """Return {table: rows}, a funnel day's stripes counted as one row (for ``optout-bot db copy``)."""
+        async def count(con: asyncpg.Connection) -> dict[str, int]:
+            counts = {}
+            for table in tables:
+                rows = "(SELECT DISTINCT day, platform, counter FROM funnel) f" if table == "funnel" else f'"{table}"'
+                counts[table] = await con.fetchval(f"SELECT count(*) FROM {rows}")
+            return counts
+
+        return await self._run(count)
+
+    async def import_rows(self, rows: dict[str, tuple[list[str], list[tuple]]], *, replace: bool = False) -> None:
+        """Insert {table: (columns, rows)} in one transaction: into empty tables, or emptied ones with ``replace``.
+
+        Funnel totals go to stripe 0; reminders keep their ids, and new ones are numbered after them.
+        """
+        return await self._in_transaction(lambda con: _import(con, rows, replace, self._target.where))
+
     async def ping(self) -> bool:
         try:
             return await self._run(lambda con: con.fetchval("SELECT 1")) == 1
@@ -487,6 +524,32 @@ async def _subscribe(con: asyncpg.Connection, sub: Subscriber, deadline_ids: lis
     if not rows:
         return 0
     return _count(await con.execute(_INSERT_REMINDERS, *_reminder_columns(rows)))
+
+
+async def _import(con: asyncpg.Connection, rows: dict[str, tuple[list[str], list[tuple]]], replace: bool,
+                  where: str) -> None:
+    tables = ", ".join(f'"{t}"' for t in rows)
+    # No instance may write while the copy runs: it would be lost by --replace, or refused for a key.
+    await con.execute(f"LOCK TABLE {tables} IN EXCLUSIVE MODE")
+    held = {t: n for t in rows if (n := await con.fetchval(f'SELECT count(*) FROM "{t}"'))}
+    if held and not replace:
+        said = ", ".join(f"{t} {n}" for t, n in held.items())
+        raise StorageError(f"DATABASE_URL: the database at {where} is not empty ({said} rows); copy into an empty"
+                           " database, or pass --replace to empty it first")
+    if held:
+        await con.execute(f"TRUNCATE {tables} RESTART IDENTITY")
+    for table, (columns, data) in rows.items():
+        if table == "funnel":
+            columns, data = [*columns, "stripe"], [(*row, 0) for row in data]
+        if not data:
+            continue
+        names = ", ".join(f'"{c}"' for c in columns)
+        marks = ", ".join(f"${i}" for i in range(1, len(columns) + 1))
+        keep_ids = " OVERRIDING SYSTEM VALUE" if table == "reminders" else ""
+        await con.executemany(f'INSERT INTO "{table}" ({names}){keep_ids} VALUES ({marks})', data)
+    if "reminders" in rows:
+        await con.execute("SELECT setval(pg_get_serial_sequence('reminders', 'id'),"
+                          " coalesce((SELECT max(id) FROM reminders), 0) + 1, false)")
 
 
 async def _migrate(con: asyncpg.Connection, create: bool, target: Target) -> int:

@@ -17,12 +17,13 @@ import sqlite3
 import threading
 from collections import Counter, OrderedDict
 from collections.abc import Callable, Iterable, Sequence
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import TypeVar
 
 from bot.events import Recipient, UserKey
 from bot.storage.base import (
+    CLEAN_UPDATES_EVERY,
     PENDING,
     SENDING,
     SKIPPED,
@@ -48,6 +49,10 @@ _COUNT_SQL = (
 _USER_COLUMNS = "guide_version, node, step, answers, history, pending, locale, rev, created_at, updated_at"
 _REMINDER_COLUMNS = (
     "id, platform, recipient_kind, recipient_id, pack, scope, kind, about, offset_s, due_at, status, attempts"
+)
+_TAKE_LEASE = (
+    "INSERT INTO leases (name, holder, until) VALUES (?1, ?2, ?3) ON CONFLICT(name) DO UPDATE"
+    " SET holder = excluded.holder, until = excluded.until WHERE leases.holder = excluded.holder OR leases.until <= ?4"
 )
 UserRow = tuple  # the _USER_COLUMNS of one stored row, as read
 
@@ -405,6 +410,17 @@ class SqliteStorage(Storage):
         await self._write(_rowcount, "INSERT INTO meta (name, value) VALUES (?, ?)"
                           " ON CONFLICT(name) DO UPDATE SET value = excluded.value", (name, value))
 
+    async def claim_update(self, platform: str, update_id: int, now: datetime, keep: timedelta) -> bool:
+        return await self._write(_claim_update, platform, update_id, to_db_time(now), to_db_time(now - keep))
+
+    async def take_lease(self, name: str, holder: str, now: datetime, until: datetime) -> bool:
+        # One statement: the upsert changes the row only where the lease is free or the holder's own.
+        return await self._write(_rowcount, _TAKE_LEASE, (name, holder, to_db_time(until), to_db_time(now))) == 1
+
+    async def export_rows(self, tables: Sequence[str]) -> dict[str, tuple[list[str], list[tuple]]]:
+        """Return {table: (columns, rows)} as stored, read in one transaction (for ``optout-bot db copy``)."""
+        return await self._write(_export, list(tables))
+
     async def ping(self) -> bool:
         try:
             return await self._call(_read, "SELECT 1", ()) == [(1,)]
@@ -522,6 +538,23 @@ def _unsubscribe_scope(db: sqlite3.Connection, platform: str, scope: str, pack: 
     params = (platform, scope, *((pack,) if pack else ()))
     db.execute(f"DELETE FROM reminders WHERE {where} AND status = ?", (*params, PENDING))
     return db.execute(f"DELETE FROM reminder_subs WHERE {where}", params).rowcount > 0
+
+
+def _claim_update(db: sqlite3.Connection, platform: str, update_id: int, now: str, expired: str) -> bool:
+    if update_id % CLEAN_UPDATES_EVERY == 0:
+        db.execute("DELETE FROM seen_updates WHERE seen_at <= ?", (expired,))
+    return db.execute(
+        "INSERT INTO seen_updates (platform, update_id, seen_at) VALUES (?, ?, ?) ON CONFLICT(platform, update_id)"
+        " DO UPDATE SET seen_at = excluded.seen_at WHERE seen_updates.seen_at <= ?",
+        (platform, update_id, now, expired)).rowcount == 1
+
+
+def _export(db: sqlite3.Connection, tables: list[str]) -> dict[str, tuple[list[str], list[tuple]]]:
+    exported = {}
+    for table in tables:
+        cursor = db.execute(f"SELECT * FROM {table}")
+        exported[table] = ([d[0] for d in cursor.description], cursor.fetchall())
+    return exported
 
 
 def _migrate(db: sqlite3.Connection) -> int:

@@ -5,7 +5,9 @@ the other packs, which have none, today) through the real engine (SQLite, a manu
 before, between and after the deadlines, and on the last day of the final one. The message that
 carries the confirm buttons is rendered the way each front end sends it: Telegram HTML and Discord
 markdown (each adapter's ``compose``, including the "✅ answer" line both put on top of the step the
-press leads to), and the terminal's plain text. It must be one message of at most 800 characters. "More
+press leads to), and the terminal's plain text. It must be one message of at most 800 characters:
+for Telegram, the characters the person sees once the HTML is parsed (Telegram counts its own message
+limit on that text, not on the tags); Discord's markdown is counted as sent, markers and all. "More
 details" must show the rest in messages of at most 1,500 characters, keep the confirm buttons, and
 Back must return to the steps.
 """
@@ -14,6 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from html.parser import HTMLParser
 
 import pytest
 
@@ -72,6 +75,23 @@ def _step_reply(outcome: Outcome) -> Reply:
     return found[0]
 
 
+class _Shown(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+
+    def handle_data(self, data: str) -> None:
+        self.parts.append(data)
+
+
+def shown_text(html_text: str) -> str:
+    """The text a Telegram HTML message shows: tags gone, entities decoded."""
+    parser = _Shown()
+    parser.feed(html_text)
+    parser.close()
+    return "".join(parser.parts)
+
+
 def rendered(outcome: Outcome, reply: Reply) -> dict[str, list[str]]:
     """What each platform sends for the step ``reply`` of ``outcome``: one string per message."""
     telegram = compose_telegram([r for r in outcome.replies if not r.notice])
@@ -80,7 +100,7 @@ def rendered(outcome: Outcome, reply: Reply) -> dict[str, list[str]]:
     discord = [m for m in compose(outcome) if not m.notice]
     assert discord[-1].rows and not any(m.rows for m in discord[:-1]), "Discord: buttons not on the last message"
     return {
-        "telegram": [r.text for r in telegram],
+        "telegram": [shown_text(r.text) for r in telegram],
         "discord": [m.content for m in discord],
         "terminal": [PlainRenderer().render(reply.text)],
     }
