@@ -105,7 +105,7 @@ async def build_services(settings: Settings, clock: Clock | None = None) -> Serv
     clock = clock or SystemClock(settings.fake_now)
     storage = await open_backend(settings.database_url)
     hints = platform_hints(settings)
-    reminders = ReminderService(storage, storage, guide, clock, hints=hints)
+    reminders = ReminderService(storage, storage, packs, clock, hints=hints)
     engine = Engine(packs, storage, clock, reminders=reminders, retention_days=settings.retention_days, hints=hints)
     return Services(settings=settings, guide=guide, storage=storage, clock=clock, engine=engine, reminders=reminders)
 

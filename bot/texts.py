@@ -9,6 +9,7 @@ START_OVER = "↺ Start over"
 CONTINUE_WHERE = "Continue where I was"
 REMIND_ME = "⏰ Remind me"
 STOP_REMINDERS = "🔕 Stop reminders"
+FOLLOW_CHANGES = "🔔 Tell me if this changes"
 FORGET_YES = "Yes, erase everything"
 FORGET_NO = "No, keep it"
 
@@ -37,9 +38,15 @@ CHECK_BACK_ASK = "Shall I check back with you, so you can look at it again?"
 REMIND_ASK = "When would you like a reminder?"
 REMIND_NONE = "There's nothing I can remind you about right now."
 NO_REMINDERS_HERE = "Reminders work on Telegram and Discord; in this chat I can't reach you later."
-REMINDERS_STOPPED = "Reminders stopped. I won't send you any more."
-NO_REMINDERS_TO_STOP = "You have no reminders scheduled."
+REMINDERS_STOPPED = "Reminders stopped, change alerts too. I won't send you any more."
+NO_REMINDERS_TO_STOP = "You have no reminders scheduled and follow no changes."
 OTHER_ASSISTANTS = "**Which assistant would you like to check?** Each has its own switch; I'll walk you through it."
+CHECK_ALL = "✅ Check all my assistants"
+CHECK_ALL_ASK = "**Which of these do you use?** Tap each one, then Continue; I'll walk you through them one by one."
+CHECK_ALL_GO = "Continue ➡"
+CHECK_ALL_NONE = "Tap at least one assistant first."
+CHECK_ALL_NEXT = "➡ Next assistant"
+CHECK_ALL_SUMMARY = "🏁 Finish: my summary"
 SOURCES_INTRO = "**Where this guide's facts come from:**"
 
 
@@ -74,3 +81,28 @@ def privacy(hints: PlatformHints, days: int = 180) -> str:
         f"**Erase it now:** send {p}forget and confirm; your answers, your place in the guide and your "
         "reminders are deleted at once."
     )
+
+
+def check_all_option(name: str, chosen: bool) -> str:
+    return f"{'☑️' if chosen else '⬜'} {name}"
+
+
+def check_all_toggled(name: str, chosen: bool) -> str:
+    return f"{name}: {'yes' if chosen else 'no'}"
+
+
+def check_all_chosen(names: list[str]) -> str:
+    return ", ".join(names)
+
+
+def check_all_heading(n: int, of: int, name: str) -> str:
+    return f"**{n} of {of}: {name}**"
+
+
+def check_all_summary(done: list[str], left: list[str]) -> str:
+    lines = ["**Your check is done.**"]
+    if done:
+        lines += ["", "Turned off (as you told me):", *(f"- {name}" for name in done)]
+    if left:
+        lines += ["", "Still to do (tap one for its steps):", *(f"- {name}" for name in left)]
+    return "\n".join(lines)

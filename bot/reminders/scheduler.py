@@ -19,7 +19,7 @@ from bot.events import Recipient, Reply, UserKey
 from bot.metrics import REMINDERS
 from bot.platform import Delivery, Outgoing, Platform
 from bot.reminders import texts
-from bot.reminders.service import CHECKBACK, DEADLINE, VERIFY, ReminderService
+from bot.reminders.service import ALERT, CHECKBACK, DEADLINE, VERIFY, ReminderService
 from bot.storage.base import FAILED, SENT, SKIPPED, UNREACHABLE, Reminder, ReminderQueue
 
 log = logging.getLogger(__name__)
@@ -81,7 +81,8 @@ class Scheduler:
                  max_in_flight: int = MAX_IN_FLIGHT, lease: timedelta = LEASE, max_attempts: int = MAX_ATTEMPTS) -> None:
         self.service = service
         self.queue = service.queue
-        self.pack = service.pack
+        # Every pack's reminders: the default pack's deadlines and check-backs, and any pack's alerts.
+        self.packs = list(service.packs)
         self.guide = service.guide
         self.clock = service.clock
         self.platforms = platforms
@@ -136,11 +137,11 @@ class Scheduler:
             return
         now = self.clock.now()
         free = self.max_in_flight - len(self._in_flight)
-        batch = await self.queue.claim(now, free, self.owner, now + self.lease, list(self.platforms), self.pack)
+        batch = await self.queue.claim(now, free, self.owner, now + self.lease, list(self.platforms), self.packs)
         self._start(batch, now)
         if len(batch) == free:
             return  # more may be due right now
-        due = await self.queue.next_due(list(self.platforms), self.pack)
+        due = await self.queue.next_due(list(self.platforms), self.packs)
         if self._stopping:
             return
         await self.clock.sleep_until(due or now + timedelta(hours=1), wake)
@@ -235,6 +236,14 @@ class Scheduler:
             if state is None or state.answers.get(self.guide.confirm_key) == "yes":
                 return None
             return texts.verify_reminder(self.guide.steps_entry, self.guide.troubleshoot_entry)
+        if row.kind == ALERT:
+            guide = self.service.packs.get(row.pack)
+            note = guide.changes if guide is not None else None
+            # The pack was bumped again (or removed) since: that note is no longer the news.
+            if guide is None or note is None or not guide.version == note.version == row.about:
+                return None
+            return texts.change_alert(guide.name, note.text, guide.steps_entry, self.service.qualifier(guide.pack),
+                                      channel=channel)
         log.warning("reminders: reminder %d has an unknown kind %r; skipped", row.id, row.kind)
         return None
 

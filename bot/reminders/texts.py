@@ -138,6 +138,24 @@ def announcement(deadline: Deadline, now: datetime, steps: str) -> Reply:
     return Reply(text, buttons=((Button(SHOW_STEPS, data.entry(steps)),),))
 
 
+# Change alerts -------------------------------------------------------------------------------
+SHOW_UPDATED_STEPS = "📋 Show me the updated steps"
+
+
+def alerts_subscribed(name: str, stop_command: str) -> str:
+    return (f"**Done!** When the facts behind the {name} steps change, I'll send you one short message "
+            f"with what changed.\n\nYou can stop that any time with {stop_command}.")
+
+
+def change_alert(name: str, note: str, steps: str, pack: str | None, *, channel: bool = False) -> Reply:
+    """The one message a pack's subscribers get for its ``changes`` note; ``pack`` qualifies the button."""
+    text = f"🔔 **{name}: the steps have changed**\n\n{note.strip()}"
+    rows: list[tuple[Button, ...]] = [(Button(SHOW_UPDATED_STEPS, data.entry(steps, pack)),)]
+    if not channel:
+        rows.append((Button(STOP_REMINDERS, data.action(data.STOP, pack)),))
+    return Reply(text, buttons=tuple(rows))
+
+
 # Discord admins ------------------------------------------------------------------------------
 def channel_on(lines: list[str]) -> str:
     if not lines:
@@ -146,5 +164,19 @@ def channel_on(lines: list[str]) -> str:
     return "Deadline announcements are on for this server. I'll post:\n" + "\n".join(f"- {line}" for line in lines)
 
 
-CHANNEL_OFF = "Deadline announcements are off for this server."
+CHANNEL_OFF = "Announcements are off for this server."
+
+
+def channel_off(name: str) -> str:
+    return f"Announcements for {name} are off for this server."
+
+CHANNEL_UNKNOWN_PACK = "I don't have a guide for that assistant. Pick one from the list."
+
+
+def channel_alerts_on(name: str) -> str:
+    return f"Change alerts for {name} are on for this server: I'll post here when its steps change."
+
+
+def channel_alerts_status(names: list[str]) -> str:
+    return f"Change alerts are on for: {', '.join(names)}."
 CHANNEL_NONE = "Deadline announcements are not set up for this server."

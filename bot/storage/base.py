@@ -169,8 +169,8 @@ class ReminderQueue(abc.ABC):
     # Claiming and recording ------------------------------------------------------------------
     @abc.abstractmethod
     async def claim(self, now: datetime, limit: int, owner: str, lease_until: datetime,
-                    platforms: Sequence[str], pack: str) -> list[Reminder]:
-        """Claim up to ``limit`` due reminders (or ones whose lease lapsed) for ``owner``, oldest first.
+                    platforms: Sequence[str], packs: Sequence[str]) -> list[Reminder]:
+        """Claim up to ``limit`` due reminders of these packs (or ones whose lease lapsed) for ``owner``, oldest first.
 
         No two callers, in this process or another, ever hold a claim on one reminder at once.
         """
@@ -189,8 +189,8 @@ class ReminderQueue(abc.ABC):
         """Put a claimed reminder back in the queue, due at ``due_at``; False if the claim was no longer ours."""
 
     @abc.abstractmethod
-    async def next_due(self, platforms: Sequence[str], pack: str) -> datetime | None:
-        """Return when the next reminder falls due (or a lapsed claim may be taken over)."""
+    async def next_due(self, platforms: Sequence[str], packs: Sequence[str]) -> datetime | None:
+        """Return when the next reminder of these packs falls due (or a lapsed claim may be taken over)."""
 
     @abc.abstractmethod
     async def counts(self) -> dict[str, int]:
@@ -202,8 +202,9 @@ class ReminderQueue(abc.ABC):
         """Return the channel that receives the scope's announcements in a pack, if any."""
 
     @abc.abstractmethod
-    async def unsubscribe_scope(self, platform: str, scope: str) -> bool:
-        """Stop a scope's announcements in every pack (subscriptions and pending reminders); False if it had none."""
+    async def unsubscribe_scope(self, platform: str, scope: str, pack: str | None = None) -> bool:
+        """Stop a scope's announcements in one pack, or every pack (subscriptions and pending reminders);
+        False if it had none."""
 
 
 # Counters and facts about the bot ----------------------------------------------------------------

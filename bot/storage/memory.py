@@ -189,12 +189,12 @@ class MemoryStorage(Storage):
         return skipped
 
     async def claim(self, now: datetime, limit: int, owner: str, lease_until: datetime,
-                    platforms: Sequence[str], pack: str) -> list[Reminder]:
+                    platforms: Sequence[str], packs: Sequence[str]) -> list[Reminder]:
         if limit <= 0 or not platforms:
             return []
         due = [
             (row.new.due_at, rid) for rid, row in self._reminders.items()
-            if row.new.pack == pack and row.new.recipient.platform in platforms
+            if row.new.pack in packs and row.new.recipient.platform in platforms
             and ((row.status == PENDING and row.new.due_at <= now)
                  or (row.status == SENDING and row.lease_until is not None and row.lease_until < now))
         ]
@@ -238,11 +238,11 @@ class MemoryStorage(Storage):
         row.new = replace(row.new, due_at=due_at)
         return True
 
-    async def next_due(self, platforms: Sequence[str], pack: str) -> datetime | None:
+    async def next_due(self, platforms: Sequence[str], packs: Sequence[str]) -> datetime | None:
         times = [
             row.new.due_at if row.status == PENDING else row.lease_until
             for row in self._reminders.values()
-            if row.new.pack == pack and row.new.recipient.platform in platforms and row.status in (PENDING, SENDING)
+            if row.new.pack in packs and row.new.recipient.platform in platforms and row.status in (PENDING, SENDING)
         ]
         return min((t for t in times if t is not None), default=None)
 
@@ -253,15 +253,15 @@ class MemoryStorage(Storage):
         return next((to for (to, p, _), s in self._subs.items() if to.platform == platform and s == scope and p == pack),
                     None)
 
-    async def unsubscribe_scope(self, platform: str, scope: str) -> bool:
-        def hit(to: Recipient, s: str | None) -> bool:
-            return to.platform == platform and s == scope
+    async def unsubscribe_scope(self, platform: str, scope: str, pack: str | None = None) -> bool:
+        def hit(to: Recipient, s: str | None, p: str) -> bool:
+            return to.platform == platform and s == scope and (pack is None or p == pack)
 
         for rid in [rid for rid, row in self._reminders.items()
-                    if row.status == PENDING and hit(row.new.recipient, row.new.scope)]:
+                    if row.status == PENDING and hit(row.new.recipient, row.new.scope, row.new.pack)]:
             self._drop(rid)
         before = len(self._subs)
-        self._subs = {k: v for k, v in self._subs.items() if not hit(k[0], v)}
+        self._subs = {k: v for k, v in self._subs.items() if not hit(k[0], v, k[1])}
         return len(self._subs) < before
 
     # Counters and facts -----------------------------------------------------------------------

@@ -104,7 +104,7 @@ ON CONFLICT DO NOTHING
 _CLAIM = f"""
 UPDATE reminders SET status = '{SENDING}', owner = $1, lease_until = $2, attempts = attempts + 1
 WHERE id IN (
-    SELECT id FROM reminders WHERE pack = $3 AND platform = ANY($4::text[])
+    SELECT id FROM reminders WHERE pack = ANY($3::text[]) AND platform = ANY($4::text[])
     AND ((status = '{PENDING}' AND due_at <= $5) OR (status = '{SENDING}' AND lease_until < $5))
     ORDER BY due_at LIMIT $6 FOR UPDATE SKIP LOCKED
 )
@@ -372,12 +372,12 @@ class PostgresStorage(Storage):
             SKIPPED, recipient.platform, recipient.kind, recipient.id, pack, kind, PENDING)))
 
     async def claim(self, now: datetime, limit: int, owner: str, lease_until: datetime,
-                    platforms: Sequence[str], pack: str) -> list[Reminder]:
-        if limit <= 0 or not platforms:
+                    platforms: Sequence[str], packs: Sequence[str]) -> list[Reminder]:
+        if limit <= 0 or not platforms or not packs:
             return []
         # SKIP LOCKED: a row another instance is claiming right now is left to it, never waited for, so
         # concurrent claims split the due rows between them instead of queueing behind each other.
-        rows = await self._run(lambda con: con.fetch(_CLAIM, owner, lease_until, pack, list(platforms), now, limit))
+        rows = await self._run(lambda con: con.fetch(_CLAIM, owner, lease_until, list(packs), list(platforms), now, limit))
         return sorted((_reminder(r) for r in rows), key=lambda r: (r.due_at, r.id))
 
     async def extend_leases(self, owner: str, ids: Sequence[int], lease_until: datetime) -> int:
@@ -397,15 +397,15 @@ class PostgresStorage(Storage):
             "UPDATE reminders SET status = $1, due_at = $2, owner = NULL, lease_until = NULL WHERE id = $3 AND owner = $4",
             PENDING, due_at, rid, owner))) == 1
 
-    async def next_due(self, platforms: Sequence[str], pack: str) -> datetime | None:
-        if not platforms:
+    async def next_due(self, platforms: Sequence[str], packs: Sequence[str]) -> datetime | None:
+        if not platforms or not packs:
             return None
         # Two subqueries, each answered from its partial index; sent rows, which pile up, are never read.
         return await self._run(lambda con: con.fetchval(
-            f"SELECT least((SELECT min(due_at) FROM reminders WHERE status = '{PENDING}' AND pack = $1"
+            f"SELECT least((SELECT min(due_at) FROM reminders WHERE status = '{PENDING}' AND pack = ANY($1::text[])"
             f" AND platform = ANY($2::text[])), (SELECT min(lease_until) FROM reminders WHERE status = '{SENDING}'"
-            f" AND pack = $1 AND platform = ANY($2::text[])))",
-            pack, list(platforms)))
+            f" AND pack = ANY($1::text[]) AND platform = ANY($2::text[])))",
+            list(packs), list(platforms)))
 
     async def counts(self) -> dict[str, int]:
         rows = await self._run(lambda con: con.fetch("SELECT status, count(*) FROM reminders GROUP BY status"))
@@ -417,12 +417,13 @@ class PostgresStorage(Storage):
             " LIMIT 1", platform, scope, pack))
         return Recipient(platform, row[0], row[1]) if row else None
 
-    async def unsubscribe_scope(self, platform: str, scope: str) -> bool:
+    async def unsubscribe_scope(self, platform: str, scope: str, pack: str | None = None) -> bool:
+        # ($3 IS NULL): every pack.
         async def unsubscribe(con: asyncpg.Connection) -> bool:
-            await con.execute("DELETE FROM reminders WHERE platform = $1 AND scope = $2 AND status = $3",
-                              platform, scope, PENDING)
-            return _count(await con.execute("DELETE FROM reminder_subs WHERE platform = $1 AND scope = $2",
-                                            platform, scope)) > 0
+            await con.execute("DELETE FROM reminders WHERE platform = $1 AND scope = $2 AND ($3::text IS NULL"
+                              " OR pack = $3) AND status = $4", platform, scope, pack, PENDING)
+            return _count(await con.execute("DELETE FROM reminder_subs WHERE platform = $1 AND scope = $2"
+                                            " AND ($3::text IS NULL OR pack = $3)", platform, scope, pack)) > 0
 
         return await self._in_transaction(unsubscribe)
 

@@ -332,8 +332,8 @@ class SqliteStorage(Storage):
         )
 
     async def claim(self, now: datetime, limit: int, owner: str, lease_until: datetime,
-                    platforms: Sequence[str], pack: str) -> list[Reminder]:
-        if limit <= 0 or not platforms:
+                    platforms: Sequence[str], packs: Sequence[str]) -> list[Reminder]:
+        if limit <= 0 or not platforms or not packs:
             return []
         t = to_db_time(now)
         # One UPDATE ... RETURNING claims a whole batch atomically: inside BEGIN IMMEDIATE no other
@@ -341,10 +341,11 @@ class SqliteStorage(Storage):
         claimed = await self._write(
             _read,
             f"UPDATE reminders SET status = ?, owner = ?, lease_until = ?, attempts = attempts + 1"
-            f" WHERE id IN (SELECT id FROM reminders WHERE pack = ? AND platform IN ({_marks(len(platforms))})"
+            f" WHERE id IN (SELECT id FROM reminders WHERE pack IN ({_marks(len(packs))})"
+            f" AND platform IN ({_marks(len(platforms))})"
             f" AND ((status = ? AND due_at <= ?) OR (status = ? AND lease_until < ?)) ORDER BY due_at LIMIT ?)"
             f" RETURNING {_REMINDER_COLUMNS}",
-            (SENDING, owner, to_db_time(lease_until), pack, *platforms, PENDING, t, SENDING, t, limit),
+            (SENDING, owner, to_db_time(lease_until), *packs, *platforms, PENDING, t, SENDING, t, limit),
         )
         return sorted((_reminder(r) for r in claimed), key=lambda r: (r.due_at, r.id))
 
@@ -368,16 +369,16 @@ class SqliteStorage(Storage):
             (PENDING, to_db_time(due_at), rid, owner),
         ) == 1
 
-    async def next_due(self, platforms: Sequence[str], pack: str) -> datetime | None:
-        if not platforms:
+    async def next_due(self, platforms: Sequence[str], packs: Sequence[str]) -> datetime | None:
+        if not platforms or not packs:
             return None
-        marks = _marks(len(platforms))
+        marks, pack_marks = _marks(len(platforms)), _marks(len(packs))
         ((first,),) = await self._call(
             _read,
-            f"SELECT MIN(t) FROM (SELECT MIN(due_at) AS t FROM reminders WHERE status = ? AND pack = ?"
+            f"SELECT MIN(t) FROM (SELECT MIN(due_at) AS t FROM reminders WHERE status = ? AND pack IN ({pack_marks})"
             f" AND platform IN ({marks}) UNION ALL SELECT MIN(lease_until) FROM reminders WHERE status = ?"
-            f" AND pack = ? AND platform IN ({marks}))",
-            (PENDING, pack, *platforms, SENDING, pack, *platforms),
+            f" AND pack IN ({pack_marks}) AND platform IN ({marks}))",
+            (PENDING, *packs, *platforms, SENDING, *packs, *platforms),
         )
         return from_db_time(first) if first else None
 
@@ -389,8 +390,8 @@ class SqliteStorage(Storage):
                                 " WHERE platform = ? AND scope = ? AND pack = ? LIMIT 1", (platform, scope, pack))
         return Recipient(platform, rows[0][0], rows[0][1]) if rows else None
 
-    async def unsubscribe_scope(self, platform: str, scope: str) -> bool:
-        return await self._write(_unsubscribe_scope, platform, scope)
+    async def unsubscribe_scope(self, platform: str, scope: str, pack: str | None = None) -> bool:
+        return await self._write(_unsubscribe_scope, platform, scope, pack)
 
     # Counters and facts -----------------------------------------------------------------------
     async def funnel(self, since: date, until: date) -> dict[tuple[str, str], int]:
@@ -532,9 +533,11 @@ def _record(db: sqlite3.Connection, owner: str, outcomes: list[tuple[int, str]],
     return recorded
 
 
-def _unsubscribe_scope(db: sqlite3.Connection, platform: str, scope: str) -> bool:
-    db.execute("DELETE FROM reminders WHERE platform = ? AND scope = ? AND status = ?", (platform, scope, PENDING))
-    return db.execute("DELETE FROM reminder_subs WHERE platform = ? AND scope = ?", (platform, scope)).rowcount > 0
+def _unsubscribe_scope(db: sqlite3.Connection, platform: str, scope: str, pack: str | None) -> bool:
+    where = "platform = ? AND scope = ?" + (" AND pack = ?" if pack else "")
+    params = (platform, scope, *((pack,) if pack else ()))
+    db.execute(f"DELETE FROM reminders WHERE {where} AND status = ?", (*params, PENDING))
+    return db.execute(f"DELETE FROM reminder_subs WHERE {where}", params).rowcount > 0
 
 
 def _claim_update(db: sqlite3.Connection, platform: str, update_id: int, now: str, expired: str) -> bool:

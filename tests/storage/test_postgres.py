@@ -274,7 +274,7 @@ async def test_two_instances_claiming_at_once_never_share_a_reminder(postgres_ur
 
         async def drain(store: PostgresStorage, owner: str) -> list[int]:
             got: list[int] = []
-            while batch := await store.claim(T0, 7, owner, T0 + timedelta(seconds=10), ["telegram"], "claude"):
+            while batch := await store.claim(T0, 7, owner, T0 + timedelta(seconds=10), ["telegram"], ["claude"]):
                 got += [r.id for r in batch]
             return got
 

@@ -98,7 +98,7 @@ async def test_two_connections_racing_claim_each_row_once(tmp_path: Path) -> Non
 
         async def drain(store, owner: str) -> list[int]:
             got: list[int] = []
-            while batch := await store.claim(T0, 7, owner, T0 + timedelta(seconds=10), ["telegram"], "claude"):
+            while batch := await store.claim(T0, 7, owner, T0 + timedelta(seconds=10), ["telegram"], ["claude"]):
                 got += [r.id for r in batch]
                 await asyncio.sleep(0)
             return got
