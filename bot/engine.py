@@ -24,6 +24,7 @@ from bot import texts
 from bot.clock import Clock
 from bot.events import Button, Command, Event, Outcome, Press, Reply, Start, Text, UserKey
 from bot.guide import Guide, InfoNode, Option, QuestionNode, ResultNode, When, fill_placeholders, placeholders
+from bot.i18n import EN, Lang, choose_language, lang
 from bot.locks import KeyedLocks
 from bot.metrics import STEP_LATENCY
 from bot.storage.base import StaleStateError, UserState, UserStore
@@ -36,15 +37,16 @@ HISTORY_MAX = 50  # Back goes this far; the guide is far shallower, this only bo
 class Reminders(Protocol):
     """What the engine needs from the reminder service (bot.reminders implements it)."""
 
-    def offers(self, key: UserKey, now: datetime, *, turned_off: bool = False) -> list[tuple[str, str]]:
+    def offers(self, key: UserKey, now: datetime, *, turned_off: bool = False, t: Lang = EN) -> list[tuple[str, str]]:
         """Return (offer id, button label) pairs that fit the date; only check-backs once ``turned_off``."""
         ...
 
-    async def subscribe(self, key: UserKey, offer: str, now: datetime, *, turned_off: bool = False) -> str | None:
+    async def subscribe(self, key: UserKey, offer: str, now: datetime, *, turned_off: bool = False,
+                        t: Lang = EN) -> str | None:
         """Schedule an offer; return the confirmation text, or None if the offer is not valid now."""
         ...
 
-    async def describe(self, key: UserKey, now: datetime) -> str | None:
+    async def describe(self, key: UserKey, now: datetime, *, t: Lang = EN) -> str | None:
         """Return a sentence about what is scheduled for the user, or None when nothing is."""
         ...
 
@@ -84,7 +86,10 @@ class Engine:
         self.reminders = reminders
         self._nodes = {n.id: n for n in guide.nodes}
         self._locks: KeyedLocks[UserKey] = KeyedLocks()
-        self._texts = _TextCache(guide)
+        # The guide's texts per language it declares; ids, conditions and dates are the same in each.
+        self._localized = {code: guide.in_language(code) for code in guide.languages}
+        self._local_nodes = {code: {n.id: n for n in g.nodes} for code, g in self._localized.items()}
+        self._texts = {code: _TextCache(g) for code, g in self._localized.items()}
 
     async def handle(self, key: UserKey, event: Event, locale: str | None = None) -> Outcome:
         """Apply one event of one user and return what to show; events of a user run one at a time.
@@ -110,21 +115,38 @@ class Engine:
         if state is None:
             state = self._new_state(key, self.guide.start, now)
         elif state.guide_version != self.guide.version or state.node not in self._nodes:
-            notice.append(Reply(texts.GUIDE_UPDATED, notice=True))
             old = state
             state = self._new_state(key, self.guide.start, now, created=old.created_at)
             state.rev, state.locale = old.rev, old.locale
+            notice.append(Reply(self._t(state)._(texts.GUIDE_UPDATED), notice=True))
             if isinstance(event, Press) and not event.data.startswith(("e:", "x:", "f:", "r:")):
                 # The button belonged to the old guide; the fresh start below is the answer.
                 event = Start()
         if locale:
             state.locale = locale
+        if fresh and self._guide_language(state) != self.language(state):
+            # Once per person and pack: their first step here says why the guide is in English.
+            notice.append(Reply(self._t(state)._(texts.ONLY_IN_ENGLISH), notice=True))
         step = await self._apply(state, event, now)
         if not step.forgotten and (step.save or fresh or notice):
             # (After an erase nothing about the user may be written back.)
             state.updated_at = now
             await self.storage.save_step(state, step.counters + (("started",) if fresh else ()))
         return Outcome(replies=notice + step.replies, forgotten=step.forgotten)
+
+    # Language ---------------------------------------------------------------------------------
+    @staticmethod
+    def language(state: UserState) -> str:
+        """The person's language for the bot's own texts: the platform's hint mapped to one we speak."""
+        return choose_language(state.locale)
+
+    def _t(self, state: UserState) -> Lang:
+        return lang(self.language(state))
+
+    def _guide_language(self, state: UserState) -> str:
+        """The language the guide is shown in: the person's, or English when this pack lacks it."""
+        code = self.language(state)
+        return code if code in self._localized else self.guide.language
 
     # State ------------------------------------------------------------------------------------
     def _new_state(self, key: UserKey, node: str, now: datetime, created: datetime | None = None) -> UserState:
@@ -172,7 +194,7 @@ class Engine:
         target = self.guide.entries.get(entry) if entry else None
         notice = []
         if entry and target is None:
-            notice = [Reply(texts.UNKNOWN_ENTRY, notice=True)]
+            notice = [Reply(self._t(state)._(texts.UNKNOWN_ENTRY), notice=True)]
         if target is None and not from_start:
             return self._again(state, now, texts.UNKNOWN_ENTRY)
         counters = self._restart(state)
@@ -183,6 +205,7 @@ class Engine:
     async def _command(self, state: UserState, cmd: Command, now: datetime) -> _Step:
         name = cmd.name.lower()
         prefix = texts.command_prefix(state.key.platform)
+        t = self._t(state)
         if name == "start":
             return self._open_entry(state, cmd.arg, now, from_start=True)
         if name == "steps":
@@ -193,14 +216,16 @@ class Engine:
             return await self._stop_reminders(state, now)
         if name == "forget":
             state.pending = "forget"
-            return _Step([Reply(texts.FORGET_ASK, buttons=((Button(texts.FORGET_YES, "f:yes"), Button(texts.FORGET_NO, "f:no")),))])
+            buttons = ((Button(t._(texts.FORGET_YES), "f:yes"), Button(t._(texts.FORGET_NO), "f:no")),)
+            return _Step([Reply(t._(texts.FORGET_ASK), buttons=buttons)])
         if name == "sources":
-            return _Step([self._sources_reply()], save=False)
+            return _Step([self._sources_reply(t)], save=False)
         if name == "privacy":
-            return _Step([Reply(texts.privacy(prefix, self.retention_days), buttons=(self._continue_row(),))], save=False)
+            text = texts.privacy(prefix, self.retention_days, t=t)
+            return _Step([Reply(text, buttons=(self._continue_row(t),))], save=False)
         if name == "help":
-            return _Step([Reply(texts.help_text(prefix), buttons=(self._continue_row(),))], save=False)
-        return self._again(state, now, texts.unknown_command(prefix))
+            return _Step([Reply(texts.help_text(prefix, t=t), buttons=(self._continue_row(t),))], save=False)
+        return self._again(state, now, texts.unknown_command(prefix, t=t))
 
     async def _press(self, state: UserState, data: str, now: datetime) -> _Step:
         kind, _, rest = data.partition(":")
@@ -237,8 +262,8 @@ class Engine:
         return self._again(state, now, texts.BAD_BUTTON)
 
     def _again(self, state: UserState, now: datetime, why: str) -> _Step:
-        """Explain briefly and show the current step again, changing nothing."""
-        return _Step([Reply(why, notice=True), *self._render(state, now)], save=False)
+        """Explain briefly (``why``: a msgid of bot.texts, or a text already translated) and show the current step again."""
+        return _Step([Reply(self._t(state)._(why), notice=True), *self._render(state, now)], save=False)
 
     def _back(self, state: UserState, now: datetime) -> _Step:
         if not state.history:
@@ -251,7 +276,7 @@ class Engine:
         return _Step(self._render(state, now))
 
     def _continue(self, state: UserState, now: datetime) -> _Step:
-        node = self._nodes[state.node]
+        node = self._node(state)
         if not isinstance(node, InfoNode):
             return self._again(state, now, texts.STALE_BUTTON)
         answered = Reply(self._pressed_text(node, state, now), edit=True, chosen=node.continue_label)
@@ -259,7 +284,7 @@ class Engine:
         return _Step([answered, *self._render(state, now)], counters=counters)
 
     async def _choose(self, state: UserState, option_id: str, now: datetime) -> _Step:
-        node = self._nodes[state.node]
+        node = self._node(state)
         option = self._option(node, option_id)
         if option is None or not visible(option.when, state.answers, self.guide, now):
             return self._again(state, now, texts.BAD_BUTTON)
@@ -287,7 +312,7 @@ class Engine:
             counters = self._restart(state)
             return _Step(self._render(state, now), counters=counters)
         if option.action == "sources":
-            return _Step([self._sources_reply()], save=False)
+            return _Step([self._sources_reply(self._t(state))], save=False)
         if option.action == "remind":
             return await self._remind_menu(state, now)
         return await self._confirm_off(state, now)
@@ -296,15 +321,16 @@ class Engine:
         already = state.answers.get("turned_off") == "yes"
         state.answers["turned_off"] = "yes"
         state.pending = None
+        t = self._t(state)
         offers: list[tuple[str, str]] = []
         if self.reminders is not None:
             await self.reminders.confirmed(state.key, now)
-            offers = self.reminders.offers(state.key, now, turned_off=True)
+            offers = self.reminders.offers(state.key, now, turned_off=True, t=t)
         # The check-backs go straight on the thanks: one tap, and never a deadline reminder
         # written for people who have not switched it off.
         rows = [(Button(label, f"r:{offer}"),) for offer, label in offers]
-        rows.append((Button(texts.START_OVER, "s"),))
-        text = f"{texts.THANKS_OFF}\n\n{texts.CHECK_BACK_ASK}" if offers else texts.THANKS_OFF
+        rows.append((Button(t._(texts.START_OVER), "s"),))
+        text = f"{t._(texts.THANKS_OFF)}\n\n{t._(texts.CHECK_BACK_ASK)}" if offers else t._(texts.THANKS_OFF)
         if offers:
             state.pending = "remind"
         return _Step([Reply(text, buttons=tuple(rows))], counters=() if already else ("confirmed_off",))
@@ -315,15 +341,16 @@ class Engine:
 
     # Reminders --------------------------------------------------------------------------------
     async def _remind_menu(self, state: UserState, now: datetime) -> _Step:
+        t = self._t(state)
         if self.reminders is None:
-            return _Step([Reply(texts.NO_REMINDERS_HERE, buttons=(self._continue_row(),))], save=False)
-        offers = self.reminders.offers(state.key, now, turned_off=self._turned_off(state))
-        scheduled = await self.reminders.describe(state.key, now)
+            return _Step([Reply(t._(texts.NO_REMINDERS_HERE), buttons=(self._continue_row(t),))], save=False)
+        offers = self.reminders.offers(state.key, now, turned_off=self._turned_off(state), t=t)
+        scheduled = await self.reminders.describe(state.key, now, t=t)
         rows: list[tuple[Button, ...]] = [(Button(label, f"r:{offer}"),) for offer, label in offers]
         if scheduled:
-            rows.append((Button(texts.STOP_REMINDERS, "x:stop"),))
-        rows.append(self._continue_row())
-        text = texts.REMIND_ASK if offers else texts.REMIND_NONE
+            rows.append((Button(t._(texts.STOP_REMINDERS), "x:stop"),))
+        rows.append(self._continue_row(t))
+        text = t._(texts.REMIND_ASK) if offers else t._(texts.REMIND_NONE)
         if scheduled:
             text = f"{scheduled}\n\n{text}"
         state.pending = "remind"
@@ -332,46 +359,57 @@ class Engine:
     async def _remind_choose(self, state: UserState, offer: str, now: datetime) -> _Step:
         if self.reminders is None:
             return self._again(state, now, texts.NO_REMINDERS_HERE)
-        confirmation = await self.reminders.subscribe(state.key, offer, now, turned_off=self._turned_off(state))
+        t = self._t(state)
+        confirmation = await self.reminders.subscribe(state.key, offer, now, turned_off=self._turned_off(state), t=t)
         if confirmation is None:
             step = await self._remind_menu(state, now)
-            step.replies.insert(0, Reply(texts.OFFER_GONE, notice=True))
+            step.replies.insert(0, Reply(t._(texts.OFFER_GONE), notice=True))
             return step
         state.pending = None
-        buttons = ((Button(texts.STOP_REMINDERS, "x:stop"), *self._continue_row()),)
+        buttons = ((Button(t._(texts.STOP_REMINDERS), "x:stop"), *self._continue_row(t)),)
         return _Step([Reply(confirmation, buttons=buttons)], counters=("reminder_subscribed",))
 
     async def _stop_reminders(self, state: UserState, now: datetime) -> _Step:
         cancelled = await self.reminders.cancel(state.key) if self.reminders else 0
-        text = texts.REMINDERS_STOPPED if cancelled else texts.NO_REMINDERS_TO_STOP
-        return _Step([Reply(text, buttons=(self._continue_row(),))], save=False)
+        t = self._t(state)
+        text = t._(texts.REMINDERS_STOPPED) if cancelled else t._(texts.NO_REMINDERS_TO_STOP)
+        return _Step([Reply(text, buttons=(self._continue_row(t),))], save=False)
 
     # Erase my data ----------------------------------------------------------------------------
     async def _forget_answer(self, state: UserState, answer: str, now: datetime) -> _Step:
         if state.pending != "forget":
             return self._again(state, now, texts.STALE_BUTTON)
+        t = self._t(state)
         if answer != "yes":
             state.pending = None
-            return _Step([Reply(texts.FORGET_KEPT, buttons=(self._continue_row(),))])
+            return _Step([Reply(t._(texts.FORGET_KEPT), buttons=(self._continue_row(t),))])
         await self.storage.forget_user(state.key)
-        return _Step([Reply(texts.FORGOTTEN)], save=False, forgotten=True)
+        return _Step([Reply(t._(texts.FORGOTTEN))], save=False, forgotten=True)
 
     # Rendering --------------------------------------------------------------------------------
-    def _continue_row(self) -> tuple[Button, ...]:
-        return (Button(texts.CONTINUE_WHERE, "c"),)
+    @staticmethod
+    def _continue_row(t: Lang) -> tuple[Button, ...]:
+        return (Button(t._(texts.CONTINUE_WHERE), "c"),)
 
-    def _sources_reply(self) -> Reply:
-        lines = [texts.SOURCES_INTRO, ""]
-        lines += [f"- [{s.title}]({s.url}) (seen {s.seen:%d %b %Y})" for s in self.guide.sources]
-        return Reply("\n".join(lines), buttons=(self._continue_row(),))
+    def _sources_reply(self, t: Lang) -> Reply:
+        # The sources are English pages, so their titles stay as published.
+        lines = [t._(texts.SOURCES_INTRO), ""]
+        lines += [f"- [{s.title}]({s.url}) ({t._(texts.SOURCE_SEEN).format(date=t.short_date(s.seen))})"
+                  for s in self.guide.sources]
+        return Reply("\n".join(lines), buttons=(self._continue_row(t),))
+
+    def _node(self, state: UserState) -> QuestionNode | InfoNode | ResultNode:
+        """The current node with its texts in the language the person reads the guide in."""
+        return self._local_nodes[self._guide_language(state)][state.node]
 
     def _pressed_text(self, node: QuestionNode | InfoNode | ResultNode, state: UserState, now: datetime) -> str:
         # The buttons were on the node's last message, so that is the one an answer replaces.
-        return self._texts.parts(node, state.answers, now)[-1]
+        return self._texts[self._guide_language(state)].parts(node, state.answers, now)[-1]
 
     def _render(self, state: UserState, now: datetime) -> list[Reply]:
         """The current node as messages: most nodes are one; the buttons go on the last."""
-        node = self._nodes[state.node]
+        node = self._node(state)
+        t = self._t(state)
         rows: list[tuple[Button, ...]] = []
         if isinstance(node, InfoNode):
             rows.append((Button(node.continue_label, f"n:{state.step}"),))
@@ -383,12 +421,12 @@ class Engine:
             ]
         nav: list[Button] = []
         if state.history:
-            nav.append(Button(texts.BACK, f"b:{state.step}"))
+            nav.append(Button(t._(texts.BACK), f"b:{state.step}"))
         if state.node != self.guide.start:
-            nav.append(Button(texts.START_OVER, "s"))
+            nav.append(Button(t._(texts.START_OVER), "s"))
         if nav:
             rows.append(tuple(nav))
-        *before, last = self._texts.parts(node, state.answers, now)
+        *before, last = self._texts[self._guide_language(state)].parts(node, state.answers, now)
         return [*(Reply(part) for part in before), Reply(last, buttons=tuple(rows))]
 
 
@@ -451,7 +489,7 @@ def node_parts(
     for block in node.blocks:
         if not visible(block.when, answers, guide, now):
             continue
-        text = fill_placeholders(block.text.strip(), guide, now)
+        text = fill_placeholders(block.text.strip(), guide, now, lang(guide.language))
         if not text:
             continue
         if block.new_message and parts[-1]:

@@ -1,46 +1,50 @@
-"""What reminders say: the messages the scheduler sends and the sentences the "Remind me" menu shows."""
+"""What reminders say: the messages the scheduler sends and the sentences the "Remind me" menu shows.
+
+Every function takes the recipient's ``bot.i18n.Lang``; constants are English msgids (see bot/texts.py).
+"""
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 
 from bot.events import Button, Reply
-from bot.guide import Deadline, format_date, format_left
+from bot.guide import Deadline, format_left
+from bot.i18n import EN, N_, Lang
 from bot.texts import STOP_REMINDERS
 
-SHOW_STEPS = "📋 Show me the steps"
-ITS_OFF = "✅ I've turned it off"
-STILL_OFF = "✅ It's still off"
-COULD_NOT = "🤔 I couldn't find it"
-# The setting's name, with the other label some copies of Anthropic's article give it (F9, uncertain).
-SETTING = "“Help improve Claude” (it may read “Help improve our AI models”)"
+SHOW_STEPS = N_("📋 Show me the steps")
+ITS_OFF = N_("✅ I've turned it off")
+STILL_OFF = N_("✅ It's still off")
+COULD_NOT = N_("🤔 I couldn't find it")
 
-DEADLINE_OFFER_ONE = "{offsets} before {date}"
-DEADLINE_OFFER_MANY = "Before each deadline ({offsets})"
-CHECK_BACK_OFFERS = (("P7D", "In 1 week"), ("P1M", "In 1 month"), ("P3M", "In 3 months"))
+DEADLINE_OFFER_ONE = N_("{offsets} before {date}")
+DEADLINE_OFFER_MANY = N_("Before each deadline ({offsets})")
+CHECK_BACK_OFFERS = (("P7D", N_("In 1 week")), ("P1M", N_("In 1 month")), ("P3M", N_("In 3 months")))
 
 
-def format_offset(offset: timedelta) -> str:
+def setting(*, t: Lang = EN) -> str:
+    """The setting's name, with the other label some copies of Anthropic's article give it (F9, uncertain).
+
+    Claude's labels are quoted in English, with a translation in brackets in other languages: the fact
+    sheet has them only in English, and a Claude set to another language may show them translated.
+    """
+    return t._("“Help improve Claude” (it may read “Help improve our AI models”)")
+
+
+def format_offset(offset: timedelta, *, t: Lang = EN) -> str:
     """Say an offset the way a person would ("7 days", "1 hour", "90 minutes", "30 seconds")."""
     seconds = int(offset.total_seconds())
     for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60), ("second", 1)):
         if seconds >= size and seconds % size == 0:
-            n = seconds // size
-            return f"{n} {unit}{'s' if n != 1 else ''}"
-    return "less than a second"
+            return t.duration(seconds // size, unit)
+    return t._("less than a second")
 
 
-def join_words(items: list[str]) -> str:
-    if len(items) <= 1:
-        return "".join(items)
-    return f"{', '.join(items[:-1])} and {items[-1]}"
-
-
-def format_when(at: datetime, offset_s: int | None = None) -> str:
+def format_when(at: datetime, offset_s: int | None = None, *, t: Lang = EN) -> str:
     """A due time: the date, with the time of day when the offset is not whole days."""
     if offset_s is not None and offset_s % 86400:
-        return f"{format_date(at)}, {at:%H:%M} {_zone(at)}"
-    return format_date(at)
+        return f"{t.date(at)}, {t.time(at)} {_zone(at)}"
+    return t.date(at)
 
 
 def _zone(at: datetime) -> str:
@@ -58,21 +62,30 @@ def stop_command(platform: str) -> str:
 
 
 # The menu ------------------------------------------------------------------------------------
-def subscribed(lines: list[str], platform: str) -> str:
-    return "**Done!** I'll remind you:\n" + "\n".join(f"- {line}" for line in lines) + (
-        f"\n\nYou can stop reminders any time with the button below or {stop_command(platform)}."
-    )
+def deadline_offer(offsets: list[timedelta], deadline: Deadline | None, *, t: Lang = EN) -> str:
+    """The "Remind me" button for deadline reminders: one deadline ahead, or several (``deadline`` None)."""
+    words = t.join([format_offset(o, t=t) for o in offsets])
+    if deadline is None:
+        return t._(DEADLINE_OFFER_MANY).format(offsets=words)
+    return t._(DEADLINE_OFFER_ONE).format(offsets=words, date=t.date(deadline.at))
 
 
-def checkback_subscribed(when: str, platform: str) -> str:
-    return (
-        f"**Done!** I'll check back with you on {when}, so you can look at the setting again "
-        f"(policies change).\n\nYou can stop reminders any time with the button below or {stop_command(platform)}."
-    )
+def subscribed(lines: list[str], platform: str, *, t: Lang = EN) -> str:
+    return t._("**Done!** I'll remind you:") + "\n" + "\n".join(f"- {line}" for line in lines) + "\n\n" + t._(
+        "You can stop reminders any time with the button below or {command}."
+    ).format(command=stop_command(platform))
+
+
+def checkback_subscribed(due: datetime, platform: str, *, t: Lang = EN) -> str:
+    return t._(
+        "**Done!** I'll check back with you on {date}, so you can look at the setting again (policies change)."
+    ).format(date=t.date(due)) + "\n\n" + t._(
+        "You can stop reminders any time with the button below or {command}."
+    ).format(command=stop_command(platform))
 
 
 def mid_sentence(label: str) -> str:
-    """A deadline label as it reads inside a sentence: "Deadline to choose" -> "the deadline to choose"."""
+    """A deadline label as it reads inside an English sentence: "Deadline to choose" -> "the deadline to choose"."""
     words = label.split(" ", 1)
     first = words[0]
     if len(first) > 1 and first[1:].islower():  # leave acronyms and names such as "EU" alone
@@ -81,73 +94,80 @@ def mid_sentence(label: str) -> str:
     return f"{first}{rest}" if first.lower() == "the" else f"the {first}{rest}"
 
 
-def deadline_line(deadline: Deadline, offset: timedelta) -> str:
+def deadline_line(deadline: Deadline, offset: timedelta, *, t: Lang = EN) -> str:
+    """``deadline`` is in the recipient's language already (bot.guide's ``Guide.in_language``)."""
     due = deadline.at - offset
-    return (f"{format_when(due, int(offset.total_seconds()))}: {format_offset(offset)} before "
-            f"{mid_sentence(deadline.label)} ({format_date(deadline.at)})")
+    # Other languages quote the label; turning a title into a phrase is only worked out for English.
+    name = mid_sentence(deadline.label) if t.code == EN.code else deadline.label
+    return t._("{when}: {offset} before {deadline} ({date})").format(
+        when=format_when(due, int(offset.total_seconds()), t=t), offset=format_offset(offset, t=t), deadline=name,
+        date=t.date(deadline.at),
+    )
 
 
-def checkback_line(due: datetime) -> str:
-    return f"{format_date(due)}: a check-back to look at the setting again"
+def checkback_line(due: datetime, *, t: Lang = EN) -> str:
+    return t._("{date}: a check-back to look at the setting again").format(date=t.date(due))
 
 
-def verify_line(due: datetime) -> str:
-    return f"{format_date(due)}: a quick check that turning it off worked"
+def verify_line(due: datetime, *, t: Lang = EN) -> str:
+    return t._("{date}: a quick check that turning it off worked").format(date=t.date(due))
 
 
-def scheduled(lines: list[str]) -> str:
-    return "**Your reminders:**\n" + "\n".join(f"- {line}" for line in lines)
+def scheduled(lines: list[str], *, t: Lang = EN) -> str:
+    return t._("**Your reminders:**") + "\n" + "\n".join(f"- {line}" for line in lines)
 
 
 # The messages --------------------------------------------------------------------------------
-def deadline_reminder(deadline: Deadline, now: datetime) -> Reply:
-    text = (
-        f"⏰ **Reminder: {deadline.label}**\n\n"
-        f"{format_date(deadline.at)}: **{format_left(deadline.at, now)}** left.\n\n"
-        f"If you haven't turned off {SETTING} yet, the steps take a minute."
-    )
-    return Reply(text, buttons=((Button(SHOW_STEPS, "e:steps"),), (Button(ITS_OFF, "x:done"),),
-                                (Button(STOP_REMINDERS, "x:stop"),)))
+def deadline_reminder(deadline: Deadline, now: datetime, *, t: Lang = EN) -> Reply:
+    text = t._(
+        "⏰ **Reminder: {deadline}**\n\n"
+        "{date}: **{left}** left.\n\n"
+        "If you haven't turned off {setting} yet, the steps take a minute."
+    ).format(deadline=deadline.label, date=t.date(deadline.at), left=format_left(deadline.at, now, t=t),
+             setting=setting(t=t))
+    return Reply(text, buttons=((Button(t._(SHOW_STEPS), "e:steps"),), (Button(t._(ITS_OFF), "x:done"),),
+                                (Button(t._(STOP_REMINDERS), "x:stop"),)))
 
 
-def checkback_reminder() -> Reply:
-    text = (
+def checkback_reminder(*, t: Lang = EN) -> Reply:
+    text = t._(
         "👋 **Checking back, as you asked.**\n\n"
-        f"Policies and settings change, so it's worth a quick look: is {SETTING} still off?"
-    )
-    return Reply(text, buttons=((Button(SHOW_STEPS, "e:steps"),), (Button(STILL_OFF, "x:done"),),
-                                (Button(STOP_REMINDERS, "x:stop"),)))
+        "Policies and settings change, so it's worth a quick look: is {setting} still off?"
+    ).format(setting=setting(t=t))
+    return Reply(text, buttons=((Button(t._(SHOW_STEPS), "e:steps"),), (Button(t._(STILL_OFF), "x:done"),),
+                                (Button(t._(STOP_REMINDERS), "x:stop"),)))
 
 
-def verify_reminder(troubleshoot: bool) -> Reply:
-    text = (
+def verify_reminder(troubleshoot: bool, *, t: Lang = EN) -> Reply:
+    text = t._(
         "👋 **Did it work?**\n\n"
-        f"You looked at the steps to turn off {SETTING} but haven't told me it's off yet. "
+        "You looked at the steps to turn off {setting} but haven't told me it's off yet. "
         "If something didn't match what you saw, I can help."
-    )
-    rows: list[tuple[Button, ...]] = [(Button(ITS_OFF, "x:done"),)]
-    rows.append((Button(COULD_NOT, "e:troubleshoot"),) if troubleshoot else (Button(SHOW_STEPS, "e:steps"),))
-    rows.append((Button(STOP_REMINDERS, "x:stop"),))
+    ).format(setting=setting(t=t))
+    rows: list[tuple[Button, ...]] = [(Button(t._(ITS_OFF), "x:done"),)]
+    rows.append((Button(t._(COULD_NOT), "e:troubleshoot"),) if troubleshoot else (Button(t._(SHOW_STEPS), "e:steps"),))
+    rows.append((Button(t._(STOP_REMINDERS), "x:stop"),))
     return Reply(text, buttons=tuple(rows))
 
 
-def announcement(deadline: Deadline, now: datetime) -> Reply:
-    text = (
-        f"📢 **{deadline.label}**\n\n"
-        f"{format_date(deadline.at)}: **{format_left(deadline.at, now)}** left to make your choice. "
-        f"If you don't want your chats used for training, you can switch off {SETTING} now or at any "
-        "time later."
-    )
-    return Reply(text, buttons=((Button(SHOW_STEPS, "e:steps"),),))
+def announcement(deadline: Deadline, now: datetime, *, t: Lang = EN) -> Reply:
+    text = t._(
+        "📢 **{deadline}**\n\n"
+        "{date}: **{left}** left to make your choice. "
+        "If you don't want your chats used for training, you can switch off {setting} now or at any time later."
+    ).format(deadline=deadline.label, date=t.date(deadline.at), left=format_left(deadline.at, now, t=t),
+             setting=setting(t=t))
+    return Reply(text, buttons=((Button(t._(SHOW_STEPS), "e:steps"),),))
 
 
 # Discord admins ------------------------------------------------------------------------------
-def channel_on(lines: list[str]) -> str:
+def channel_on(lines: list[str], *, t: Lang = EN) -> str:
     if not lines:
-        return ("Deadline announcements are on for this server. No deadline is ahead right now; "
-                "I'll post here when the guide gets a new one.")
-    return "Deadline announcements are on for this server. I'll post:\n" + "\n".join(f"- {line}" for line in lines)
+        return t._("Deadline announcements are on for this server. No deadline is ahead right now; "
+                   "I'll post here when the guide gets a new one.")
+    return t._("Deadline announcements are on for this server. I'll post:") + "\n" + "\n".join(
+        f"- {line}" for line in lines)
 
 
-CHANNEL_OFF = "Deadline announcements are off for this server."
-CHANNEL_NONE = "Deadline announcements are not set up for this server."
+CHANNEL_OFF = N_("Deadline announcements are off for this server.")
+CHANNEL_NONE = N_("Deadline announcements are not set up for this server.")

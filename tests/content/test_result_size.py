@@ -6,7 +6,7 @@ carries the confirm buttons is rendered the way each front end sends it: Telegra
 adapter's ``render_reply``), Discord markdown (``compose``, including the "✅ answer" line it puts on
 top), and the terminal's plain text. It must be one message of at most 800 characters. "More
 details" must show the rest in messages of at most 1,500 characters, keep the confirm buttons, and
-Back must return to the steps.
+Back must return to the steps. All of this in every language the guide declares (German runs longest).
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from bot.content_check import guide_paths
 from bot.engine import Engine
 from bot.events import Outcome, Press, Reply, Start, UserKey
 from bot.guide import Guide, load_guide
+from bot.i18n import lang
 from bot.markup import PlainRenderer
 from bot.storage import open_storage
 
@@ -35,8 +36,23 @@ DATES = {
     "last day": datetime(2025, 10, 8, 12, 0, tzinfo=UTC),
     "after": datetime(2026, 11, 22, 12, 0, tzinfo=UTC),
 }
-DETAILS = "📖 More details"
-CONFIRMS = ("✅ I've turned it off", "✅ It's still off", "✅ Found it, it's off")
+SHIPPED = load_guide()
+LANGUAGES = SHIPPED.languages
+# A platform hint that maps to each language (bot.i18n.choose_language).
+HINTS = {"en": "en", "de": "de", "es": "es-ES", "fr": "fr", "pt_BR": "pt-BR"}
+
+
+def _option_labels(language: str, node_id: str, *option_ids: str) -> tuple[str, ...]:
+    node = SHIPPED.in_language(language).node(node_id)
+    return tuple(o.label for o in node.options if o.id in option_ids)
+
+
+def details_label(language: str) -> str:
+    return _option_labels(language, "result", "details")[0]
+
+
+def confirms(language: str) -> tuple[str, ...]:
+    return (*_option_labels(language, "result", "done", "still"), *_option_labels(language, "troubleshoot", "done"))
 
 
 @dataclass
@@ -55,8 +71,8 @@ def _labels(reply: Reply) -> list[str]:
     return [b.label for row in reply.buttons for b in row]
 
 
-def _confirm_reply(outcome: Outcome) -> Reply:
-    found = [r for r in outcome.replies if any(label in CONFIRMS for label in _labels(r))]
+def _confirm_reply(outcome: Outcome, language: str) -> Reply:
+    found = [r for r in outcome.replies if any(label in confirms(language) for label in _labels(r))]
     assert len(found) == 1, [r.text[:60] for r in outcome.replies]
     return found[0]
 
@@ -105,9 +121,10 @@ async def press_option(engine: Engine, key: UserKey, outcome: Outcome, option_id
     return await engine.handle(key, Press(data))
 
 
+@pytest.mark.parametrize("language", LANGUAGES)
 @pytest.mark.parametrize("when", list(DATES))
-async def test_every_result_fits_one_screen_and_details_show_the_rest(tmp_path, when: str) -> None:
-    guide = load_guide()
+async def test_every_result_fits_one_screen_and_details_show_the_rest(tmp_path, when: str, language: str) -> None:
+    guide = SHIPPED
     storage = await open_storage(tmp_path / "sizes.db")
     engine = Engine(guide, storage, ManualClock(DATES[when]))
     longest = {p: Measured() for p in ("telegram", "discord", "terminal")}
@@ -117,50 +134,52 @@ async def test_every_result_fits_one_screen_and_details_show_the_rest(tmp_path, 
         assert len(all_walks) > 100  # the walk really covers the graph
         for number, ((result, _, _), presses) in enumerate(all_walks.items()):
             key = UserKey("telegram", str(number))
-            where = f"{' > '.join(_label(guide, n, o) for n, o in presses)} ({when})"
-            outcome = await engine.handle(key, Start())
+            where = f"{' > '.join(_label(guide, n, o) for n, o in presses)} ({when}, {language})"
+            outcome = await engine.handle(key, Start(), locale=HINTS[language])
             for _, option_id in presses:
                 outcome = await press_option(engine, key, outcome, option_id)
             if result != "result":
                 continue
-            shown = _confirm_reply(outcome)
+            shown = _confirm_reply(outcome, language)
             for platform, messages in rendered(outcome, shown).items():
                 assert len(messages) == 1, f"{platform}: the result is {len(messages)} messages: {where}"
                 size = len(messages[0])
                 assert size <= RESULT_MAX, f"{platform}: result of {size} characters: {where}\n{messages[0]}"
                 longest[platform].see(size, where)
-            assert DETAILS in _labels(shown), where
+            assert details_label(language) in _labels(shown), where
 
-            details = await press(engine, key, outcome, DETAILS)
-            carrier = _confirm_reply(details)
-            assert set(_labels(carrier)) & set(CONFIRMS), f"details without a confirm button: {where}"
+            details = await press(engine, key, outcome, details_label(language))
+            carrier = _confirm_reply(details, language)
+            assert set(_labels(carrier)) & set(confirms(language)), f"details without a confirm button: {where}"
             for platform, messages in rendered(details, carrier).items():
                 for message in messages:
                     assert len(message) <= DETAILS_MAX, f"{platform}: details of {len(message)}: {where}\n{message}"
                     longest_details[platform].see(len(message), where)
-            back = await press(engine, key, details, texts.BACK)
+            back = await press(engine, key, details, lang(language)._(texts.BACK))
             assert back.replies[-1].text == shown.text, f"Back from details does not show the steps: {where}"
             assert _labels(back.replies[-1]) == _labels(shown)
     finally:
         await storage.close()
     for platform in longest:
-        print(f"{when} {platform}: result {longest[platform].size} via {longest[platform].where}; "
+        print(f"{language} {when} {platform}: result {longest[platform].size} via {longest[platform].where}; "
               f"details {longest_details[platform].size} via {longest_details[platform].where}")
 
 
-async def test_troubleshooting_carries_its_confirm_button_within_one_screen(tmp_path) -> None:
-    guide = load_guide()
+@pytest.mark.parametrize("language", LANGUAGES)
+async def test_troubleshooting_carries_its_confirm_button_within_one_screen(tmp_path, language: str) -> None:
+    guide = SHIPPED
+    notfound = _option_labels(language, "result", "notfound")[0]
     storage = await open_storage(tmp_path / "trouble.db")
     try:
         for when, now in DATES.items():
             engine = Engine(guide, storage, ManualClock(now))
             for code in ("yes", "no"):
                 key = UserKey("discord", f"{when}-{code}")
-                outcome = await engine.handle(key, Start())
+                outcome = await engine.handle(key, Start(), locale=HINTS[language])
                 for option_id in ("decide", "personal", code, "accepted", "yes", "yes"):
                     outcome = await press_option(engine, key, outcome, option_id)
-                outcome = await press(engine, key, outcome, "🔎 I couldn't find it")
-                shown = _confirm_reply(outcome)
+                outcome = await press(engine, key, outcome, notfound)
+                shown = _confirm_reply(outcome, language)
                 for platform, messages in rendered(outcome, shown).items():
                     assert len(messages) == 1 and len(messages[0]) <= RESULT_MAX, (platform, when, code)
     finally:
