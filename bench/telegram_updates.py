@@ -7,8 +7,9 @@ walking guides of the same depth with the same Bot API calls per step:
 - ours:  `optout-bot run`, which persists every step to SQLite before replying.
 
 Each simulated user sends /start and presses one button per step, waiting for each reply like a
-person would. Latency is from an update being queued at the fake to the bot's next message
-arriving there. Usage:
+person would. Latency is from an update being queued at the fake to the bot's next message (or the
+edit that turns the pressed message into the next step) arriving there. Rate limits are off in
+both bots (bench/telegram_rush.py measures with them on). Usage:
 
     .venv/bin/python bench/telegram_updates.py [--users 200] [--depth 4] [--rounds 2]
 """
@@ -64,12 +65,19 @@ def guide_yaml(depth: int) -> str:
     return "\n".join(lines) + "\n"
 
 
+RESULT_TEXT = "Here is what to do: open <b>Settings</b> and turn the switch off."
+
+
 # The plain bot --------------------------------------------------------------------------------
 def run_plain_bot(depth: int) -> None:
-    """A plain PTB bot: ConversationHandler, state in memory, the same calls per step as ours."""
+    """A plain PTB bot: ConversationHandler, state in memory, the same calls per step as ours.
+
+    BENCH_RATE_LIMIT=1 gives it PTB's AIORateLimiter with the parameters optout-bot deploys.
+    """
     from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
     from telegram.constants import ParseMode
     from telegram.ext import (
+        AIORateLimiter,
         ApplicationBuilder,
         CallbackQueryHandler,
         CommandHandler,
@@ -93,17 +101,17 @@ def run_plain_bot(depth: int) -> None:
 
     def step(i: int):
         async def show(update: Update, label: str) -> None:
+            # As optout-bot does: the pressed message becomes the next step, the answer on top.
             query = update.callback_query
-            await query.answer()
-            await query.edit_message_text(f"{question_text(i)}\n\n✅ <b>{label}</b>", parse_mode=ParseMode.HTML)
             if i + 1 < depth:
-                await ask(query.message.chat.id, i + 1)
+                text, markup = question_text(i + 1), keyboard(i + 1)
             else:
-                await context_bot().send_message(
-                    query.message.chat.id, "Here is what to do: open <b>Settings</b> and turn the switch off.",
-                    parse_mode=ParseMode.HTML,
-                    reply_markup=InlineKeyboardMarkup([[InlineKeyboardButton("I've turned it off", callback_data="done")]]),
-                )
+                text = RESULT_TEXT
+                markup = InlineKeyboardMarkup([[InlineKeyboardButton("I've turned it off", callback_data="done")]])
+            await asyncio.gather(
+                query.answer(),
+                query.edit_message_text(f"✅ <b>{label}</b>\n\n{text}", parse_mode=ParseMode.HTML, reply_markup=markup),
+            )
 
         async def answer(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
             """Record the answer, show it on the question, and ask the next one."""
@@ -114,14 +122,20 @@ def run_plain_bot(depth: int) -> None:
 
         return answer
 
-    app = (
+    builder = (
         ApplicationBuilder()
         .token(os.environ["TELEGRAM_BOT_TOKEN"])
         .base_url(os.environ["TELEGRAM_API_BASE_URL"])
         .concurrent_updates(CONCURRENT_UPDATES)
         .connection_pool_size(CONNECTION_POOL)
-        .build()
     )
+    if os.environ.get("BENCH_RATE_LIMIT") == "1":
+        from adapters.telegram.rate_limits import BURST, OVERALL_RATE, RETRIES_429
+
+        builder = builder.rate_limiter(
+            AIORateLimiter(overall_max_rate=BURST, overall_time_period=BURST / OVERALL_RATE, max_retries=RETRIES_429)
+        )
+    app = builder.build()
     context_bot = lambda: app.bot  # noqa: E731
     # State per user, not per message, is what this bot wants; PTB warns about that choice.
     warnings.filterwarnings("ignore", message="If 'per_message=False'")
@@ -159,32 +173,53 @@ class Result:
         return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))] * 1000
 
 
-async def play(fake: FakeBotAPI, user: FakeUser, depth: int, arrived: dict[int, float], latencies: list[float]) -> None:
-    """One user: /start, then one press per question, each timed from queueing to the next message."""
+class Arrivals:
+    """When each bot message, and each edit of one, reached the fake (time.perf_counter)."""
 
-    async def timed(act) -> FakeMessage:
-        queued = time.perf_counter()
-        await act()
-        message = await user.pop_message(within=60)
-        latencies.append(arrived[id(message)] - queued)
-        return message
+    def __init__(self, fake: FakeBotAPI) -> None:
+        self.at: dict[tuple[int, int], float] = {}
+        fake.on_send = fake.on_edit = self._seen
 
-    await timed(lambda: user.send("/start"))
+    def _seen(self, message: FakeMessage) -> None:
+        self.at[(id(message), message.edits)] = time.perf_counter()
+
+
+async def walk(
+    user: FakeUser, depth: int, arrivals: Arrivals, starts: list[float], presses: list[tuple[float, float]],
+    within: float = 60,
+) -> None:
+    """One user: /start, then one press per question, each timed from queueing to its answer.
+
+    The /start latency goes to ``starts``; each press adds (queued at, latency) to ``presses``.
+    """
+    queued = time.perf_counter()
+    await user.send("/start")
+    message = await user.pop_message(within=within)
+    starts.append(arrivals.at[(id(message), 0)] - queued)
     for _ in range(depth):
-        last = await timed(lambda: user.press(OPTIONS[user.id % 3], wait=False))
+        edits = message.edits
+        queued = time.perf_counter()
+        await user.press(OPTIONS[user.id % 3], wait=False)
+        await user.fake.wait_for(lambda edits=edits: message.edits > edits, within, "the next step", chat=user.id)
+        presses.append((queued, arrivals.at[(id(message), edits + 1)] - queued))
     # Fast but wrong would not count: every walk must end at the result.
-    assert last.text.startswith("Here is what to do"), last.text
+    assert "Here is what to do" in message.text and not user.pending(), message.text
+
+
+async def play(user: FakeUser, depth: int, arrivals: Arrivals, latencies: list[float]) -> None:
+    presses: list[tuple[float, float]] = []
+    await walk(user, depth, arrivals, latencies, presses)
+    latencies.extend(latency for _, latency in presses)
 
 
 async def measure(fake: FakeBotAPI, name: str, users: int, depth: int, first_id: int) -> Result:
-    arrived: dict[int, float] = {}
-    fake.on_send = lambda message: arrived.__setitem__(id(message), time.perf_counter())
+    arrivals = Arrivals(fake)
     players = [fake.user(first_id + i) for i in range(users)]
     latencies: list[float] = []
     started = time.perf_counter()
-    await asyncio.gather(*(play(fake, u, depth, arrived, latencies) for u in players))
+    await asyncio.gather(*(play(u, depth, arrivals, latencies) for u in players))
     seconds = time.perf_counter() - started
-    fake.on_send = None
+    fake.on_send = fake.on_edit = None
     return Result(name, users * (depth + 1), seconds, latencies)
 
 

@@ -16,11 +16,12 @@ from datetime import datetime
 from bot.clock import Clock, SystemClock
 from bot.content_check import check_guide
 from bot.engine import Engine
+from bot.events import PlatformHints
 from bot.guide import Guide, GuideError, load_guide
 from bot.health import HealthServer
 from bot.metrics import ERRORS
 from bot.platform import Platform, PlatformError
-from bot.reminders.scheduler import Scheduler
+from bot.reminders.scheduler import MAX_IN_FLIGHT, Scheduler
 from bot.reminders.service import ReminderService
 from bot.retention import RetentionSweeper
 from bot.settings import Settings
@@ -64,12 +65,27 @@ def load_checked_guide(settings: Settings) -> Guide:
     return guide
 
 
+def platform_hints(settings: Settings) -> dict[str, PlatformHints]:
+    """Collect how each configured platform spells its commands (imported lazily, as in create_platforms)."""
+    hints: dict[str, PlatformHints] = {}
+    if settings.telegram_bot_token:
+        from adapters.telegram.handlers import HINTS as telegram
+
+        hints["telegram"] = telegram
+    if settings.discord_bot_token:
+        from adapters.discord.commands import HINTS as discord
+
+        hints["discord"] = discord
+    return hints
+
+
 async def build_services(settings: Settings, clock: Clock | None = None) -> Services:
     guide = load_checked_guide(settings)
     clock = clock or SystemClock(settings.fake_now)
     storage = await open_backend(settings.database_url)
-    reminders = ReminderService(storage, storage, guide, clock)
-    engine = Engine(guide, storage, clock, reminders=reminders, retention_days=settings.retention_days)
+    hints = platform_hints(settings)
+    reminders = ReminderService(storage, storage, guide, clock, hints=hints)
+    engine = Engine(guide, storage, clock, reminders=reminders, retention_days=settings.retention_days, hints=hints)
     return Services(settings=settings, guide=guide, storage=storage, clock=clock, engine=engine, reminders=reminders)
 
 
@@ -91,7 +107,7 @@ def create_platforms(services: Services) -> list[Platform]:
         os.environ.setdefault("PTB_TIMEDELTA", "1")
         from adapters.telegram import TelegramPlatform
 
-        platforms.append(TelegramPlatform(settings, services.engine, services.reminders))
+        platforms.append(TelegramPlatform(settings, services.engine, services.reminders, unprompted_in_flight=MAX_IN_FLIGHT))
     if settings.discord_bot_token:
         from adapters.discord import DiscordPlatform
 

@@ -7,16 +7,15 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
+from bot import button_data
+from bot.button_data import BUTTON_DATA_MAX
 from bot.guide import Guide, InfoNode, QuestionNode, ResultNode, When, placeholders, translation_path
 from bot.i18n import ENGLISH, LANGUAGES
 
-TELEGRAM_CALLBACK_MAX = 64  # bytes
-DISCORD_CUSTOM_ID_MAX = 100  # characters
 LABEL_MAX = 64
-# The longest button data the engine builds for an option ("o:STEP:ID"), with a generous step counter,
-# and the longest prefix the Discord adapter adds (it carries the user's 20-digit snowflake).
-_WORST_OPTION_DATA = "o:9999999:{}"
-DISCORD_PREFIX_MAX = len("oo:12345678901234567890:")
+# A generous step counter: the longest button data the engine builds for an option. Each adapter
+# fits BUTTON_DATA_MAX into its platform (Telegram's 64 bytes; Discord's custom id, with its prefix).
+_WORST_STEP = 9_999_999
 
 
 def _edges(node: QuestionNode | InfoNode | ResultNode) -> list[str]:
@@ -47,10 +46,13 @@ def check_guide(guide: Guide, path: Path | str = "guide") -> list[str]:
 
     if guide.start not in nodes:
         problem("start", f"unknown target {guide.start!r}")
+    for field, entry in (("steps_entry", guide.steps_entry), ("troubleshoot_entry", guide.troubleshoot_entry)):
+        if entry is not None and entry not in guide.entries:
+            problem(field, f"names {entry!r}, which is not one of the guide's entries")
     for entry, target in guide.entries.items():
         if target not in nodes:
             problem(f"entries.{entry}", f"unknown target {target!r}")
-        if len(f"e:{entry}".encode()) > TELEGRAM_CALLBACK_MAX - 4:
+        if len(button_data.entry(entry, guide.pack).encode()) > BUTTON_DATA_MAX:
             problem(f"entries.{entry}", "entry name too long for button data")
 
     for node in guide.nodes:
@@ -80,11 +82,9 @@ def check_guide(guide: Guide, path: Path | str = "guide") -> list[str]:
                 for deadline in (option.when.before, option.when.after):
                     if deadline is not None and deadline not in deadline_ids:
                         problem(node.id, f"option {option.id!r} names unknown deadline {deadline!r}")
-                data = _WORST_OPTION_DATA.format(option.id)
-                if len(data.encode()) > TELEGRAM_CALLBACK_MAX:
-                    problem(node.id, f"option {option.id!r}: button data {data!r} exceeds Telegram's 64 bytes")
-                if DISCORD_PREFIX_MAX + len(data) > DISCORD_CUSTOM_ID_MAX:
-                    problem(node.id, f"option {option.id!r}: custom id exceeds Discord's 100 characters")
+                data = button_data.option(_WORST_STEP, option.id, guide.pack)
+                if len(data.encode()) > BUTTON_DATA_MAX:
+                    problem(node.id, f"option {option.id!r}: button data {data!r} exceeds {BUTTON_DATA_MAX} bytes")
         for label in labels:
             if len(label) > LABEL_MAX:
                 problem(node.id, f"button label over {LABEL_MAX} characters: {label[:30]!r}...")

@@ -1,36 +1,30 @@
 """The conversation engine: neutral events in, neutral replies out, every step persisted first.
 
-Button data grammar (opaque to adapters, at most ``BUTTON_DATA_MAX`` bytes):
-
-    o:STEP:OPTION   choose OPTION of the node shown at STEP      n:STEP   Continue (info node)
-    b:STEP          Back from the node shown at STEP              s        Start over
-    e:ENTRY         open a guide entry point (never stale)        c        show the current step again
-    r:OFFER         schedule the reminder OFFER                   x:ACTION global action (stop, remind, done)
-    f:yes / f:no    answer the erase-my-data confirmation
-
-STEP is a per-user counter that grows with every transition, so a button from an older message is
-recognised as stale (even across restarts: the counter is stored) instead of moving the user twice.
+Button data is built and read by ``bot.button_data`` (its grammar is documented there).
 """
 
 from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
+from bot import button_data as data
 from bot import texts
 from bot.clock import Clock
-from bot.events import Button, Command, Event, Outcome, Press, Reply, Start, Text, UserKey
+from bot.events import Button, Command, Event, Outcome, PlatformHints, Press, Reply, Start, Text, UserKey
 from bot.guide import Guide, InfoNode, Option, QuestionNode, ResultNode, When, fill_placeholders, placeholders
-from bot.i18n import EN, Lang, choose_language, lang
+from bot.i18n import EN, LANGUAGES, NAMES, Lang, is_chosen, lang, person_language, remembered
 from bot.locks import KeyedLocks
 from bot.metrics import STEP_LATENCY
 from bot.storage.base import StaleStateError, UserState, UserStore
 
 log = logging.getLogger(__name__)
 
+DEFAULT_HINTS = PlatformHints()
 HISTORY_MAX = 50  # Back goes this far; the guide is far shallower, this only bounds forged loops.
 
 
@@ -77,8 +71,11 @@ class Engine:
         clock: Clock,
         reminders: Reminders | None = None,
         retention_days: int = 180,
+        hints: Mapping[str, PlatformHints] | None = None,
     ) -> None:
         self.guide = guide
+        # {platform: how it spells commands}, supplied by the adapters through the composition root.
+        self.hints = dict(hints or {})
         self.retention_days = retention_days  # only told to users in /privacy; bot.retention enforces it
         self.storage = storage
         self.pack = guide.pack
@@ -119,10 +116,11 @@ class Engine:
             state = self._new_state(key, self.guide.start, now, created=old.created_at)
             state.rev, state.locale = old.rev, old.locale
             notice.append(Reply(self._t(state)._(texts.GUIDE_UPDATED), notice=True))
-            if isinstance(event, Press) and not event.data.startswith(("e:", "x:", "f:", "r:")):
+            pressed = data.parse(event.data) if isinstance(event, Press) else None
+            if pressed is not None and pressed.kind not in data.UNSTEPPED:
                 # The button belonged to the old guide; the fresh start below is the answer.
                 event = Start()
-        if locale:
+        if locale and not is_chosen(state.locale):
             state.locale = locale
         if fresh and self._guide_language(state) != self.language(state):
             # Once per person and pack: their first step here says why the guide is in English.
@@ -137,8 +135,8 @@ class Engine:
     # Language ---------------------------------------------------------------------------------
     @staticmethod
     def language(state: UserState) -> str:
-        """The person's language for the bot's own texts: the platform's hint mapped to one we speak."""
-        return choose_language(state.locale)
+        """The person's language: their /language choice, else the platform's hint mapped to one we speak."""
+        return person_language(state.locale)
 
     def _t(self, state: UserState) -> Lang:
         return lang(self.language(state))
@@ -204,62 +202,78 @@ class Engine:
 
     async def _command(self, state: UserState, cmd: Command, now: datetime) -> _Step:
         name = cmd.name.lower()
-        prefix = texts.command_prefix(state.key.platform)
+        hints = self.hints.get(state.key.platform, DEFAULT_HINTS)
         t = self._t(state)
         if name == "start":
             return self._open_entry(state, cmd.arg, now, from_start=True)
         if name == "steps":
-            return self._open_entry(state, "steps", now)
+            return self._open_entry(state, self.guide.steps_entry, now)
         if name == "remind":
             return await self._remind_menu(state, now)
         if name == "stop":
             return await self._stop_reminders(state, now)
         if name == "forget":
             state.pending = "forget"
-            buttons = ((Button(t._(texts.FORGET_YES), "f:yes"), Button(t._(texts.FORGET_NO), "f:no")),)
+            buttons = ((Button(t._(texts.FORGET_YES), data.forget(True)), Button(t._(texts.FORGET_NO), data.forget(False))),)
             return _Step([Reply(t._(texts.FORGET_ASK), buttons=buttons)])
+        if name == "language":
+            if cmd.arg and cmd.arg.strip() in LANGUAGES:
+                return self._set_language(state, cmd.arg.strip(), now)
+            rows = [(Button(NAMES[code], data.language(code)),) for code in LANGUAGES]
+            return _Step([Reply(t._(texts.LANGUAGE_ASK), buttons=(*rows, self._continue_row(t)))], save=False)
         if name == "sources":
             return _Step([self._sources_reply(t)], save=False)
         if name == "privacy":
-            text = texts.privacy(prefix, self.retention_days, t=t)
+            text = texts.privacy(hints, self.retention_days, t=t)
             return _Step([Reply(text, buttons=(self._continue_row(t),))], save=False)
         if name == "help":
-            return _Step([Reply(texts.help_text(prefix, t=t), buttons=(self._continue_row(t),))], save=False)
-        return self._again(state, now, texts.unknown_command(prefix, t=t))
+            return _Step([Reply(texts.help_text(hints, t=t), buttons=(self._continue_row(t),))], save=False)
+        return self._again(state, now, texts.unknown_command(hints, t=t))
 
-    async def _press(self, state: UserState, data: str, now: datetime) -> _Step:
-        kind, _, rest = data.partition(":")
-        if data == "s":
+    async def _press(self, state: UserState, raw: str, now: datetime) -> _Step:
+        pressed = data.parse(raw)
+        if pressed is None or (pressed.pack is not None and pressed.pack != self.pack):
+            return self._again(state, now, texts.BAD_BUTTON)
+        kind, arg = pressed.kind, pressed.arg
+        if kind == data.START_OVER:
             counters = self._restart(state)
             return _Step(self._render(state, now), counters=counters)
-        if data == "c":
+        if kind == data.CURRENT:
             return _Step(self._render(state, now), save=False)
-        if kind == "e":
-            return self._open_entry(state, rest, now)
-        if kind == "f":
-            return await self._forget_answer(state, rest, now)
-        if kind == "r":
-            return await self._remind_choose(state, rest, now)
-        if kind == "x":
-            if rest == "stop":
+        if kind == data.ENTRY:
+            return self._open_entry(state, arg, now)
+        if kind == data.FORGET:
+            return await self._forget_answer(state, arg, now)
+        if kind == data.OFFER:
+            return await self._remind_choose(state, arg, now)
+        if kind == data.LANGUAGE:
+            if arg not in LANGUAGES:
+                return self._again(state, now, texts.BAD_BUTTON)
+            return self._set_language(state, arg, now)
+        if kind == data.ACTION:
+            if arg == data.STOP:
                 return await self._stop_reminders(state, now)
-            if rest == "remind":
+            if arg == data.REMIND:
                 return await self._remind_menu(state, now)
-            if rest == "done":
+            if arg == data.DONE:
                 return await self._confirm_off(state, now)
             return self._again(state, now, texts.BAD_BUTTON)
-        if kind in ("o", "n", "b"):
-            step_text, _, option_id = rest.partition(":")
-            if not step_text.isdigit():
-                return self._again(state, now, texts.BAD_BUTTON)
-            if int(step_text) != state.step:
-                return self._again(state, now, texts.STALE_BUTTON)
-            if kind == "b":
-                return self._back(state, now)
-            if kind == "n":
-                return self._continue(state, now)
-            return await self._choose(state, option_id, now)
-        return self._again(state, now, texts.BAD_BUTTON)
+        if pressed.step != state.step:
+            return self._again(state, now, texts.STALE_BUTTON)
+        if kind == data.BACK:
+            return self._back(state, now)
+        if kind == data.CONTINUE:
+            return self._continue(state, now)
+        return await self._choose(state, arg, now)
+
+    def _set_language(self, state: UserState, code: str, now: datetime) -> _Step:
+        """Remember the person's language and show where they are again, in it: nothing else moves."""
+        state.locale = remembered(code)
+        replies = [Reply(self._t(state)._(texts.LANGUAGE_SET))]
+        if self._guide_language(state) != code:
+            replies.append(Reply(self._t(state)._(texts.ONLY_IN_ENGLISH), notice=True))
+        # A step re-shown with its step number unchanged: its buttons stay valid, older ones stay stale.
+        return _Step([*replies, *self._render(state, now)])
 
     def _again(self, state: UserState, now: datetime, why: str) -> _Step:
         """Explain briefly (``why``: a msgid of bot.texts, or a text already translated) and show the current step again."""
@@ -318,8 +332,8 @@ class Engine:
         return await self._confirm_off(state, now)
 
     async def _confirm_off(self, state: UserState, now: datetime) -> _Step:
-        already = state.answers.get("turned_off") == "yes"
-        state.answers["turned_off"] = "yes"
+        already = self._turned_off(state)
+        state.answers[self.guide.confirm_key] = "yes"
         state.pending = None
         t = self._t(state)
         offers: list[tuple[str, str]] = []
@@ -328,16 +342,15 @@ class Engine:
             offers = self.reminders.offers(state.key, now, turned_off=True, t=t)
         # The check-backs go straight on the thanks: one tap, and never a deadline reminder
         # written for people who have not switched it off.
-        rows = [(Button(label, f"r:{offer}"),) for offer, label in offers]
-        rows.append((Button(t._(texts.START_OVER), "s"),))
+        rows = [(Button(label, data.offer(offer)),) for offer, label in offers]
+        rows.append((Button(t._(texts.START_OVER), data.start_over()),))
         text = f"{t._(texts.THANKS_OFF)}\n\n{t._(texts.CHECK_BACK_ASK)}" if offers else t._(texts.THANKS_OFF)
         if offers:
             state.pending = "remind"
         return _Step([Reply(text, buttons=tuple(rows))], counters=() if already else ("confirmed_off",))
 
-    @staticmethod
-    def _turned_off(state: UserState) -> bool:
-        return state.answers.get("turned_off") == "yes"
+    def _turned_off(self, state: UserState) -> bool:
+        return state.answers.get(self.guide.confirm_key) == "yes"
 
     # Reminders --------------------------------------------------------------------------------
     async def _remind_menu(self, state: UserState, now: datetime) -> _Step:
@@ -346,9 +359,9 @@ class Engine:
             return _Step([Reply(t._(texts.NO_REMINDERS_HERE), buttons=(self._continue_row(t),))], save=False)
         offers = self.reminders.offers(state.key, now, turned_off=self._turned_off(state), t=t)
         scheduled = await self.reminders.describe(state.key, now, t=t)
-        rows: list[tuple[Button, ...]] = [(Button(label, f"r:{offer}"),) for offer, label in offers]
+        rows: list[tuple[Button, ...]] = [(Button(label, data.offer(offer)),) for offer, label in offers]
         if scheduled:
-            rows.append((Button(t._(texts.STOP_REMINDERS), "x:stop"),))
+            rows.append((Button(t._(texts.STOP_REMINDERS), data.action(data.STOP)),))
         rows.append(self._continue_row(t))
         text = t._(texts.REMIND_ASK) if offers else t._(texts.REMIND_NONE)
         if scheduled:
@@ -366,7 +379,7 @@ class Engine:
             step.replies.insert(0, Reply(t._(texts.OFFER_GONE), notice=True))
             return step
         state.pending = None
-        buttons = ((Button(t._(texts.STOP_REMINDERS), "x:stop"), *self._continue_row(t)),)
+        buttons = ((Button(t._(texts.STOP_REMINDERS), data.action(data.STOP)), *self._continue_row(t)),)
         return _Step([Reply(confirmation, buttons=buttons)], counters=("reminder_subscribed",))
 
     async def _stop_reminders(self, state: UserState, now: datetime) -> _Step:
@@ -389,7 +402,7 @@ class Engine:
     # Rendering --------------------------------------------------------------------------------
     @staticmethod
     def _continue_row(t: Lang) -> tuple[Button, ...]:
-        return (Button(t._(texts.CONTINUE_WHERE), "c"),)
+        return (Button(t._(texts.CONTINUE_WHERE), data.current()),)
 
     def _sources_reply(self, t: Lang) -> Reply:
         # The sources are English pages, so their titles stay as published.
@@ -412,18 +425,18 @@ class Engine:
         t = self._t(state)
         rows: list[tuple[Button, ...]] = []
         if isinstance(node, InfoNode):
-            rows.append((Button(node.continue_label, f"n:{state.step}"),))
+            rows.append((Button(node.continue_label, data.next_step(state.step)),))
         else:
             rows += [
-                (Button(o.label, f"o:{state.step}:{o.id}"),)
+                (Button(o.label, data.option(state.step, o.id)),)
                 for o in node.options
                 if visible(o.when, state.answers, self.guide, now)
             ]
         nav: list[Button] = []
         if state.history:
-            nav.append(Button(t._(texts.BACK), f"b:{state.step}"))
+            nav.append(Button(t._(texts.BACK), data.back(state.step)))
         if state.node != self.guide.start:
-            nav.append(Button(t._(texts.START_OVER), "s"))
+            nav.append(Button(t._(texts.START_OVER), data.start_over()))
         if nav:
             rows.append(tuple(nav))
         *before, last = self._texts[self._guide_language(state)].parts(node, state.answers, now)

@@ -2,16 +2,13 @@
 
 Adapters turn platform updates into these events and render these replies; they never decide
 what to say. Button data is opaque to adapters: they send ``Button.data`` out and hand it back
-unchanged in a ``Press`` (it fits Telegram's 64-byte callback data and, with a prefix of up to
-36 characters, Discord's 100-character custom id).
+unchanged in a ``Press``; its grammar and size limit are in ``bot.button_data``.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Literal
-
-BUTTON_DATA_MAX = 60  # bytes, leaves room below Telegram's 64
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +36,17 @@ class Recipient:
     @classmethod
     def user(cls, key: UserKey) -> Recipient:
         return cls(key.platform, "user", key.user_id)
+
+
+@dataclass(frozen=True, slots=True)
+class PlatformHints:
+    """How a platform spells the bot's commands, for the texts that tell people what to type.
+
+    Each adapter supplies its own (the core knows no platform's syntax); the terminal uses the defaults.
+    """
+
+    command_prefix: str = "/"  # what goes before a command's name: "/help", or "/optout help" on Discord
+    stop_reminders: str = "/stop"  # the command that stops reminders
 
 
 @dataclass(frozen=True, slots=True)

@@ -152,6 +152,10 @@ class Guide(Model):
     start: Id
     # Deep-link names (``/start steps``) mapped to the node they open.
     entries: dict[Id, Id] = {}
+    # Names the engine and the reminders rely on, kept with the guide rather than in code.
+    confirm_key: Id = "turned_off"  # the answer a `confirm_off` action records as "yes"
+    steps_entry: Id = "steps"  # the entry /steps and the reminders' "Show me the steps" button open
+    troubleshoot_entry: Id | None = None  # the entry a "did it work?" check-in offers for "I couldn't find it"
     deadlines: tuple[Deadline, ...] = ()
     sources: tuple[Source, ...] = ()
     nodes: tuple[Node, ...] = Field(min_length=1)

@@ -42,6 +42,28 @@ def N_(message: str) -> str:  # the gettext name pybabel extracts
     return message
 
 
+# ``UserState.locale`` holds the platform's hint ("pt-BR"), or, once the person picked one with
+# /language, that choice marked with this prefix ("=de"): a choice is kept when later hints differ.
+CHOSEN = "="
+
+
+def remembered(code: str) -> str:
+    """What to store for a language the person chose themselves."""
+    return CHOSEN + code
+
+
+def is_chosen(stored: str | None) -> bool:
+    return bool(stored) and stored.startswith(CHOSEN)
+
+
+def person_language(stored: str | None) -> str:
+    """The language for a stored locale: the person's own choice, else the platform's hint mapped."""
+    if stored and stored.startswith(CHOSEN):
+        code = stored[len(CHOSEN):]
+        return code if code in LANGUAGES else ENGLISH
+    return choose_language(stored)
+
+
 def choose_language(hint: str | None, supported: tuple[str, ...] = LANGUAGES) -> str:
     """Map a platform's language hint (``de``, ``pt-BR``, ``es-419``, ``en_US``...) to a supported language.
 

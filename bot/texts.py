@@ -6,6 +6,7 @@ Constants are English msgids marked with ``N_``: show them as ``t._(texts.BACK)`
 
 from __future__ import annotations
 
+from bot.events import PlatformHints
 from bot.i18n import EN, N_, Lang
 
 BACK = N_("⬅ Back")
@@ -53,12 +54,7 @@ LANGUAGE_SET = N_("Okay, I'll speak English from now on.")
 ONLY_IN_ENGLISH = N_("This guide is only available in English so far, so I'll show it in English.")
 
 
-def command_prefix(platform: str) -> str:
-    return "/optout " if platform == "discord" else "/"
-
-
-def help_text(p: str, *, t: Lang = EN) -> str:
-    stop = f"{p}remind turn:off" if p.startswith("/optout") else f"{p}stop"
+def help_text(hints: PlatformHints, *, t: Lang = EN) -> str:
     return t._(
         "**What I can do**\n\n"
         "- {p}start: walk through the guide from the beginning\n"
@@ -69,14 +65,15 @@ def help_text(p: str, *, t: Lang = EN) -> str:
         "- {p}sources: where the facts come from\n"
         "- {p}privacy: what I store about you\n"
         "- {p}forget: erase everything I have about you"
-    ).format(p=p, stop=stop)
+    ).format(p=hints.command_prefix, stop=hints.stop_reminders)
 
 
-def unknown_command(p: str, *, t: Lang = EN) -> str:
-    return t._("I don't know that command. Try {p}help to see what I can do. Here is where we are:").format(p=p)
+def unknown_command(hints: PlatformHints, *, t: Lang = EN) -> str:
+    return t._("I don't know that command. Try {p}help to see what I can do. Here is where we are:").format(
+        p=hints.command_prefix)
 
 
-def privacy(p: str, days: int = 180, *, t: Lang = EN) -> str:
+def privacy(hints: PlatformHints, days: int = 180, *, t: Lang = EN) -> str:
     return t._(
         "**What I keep about you**\n\n"
         "- your account number on this platform (not your name or messages)\n"
@@ -87,4 +84,4 @@ def privacy(p: str, days: int = 180, *, t: Lang = EN) -> str:
         "**How long:** everything about you is deleted automatically after {period} without activity.\n\n"
         "**Erase it now:** send {p}forget and confirm; your answers, your place in the guide and your "
         "reminders are deleted at once."
-    ).format(p=p, period=t.duration(days, "day"))
+    ).format(p=hints.command_prefix, period=t.duration(days, "day"))

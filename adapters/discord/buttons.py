@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 import discord
 
 from adapters.discord.render import Rows, label
+from bot.button_data import BUTTON_DATA_MAX
 
 if TYPE_CHECKING:
     from adapters.discord.platform import OptoutClient
@@ -20,7 +21,7 @@ if TYPE_CHECKING:
 CUSTOM_ID_LIMIT = 100  # Discord's limit; discord.py does not check it
 
 
-class GuideButton(discord.ui.DynamicItem[discord.ui.Button], template=r"oo:(?P<owner>[0-9]{1,20}):(?P<data>.{1,60})"):
+class GuideButton(discord.ui.DynamicItem[discord.ui.Button], template=rf"oo:(?P<owner>[0-9]{{1,20}}):(?P<data>.{{1,{BUTTON_DATA_MAX}}})"):
     """A button in one member's conversation with the guide."""
 
     def __init__(self, owner: int, data: str, text: str = "…", style: discord.ButtonStyle = discord.ButtonStyle.primary):
@@ -39,7 +40,7 @@ class GuideButton(discord.ui.DynamicItem[discord.ui.Button], template=r"oo:(?P<o
         await interaction.client.handler.press(interaction, self.owner, self.data)
 
 
-class AnnouncementButton(discord.ui.DynamicItem[discord.ui.Button], template=r"oa:(?P<data>.{1,60})"):
+class AnnouncementButton(discord.ui.DynamicItem[discord.ui.Button], template=rf"oa:(?P<data>.{{1,{BUTTON_DATA_MAX}}})"):
     """The button under a channel announcement: opens the guide for whoever presses it."""
 
     def __init__(self, data: str, text: str = "…", style: discord.ButtonStyle = discord.ButtonStyle.primary):

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Literal
 import discord
 from discord import app_commands
 
-from bot.events import Command, Recipient, Start
+from bot.events import Command, PlatformHints, Recipient, Start
 from bot.reminders import texts as reminder_texts
 
 if TYPE_CHECKING:
@@ -19,6 +19,9 @@ if TYPE_CHECKING:
     from bot.clock import Clock
     from bot.reminders.service import ReminderService
 
+# How the core's texts spell these commands (Discord cannot make `remind` both a command and a group,
+# hence the option to stop reminders).
+HINTS = PlatformHints(command_prefix="/optout ", stop_reminders="/optout remind turn:off")
 # Members use the guide in servers and in a DM with the bot.
 EVERYWHERE = app_commands.AppCommandContext(guild=True, dm_channel=True)
 

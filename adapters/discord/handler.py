@@ -89,7 +89,8 @@ class InteractionHandler:
 
     # Internals --------------------------------------------------------------------------------
     async def _engine_messages(self, interaction: discord.Interaction, event: Event) -> list[Message]:
-        outcome = await self.engine.handle(user_key(interaction.user), event)
+        # The member's own client language (interaction.locale), not the server's preferred locale.
+        outcome = await self.engine.handle(user_key(interaction.user), event, locale=interaction.locale.value)
         return compose(outcome)
 
     async def _explain(self, interaction: discord.Interaction, text: str) -> None:

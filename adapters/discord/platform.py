@@ -21,6 +21,7 @@ from adapters.discord.command_sync import sync_if_changed
 from adapters.discord.commands import command_groups
 from adapters.discord.handler import InteractionHandler
 from adapters.discord.render import compose
+from bot import button_data
 from bot.events import Button, Outcome, Recipient
 from bot.platform import Delivery, Outgoing, PlatformError
 
@@ -199,7 +200,7 @@ class DiscordPlatform:
             if target.kind == "channel":
                 if messages and not any(b for row in messages[-1].rows for b in row if not b.url):
                     # An announcement always offers a way into the guide.
-                    messages[-1] = replace(messages[-1], rows=(*messages[-1].rows, (Button(START_GUIDE, "s"),)))
+                    messages[-1] = replace(messages[-1], rows=(*messages[-1].rows, (Button(START_GUIDE, button_data.start_over()),)))
                 channel = self.client.get_partial_messageable(int(target.id))
                 for part in messages:
                     await channel.send(part.content, **_view(build_view(part.rows, None)))

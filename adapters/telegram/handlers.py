@@ -22,10 +22,10 @@ from telegram.ext import (
     filters,
 )
 
-from adapters.telegram.render import toast
-from adapters.telegram.sending import send_reply, show_answered, with_retries
+from adapters.telegram.render import compose, toast
+from adapters.telegram.sending import edit_into, send_part, with_retries
 from bot.engine import Engine
-from bot.events import Command, Event, Outcome, Press, Recipient, Start, Text, UserKey
+from bot.events import Command, Event, Outcome, PlatformHints, Press, Recipient, Start, Text, UserKey
 from bot.locks import KeyedLocks
 from bot.metrics import ERRORS, UPDATES
 
@@ -47,6 +47,7 @@ MENU = (
     ("privacy", "What the bot stores about you"),
     ("help", "What the bot can do"),
 )
+HINTS = PlatformHints(command_prefix="/", stop_reminders="/stop")
 # Telegram's deep-link payload: up to 64 of these characters.
 _PAYLOAD = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 ENTRY_MAX = 64
@@ -138,7 +139,7 @@ class TelegramHandlers:
             user_id = query.from_user.id
             key = UserKey(PLATFORM, str(user_id))
             async with self._locks.hold(user_id):
-                outcome = await self.engine.handle(key, Press(query.data or ""))
+                outcome = await self.engine.handle(key, Press(query.data or ""), locale=query.from_user.language_code)
                 notice = next((r for r in outcome.replies if r.notice), None)
                 answered = True
                 answer = _answer(query.answer(toast(notice) if notice else None))
@@ -204,24 +205,33 @@ class TelegramHandlers:
         assert user is not None and chat is not None
         key = UserKey(PLATFORM, str(user.id))
         async with self._locks.hold(user.id):
-            outcome = await self.engine.handle(key, event)
+            outcome = await self.engine.handle(key, event, locale=user.language_code)
             await self._show(context, key, chat.id, outcome, None)
 
     async def _show(
         self, context: ContextTypes.DEFAULT_TYPE, key: UserKey, chat_id: int, outcome: Outcome,
         pressed: Message | None, alongside: Awaitable[None] | None = None,
     ) -> None:
-        """Tidy the pressed message (alongside the query's answer: one round trip less), then send."""
-        edit = next((r for r in outcome.replies if r.edit), None)
+        """Show the outcome: a press turns the pressed message into the next step, anything else is sent anew."""
+        messages = compose(outcome.replies)
         try:
-            first = [alongside] if alongside is not None else []
-            if pressed is not None:
-                # Only the newest message keeps live buttons, so the chat reads as a clean transcript.
-                first.append(show_answered(context.bot, pressed, edit))
-            await asyncio.gather(*first)
-            for reply in outcome.replies:
-                if not reply.edit:
-                    await send_reply(context.bot, chat_id, reply)
+            # A press costs one message, not two: every message sent or edited counts against
+            # Telegram's 30 a second, and an edit plus a send per step capped a rush at 15 steps a
+            # second. Editing the pressed message into the next step reads better than sending the
+            # next step under an untouched question: the chat does not fill with old questions whose
+            # buttons still look live, the chosen answer stays in view ("✅ Pro" above the next
+            # question), and it reads as on Discord, where a press updates its message too. A
+            # notice (a stale or odd press) leaves the pressed message alone and comes as new
+            # messages, so the user sees both where they were and why nothing moved.
+            target = pressed if messages and not any(r.notice for r in outcome.replies) else None
+            first: list[Awaitable[object]] = [alongside] if alongside is not None else []
+            if target is not None:
+                first.append(edit_into(context.bot, target, messages[0]))
+            done = await asyncio.gather(*first)
+            if target is not None and done[-1]:
+                messages = messages[1:]
+            for message in messages:
+                await send_part(context.bot, chat_id, message)
         except Forbidden:
             await self._unreachable(key)
 

@@ -3,21 +3,19 @@
 from __future__ import annotations
 
 import logging
-from collections import OrderedDict
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-from aiolimiter import AsyncLimiter
 from telegram import BotCommand
 from telegram.error import BadRequest, Forbidden, InvalidToken, NetworkError, RetryAfter, TelegramError
-from telegram.ext import AIORateLimiter, Application, ApplicationBuilder
+from telegram.ext import Application, ApplicationBuilder
 
 from adapters.telegram import log_privacy
 from adapters.telegram.handlers import MENU, TelegramHandlers
+from adapters.telegram.rate_limits import PriorityRateLimiter
 from adapters.telegram.send_transport import AiohttpRequest
 from adapters.telegram.sending import UnpromptedBot, send_unprompted
 from bot.platform import Delivery, Outgoing, PlatformError
-from bot.reminders.scheduler import MAX_IN_FLIGHT
 
 if TYPE_CHECKING:
     from bot.engine import Engine
@@ -35,12 +33,6 @@ ALLOWED_UPDATES = ["message", "callback_query", "my_chat_member"]
 CONCURRENT_UPDATES = 32
 CONNECTION_POOL = 16
 POLL_TIMEOUT = 10  # seconds a getUpdates long poll may wait
-RETRIES_429 = 3  # AIORateLimiter: retries of a request answered 429, each after its retry_after
-PER_CHAT_RATE = 1.0  # unprompted messages per second to one chat (Telegram's guidance)
-CHAT_LIMITERS_MAX = 4096  # recently used per-chat limiters kept; an idle one is full again anyway
-# Unprompted sends have their own connections, one per reminder the scheduler keeps in flight: they
-# never wait for a connection, and a burst of reminders never holds up the replies to people chatting.
-SEND_CONNECTIONS = MAX_IN_FLIGHT
 
 
 class TelegramPlatform:
@@ -48,14 +40,16 @@ class TelegramPlatform:
 
     name = "telegram"
 
-    def __init__(self, settings: Settings, engine: Engine, reminders: ReminderService) -> None:
+    def __init__(self, settings: Settings, engine: Engine, reminders: ReminderService, *, unprompted_in_flight: int) -> None:
         self.settings = settings
+        # Unprompted sends get their own connections, one per message the scheduler keeps in flight: they
+        # never wait for a connection, and a burst of reminders never holds up the replies to people chatting.
+        self._send_connections = unprompted_in_flight
         self.engine = engine
         self.reminders = reminders
         self._app: Application | None = None
         self._sender: UnpromptedBot | None = None  # unprompted sends: the same token, the aiohttp transport
         self._limit = self.settings.telegram_rate_limit
-        self._chat_limiters: OrderedDict[int, AsyncLimiter] = OrderedDict()
 
     # Lifecycle -------------------------------------------------------------------------------
     async def start(self) -> None:
@@ -77,14 +71,16 @@ class TelegramPlatform:
             .connection_pool_size(CONNECTION_POOL)
         )
         if self._limit:
-            # Telegram's 30 messages a second overall (and 20 a minute per group); 429s are waited out.
-            builder = builder.rate_limiter(AIORateLimiter(max_retries=RETRIES_429))
+            # Telegram's 30 messages a second overall (and 20 a minute per group), replies before
+            # broadcasts; 429s are waited out.
+            builder = builder.rate_limiter(PriorityRateLimiter())
         app = builder.build()
         TelegramHandlers(self.engine, self.reminders).install(app)
         self._app = app
-        transport = AiohttpRequest(settings.telegram_api_base_url, SEND_CONNECTIONS, token)
+        transport = AiohttpRequest(settings.telegram_api_base_url, self._send_connections, token)
         # A second bot object, not a second limit: it shares the Application's rate limiter, so
-        # replies and reminders together stay within Telegram's 30 messages a second.
+        # replies and reminders together stay within Telegram's 30 messages a second, and its
+        # sends are marked as broadcasts, which wait while replies to people are due.
         self._sender = UnpromptedBot(
             token, base_url=settings.telegram_api_base_url.rstrip("/"), request=transport,
             get_updates_request=transport, rate_limiter=app.bot.rate_limiter,
@@ -187,7 +183,7 @@ class TelegramPlatform:
 
     # Unprompted messages ---------------------------------------------------------------------
     async def send(self, message: Outgoing) -> Delivery:
-        """Send an unprompted message (a reminder) within the per-chat and overall limits."""
+        """Send an unprompted message (a reminder) within the per-chat and overall limits (rate_limits.py)."""
         app, sender = self._app, self._sender
         if app is None or not app.running or sender is None:
             return Delivery.FAILED
@@ -200,11 +196,7 @@ class TelegramPlatform:
             return Delivery.UNREACHABLE
         try:
             for reply in message.replies:
-                if self._limit:
-                    async with self._chat_limiter(chat_id):
-                        await send_unprompted(sender, chat_id, reply)
-                else:
-                    await send_unprompted(sender, chat_id, reply)
+                await send_unprompted(sender, chat_id, reply)
         except Forbidden:
             log.info("telegram: a reminder could not be delivered: the user blocked the bot")
             log.debug("telegram: blocked by user %s", chat_id)
@@ -219,12 +211,3 @@ class TelegramPlatform:
             log.warning("telegram: a reminder could not be sent (%s); it will be tried again", type(exc).__name__)
             return Delivery.FAILED
         return Delivery.SENT
-
-    def _chat_limiter(self, chat_id: int) -> AsyncLimiter:
-        # PTB's AIORateLimiter has no per-private-chat limit; this adds Telegram's "about one message
-        # a second to one chat" for reminders, where bursts to one person could happen.
-        limiter = self._chat_limiters.pop(chat_id, None) or AsyncLimiter(1, 1 / PER_CHAT_RATE)
-        self._chat_limiters[chat_id] = limiter
-        while len(self._chat_limiters) > CHAT_LIMITERS_MAX:
-            self._chat_limiters.popitem(last=False)
-        return limiter

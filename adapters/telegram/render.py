@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -118,12 +119,39 @@ def _split_line(plain: str, limit: int) -> list[str]:
         size = max(1, size * 4 // 5)
 
 
-def render_answered(reply: Reply) -> str:
-    """Render an answered question: its text (the part on the pressed message) and the chosen answer."""
-    chosen = f"✅ <b>{_RENDERER.escape(reply.chosen)}</b>" if reply.chosen else "✅"
-    # The pressed message is the last chunk of a long question, so the edit replaces that chunk.
-    body = render_chunks(reply.text, MESSAGE_LIMIT - len(chosen) - 2)[-1]
-    return f"{body}\n\n{chosen}" if body else chosen
+def chosen_line(label: str | None) -> str:
+    """The line that shows which answer was chosen."""
+    return f"✅ <b>{_RENDERER.escape(label)}</b>" if label else "✅"
+
+
+def compose(replies: Sequence[Reply]) -> list[Rendered]:
+    """Turn an outcome's replies into Telegram messages, in order.
+
+    An answered question (``Reply.edit``) becomes a "✅ chosen" line at the top of the step that
+    follows it, so that one message shows both: the handlers edit the pressed message into it.
+    """
+    messages: list[Rendered] = []
+    carried: str | None = None
+    for reply in replies:
+        if reply.edit:
+            if carried is not None:  # two answered questions in a row: the first stands alone
+                messages.append(Rendered(carried))
+            carried = chosen_line(reply.chosen)
+            continue
+        messages.extend(render_reply(reply) if carried is None else render_after(carried, reply))
+        carried = None
+    if carried is not None:
+        messages.append(Rendered(carried))
+    return messages
+
+
+@lru_cache(maxsize=1024)
+def render_after(line: str, reply: Reply) -> tuple[Rendered, ...]:
+    """Render a reply with ``line`` (already HTML) above its first part."""
+    chunks = render_chunks(reply.text, MESSAGE_LIMIT - len(line) - 2)
+    chunks[0] = f"{line}\n\n{chunks[0]}" if chunks[0] else line
+    markup = keyboard(reply.buttons)
+    return (*(Rendered(c) for c in chunks[:-1]), Rendered(chunks[-1], markup))
 
 
 def toast(reply: Reply) -> str:

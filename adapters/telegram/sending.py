@@ -18,7 +18,8 @@ from telegram.error import BadRequest, NetworkError, RetryAfter
 from telegram.ext import ExtBot
 from telegram.warnings import PTBDeprecationWarning
 
-from adapters.telegram.render import render_answered, render_reply
+from adapters.telegram.rate_limits import Priority
+from adapters.telegram.render import Rendered, render_reply
 from bot.events import Reply
 
 log = logging.getLogger(__name__)
@@ -66,19 +67,31 @@ def retry_after_seconds(exc: RetryAfter) -> float:
     return value.total_seconds() if isinstance(value, timedelta) else float(value)
 
 
-async def send_reply(bot: Bot, chat_id: int, reply: Reply) -> list[Message]:
-    """Send a reply as new messages (split at 4,096 characters), in order."""
-    sent = []
-    for part in render_reply(reply):
-        sent.append(
-            await with_retries(
-                lambda part=part: bot.send_message(
-                    chat_id, part.text, parse_mode=ParseMode.HTML, reply_markup=part.markup
-                ),
-                "sendMessage",
-            )
+async def send_part(bot: Bot, chat_id: int, part: Rendered) -> Message:
+    """Send one rendered message."""
+    return await with_retries(
+        lambda: bot.send_message(chat_id, part.text, parse_mode=ParseMode.HTML, reply_markup=part.markup),
+        "sendMessage",
+    )
+
+
+async def edit_into(bot: Bot, message: Message, part: Rendered) -> bool:
+    """Turn ``message`` into ``part`` (text and buttons); False when Telegram cannot edit it."""
+    try:
+        await with_retries(
+            lambda: bot.edit_message_text(
+                part.text, chat_id=message.chat_id, message_id=message.message_id,
+                parse_mode=ParseMode.HTML, reply_markup=part.markup,
+            ),
+            "editMessageText",
         )
-    return sent
+    except BadRequest as exc:
+        if "not modified" in exc.message.lower():
+            return True  # it already shows exactly this
+        # Deleted, or too old to edit: the caller sends it as a new message instead.
+        log.debug("telegram: could not edit the pressed message (%s)", exc.message)
+        return False
+    return True
 
 
 class UnpromptedBot(ExtBot):  # type: ignore[type-arg]
@@ -89,7 +102,9 @@ class UnpromptedBot(ExtBot):  # type: ignore[type-arg]
         # Nothing is done with a sent reminder, and building PTB's Message from each answer was a
         # quarter of the CPU per reminder (bench/reminders.py). The public do_api_request does
         # just this call, but warns on every use that send_message exists; hence PTB's _post.
-        await self._post("sendMessage", params)
+        # Marked as a broadcast, so that replies to people waiting go first (rate_limits.py).
+        api_kwargs = self._merge_api_rl_kwargs(None, Priority.BROADCAST) if self.rate_limiter else None
+        await self._post("sendMessage", params, api_kwargs=api_kwargs)
 
 
 async def send_unprompted(bot: UnpromptedBot, chat_id: int, reply: Reply) -> None:
@@ -109,24 +124,3 @@ def _wire_parts(reply: Reply) -> tuple[tuple[str, str | None], ...]:
         (part.text, json.dumps(part.markup.to_dict()) if part.markup is not None else None)
         for part in render_reply(reply)
     )
-
-
-async def show_answered(bot: Bot, message: Message, reply: Reply | None) -> None:
-    """Turn the pressed message into an answered one: the chosen answer shown, no buttons left."""
-    try:
-        if reply is not None:
-            await with_retries(
-                lambda: bot.edit_message_text(
-                    render_answered(reply), chat_id=message.chat_id, message_id=message.message_id,
-                    parse_mode=ParseMode.HTML, reply_markup=None,
-                ),
-                "editMessageText",
-            )
-        elif message.reply_markup is not None and message.reply_markup.inline_keyboard:
-            await with_retries(
-                lambda: bot.edit_message_reply_markup(chat_id=message.chat_id, message_id=message.message_id),
-                "editMessageReplyMarkup",
-            )
-    except BadRequest as exc:
-        # Deleted, too old to edit, or already showing this: the next step is sent below either way.
-        log.debug("telegram: could not tidy the pressed message (%s)", exc.message)

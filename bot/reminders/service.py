@@ -12,10 +12,11 @@ from __future__ import annotations
 import asyncio
 import calendar
 import logging
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 
 from bot.clock import Clock
-from bot.events import Recipient, UserKey
+from bot.events import PlatformHints, Recipient, UserKey
 from bot.guide import Deadline, Guide, ResultNode
 from bot.i18n import EN, Lang
 from bot.reminders import texts
@@ -24,8 +25,6 @@ from bot.storage.base import NewReminder, Reminder, ReminderQueue, Subscriber, U
 log = logging.getLogger(__name__)
 
 DEADLINE, CHECKBACK, VERIFY = "deadline", "checkback", "verify"
-# Platforms that can reach a user later; the terminal chat cannot.
-DELIVERABLE = ("telegram", "discord")
 VERIFY_AFTER = timedelta(days=2)
 # A subscription row with this deadline id marks a recipient who follows deadlines, including ones
 # a maintainer adds to the guide later.
@@ -53,8 +52,10 @@ class ReminderService:
     """Schedule, describe and cancel reminders; implements bot.engine.Reminders."""
 
     def __init__(self, queue: ReminderQueue, users: UserStore, guide: Guide, clock: Clock, *,
-                 verify_after: timedelta = VERIFY_AFTER) -> None:
+                 verify_after: timedelta = VERIFY_AFTER, hints: Mapping[str, PlatformHints] | None = None) -> None:
         self.queue = queue
+        # {platform: how it spells commands}: the confirmations say how to stop reminders there.
+        self.hints = dict(hints or {})
         self.users = users
         self.guide = guide
         self.pack = guide.pack
@@ -72,7 +73,7 @@ class ReminderService:
     def _future_offsets(deadline: Deadline, now: datetime) -> list[timedelta]:
         return sorted((o for o in deadline.offsets if deadline.at - o > now), reverse=True)
 
-    def _deadlines_in(self, t: Lang) -> dict[str, Deadline]:
+    def deadlines_in(self, t: Lang) -> dict[str, Deadline]:
         """The guide's deadlines with their labels in ``t``'s language (English where the pack lacks it)."""
         local = self._local_deadlines.get(t.code)
         if local is None:
@@ -85,8 +86,6 @@ class ReminderService:
         Someone who has said the setting is off gets check-backs, never deadline reminders (those
         are written for people who have not switched it off yet).
         """
-        if key.platform not in DELIVERABLE:
-            return []
         if turned_off:
             return self._check_backs(t)
         upcoming = [(d, offs) for d in self._ahead(now) if (offs := self._future_offsets(d, now))]
@@ -123,24 +122,27 @@ class ReminderService:
             ahead = self._ahead(now)
             rows = [r for d in ahead for r in self._deadline_rows(to, d, now, catch_up=False)]
             await self.queue.subscribe(to, [FOLLOWS, *(d.id for d in ahead)], rows)
-            local = self._deadlines_in(t)
+            local = self.deadlines_in(t)
             lines = [texts.deadline_line(local[d.id], o, t=t) for d in ahead for o in self._future_offsets(d, now)]
-            text = texts.subscribed(lines, key.platform, t=t)
+            text = texts.subscribed(lines, self._stop_command(key), t=t)
         else:
             due = checkback_due(offer.removeprefix("cb:"), now)
             await self.queue.subscribe(to, [FOLLOWS], [])
             await self.queue.replace_pending(
                 NewReminder(to.recipient, self.pack, CHECKBACK, due.date().isoformat(), 0, due)
             )
-            text = texts.checkback_subscribed(due, key.platform, t=t)
+            text = texts.checkback_subscribed(due, self._stop_command(key), t=t)
         await self._maybe_verify(key, now)
         self.wake.set()
         log.debug("reminders: %s subscribed to %s", key, offer)
         return text
 
+    def _stop_command(self, key: UserKey) -> str:
+        return self.hints.get(key.platform, PlatformHints()).stop_reminders
+
     async def _maybe_verify(self, key: UserKey, now: datetime) -> None:
         state = await self.users.get_user(key, self.pack)
-        if state is None or state.answers.get("turned_off") == "yes":
+        if state is None or state.answers.get(self.guide.confirm_key) == "yes":
             return
         seen = [state.node, *(node for node, _ in state.history)]
         if not any(self.guide.has_node(n) and isinstance(self.guide.node(n), ResultNode) for n in seen):
@@ -158,7 +160,7 @@ class ReminderService:
         return texts.scheduled(lines, t=t) if lines else None
 
     def _lines(self, rows: list[Reminder], t: Lang = EN) -> list[str]:
-        deadlines = self._deadlines_in(t)
+        deadlines = self.deadlines_in(t)
         lines = []
         for row in rows:
             if row.kind == DEADLINE and row.about in deadlines:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from bot import button_data as data
 from bot.events import Button, Reply
 from bot.guide import Deadline, format_left
 from bot.i18n import EN, N_, Lang
@@ -57,10 +58,6 @@ def _zone(at: datetime) -> str:
     return f"UTC{sign}{hours}" + (f":{mins:02d}" if mins else "")
 
 
-def stop_command(platform: str) -> str:
-    return "/optout remind turn:off" if platform == "discord" else "/stop"
-
-
 # The menu ------------------------------------------------------------------------------------
 def deadline_offer(offsets: list[timedelta], deadline: Deadline | None, *, t: Lang = EN) -> str:
     """The "Remind me" button for deadline reminders: one deadline ahead, or several (``deadline`` None)."""
@@ -70,18 +67,18 @@ def deadline_offer(offsets: list[timedelta], deadline: Deadline | None, *, t: La
     return t._(DEADLINE_OFFER_ONE).format(offsets=words, date=t.date(deadline.at))
 
 
-def subscribed(lines: list[str], platform: str, *, t: Lang = EN) -> str:
+def subscribed(lines: list[str], stop_command: str, *, t: Lang = EN) -> str:
     return t._("**Done!** I'll remind you:") + "\n" + "\n".join(f"- {line}" for line in lines) + "\n\n" + t._(
         "You can stop reminders any time with the button below or {command}."
-    ).format(command=stop_command(platform))
+    ).format(command=stop_command)
 
 
-def checkback_subscribed(due: datetime, platform: str, *, t: Lang = EN) -> str:
+def checkback_subscribed(due: datetime, stop_command: str, *, t: Lang = EN) -> str:
     return t._(
         "**Done!** I'll check back with you on {date}, so you can look at the setting again (policies change)."
     ).format(date=t.date(due)) + "\n\n" + t._(
         "You can stop reminders any time with the button below or {command}."
-    ).format(command=stop_command(platform))
+    ).format(command=stop_command)
 
 
 def mid_sentence(label: str) -> str:
@@ -118,46 +115,49 @@ def scheduled(lines: list[str], *, t: Lang = EN) -> str:
 
 
 # The messages --------------------------------------------------------------------------------
-def deadline_reminder(deadline: Deadline, now: datetime, *, t: Lang = EN) -> Reply:
+def deadline_reminder(deadline: Deadline, now: datetime, steps: str, *, t: Lang = EN) -> Reply:
     text = t._(
         "⏰ **Reminder: {deadline}**\n\n"
         "{date}: **{left}** left.\n\n"
         "If you haven't turned off {setting} yet, the steps take a minute."
     ).format(deadline=deadline.label, date=t.date(deadline.at), left=format_left(deadline.at, now, t=t),
              setting=setting(t=t))
-    return Reply(text, buttons=((Button(t._(SHOW_STEPS), "e:steps"),), (Button(t._(ITS_OFF), "x:done"),),
-                                (Button(t._(STOP_REMINDERS), "x:stop"),)))
+    return Reply(text, buttons=((Button(t._(SHOW_STEPS), data.entry(steps)),),
+                                (Button(t._(ITS_OFF), data.action(data.DONE)),),
+                                (Button(t._(STOP_REMINDERS), data.action(data.STOP)),)))
 
 
-def checkback_reminder(*, t: Lang = EN) -> Reply:
+def checkback_reminder(steps: str, *, t: Lang = EN) -> Reply:
     text = t._(
         "👋 **Checking back, as you asked.**\n\n"
         "Policies and settings change, so it's worth a quick look: is {setting} still off?"
     ).format(setting=setting(t=t))
-    return Reply(text, buttons=((Button(t._(SHOW_STEPS), "e:steps"),), (Button(t._(STILL_OFF), "x:done"),),
-                                (Button(t._(STOP_REMINDERS), "x:stop"),)))
+    return Reply(text, buttons=((Button(t._(SHOW_STEPS), data.entry(steps)),),
+                                (Button(t._(STILL_OFF), data.action(data.DONE)),),
+                                (Button(t._(STOP_REMINDERS), data.action(data.STOP)),)))
 
 
-def verify_reminder(troubleshoot: bool, *, t: Lang = EN) -> Reply:
+def verify_reminder(steps: str, troubleshoot: str | None, *, t: Lang = EN) -> Reply:
     text = t._(
         "👋 **Did it work?**\n\n"
         "You looked at the steps to turn off {setting} but haven't told me it's off yet. "
         "If something didn't match what you saw, I can help."
     ).format(setting=setting(t=t))
-    rows: list[tuple[Button, ...]] = [(Button(t._(ITS_OFF), "x:done"),)]
-    rows.append((Button(t._(COULD_NOT), "e:troubleshoot"),) if troubleshoot else (Button(t._(SHOW_STEPS), "e:steps"),))
-    rows.append((Button(t._(STOP_REMINDERS), "x:stop"),))
+    rows: list[tuple[Button, ...]] = [(Button(t._(ITS_OFF), data.action(data.DONE)),)]
+    rows.append((Button(t._(COULD_NOT), data.entry(troubleshoot)),) if troubleshoot
+                else (Button(t._(SHOW_STEPS), data.entry(steps)),))
+    rows.append((Button(t._(STOP_REMINDERS), data.action(data.STOP)),))
     return Reply(text, buttons=tuple(rows))
 
 
-def announcement(deadline: Deadline, now: datetime, *, t: Lang = EN) -> Reply:
+def announcement(deadline: Deadline, now: datetime, steps: str, *, t: Lang = EN) -> Reply:
     text = t._(
         "📢 **{deadline}**\n\n"
         "{date}: **{left}** left to make your choice. "
         "If you don't want your chats used for training, you can switch off {setting} now or at any time later."
     ).format(deadline=deadline.label, date=t.date(deadline.at), left=format_left(deadline.at, now, t=t),
              setting=setting(t=t))
-    return Reply(text, buttons=((Button(t._(SHOW_STEPS), "e:steps"),),))
+    return Reply(text, buttons=((Button(t._(SHOW_STEPS), data.entry(steps)),),))
 
 
 # Discord admins ------------------------------------------------------------------------------

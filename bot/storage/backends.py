@@ -1,7 +1,7 @@
 """Which backend a ``DATABASE_URL`` names: the scheme picks the opener.
 
-A backend is added by one entry in ``OPENERS`` (PostgreSQL: ``postgresql://``), its module, its own
-migrations, and one more param of the contract suites' ``backend`` fixture.
+A backend is added by one entry in ``OPENERS``, its module, its own migrations, and one more param of
+the contract suites' ``backend`` fixture.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 
 from bot.storage.base import Storage, StorageError
 from bot.storage.memory import MemoryStorage
+from bot.storage.postgres import open_postgres
 from bot.storage.sqlite import open_storage
 
 
@@ -24,8 +25,14 @@ async def _memory(url: str, create: bool) -> Storage:
     return MemoryStorage()
 
 
-OPENERS: dict[str, Callable[[str, bool], Awaitable[Storage]]] = {"sqlite": _sqlite, "memory": _memory}
-EXAMPLES = "sqlite:///PATH (or memory:// for a database that lives as long as the process)"
+async def _postgres(url: str, create: bool) -> Storage:
+    return await open_postgres(url, create=create)
+
+
+OPENERS: dict[str, Callable[[str, bool], Awaitable[Storage]]] = {
+    "sqlite": _sqlite, "memory": _memory, "postgresql": _postgres, "postgres": _postgres,
+}
+EXAMPLES = "sqlite:///PATH, postgresql://USER:PASSWORD@HOST:5432/DB or memory://"
 
 
 URL_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*")
@@ -55,8 +62,6 @@ def scheme(url: str) -> str:
             raise StorageError(f"DATABASE_URL: malformed: expected {POSTGRES_SHAPE}") from None
         if not parts.hostname or not parts.path.strip("/"):
             raise StorageError(f"DATABASE_URL: malformed: expected {POSTGRES_SHAPE}")
-        if name not in OPENERS:
-            raise StorageError(f"DATABASE_URL: PostgreSQL is not supported yet; use {EXAMPLES}")
     else:
         raise StorageError(f"DATABASE_URL: unknown scheme {name}://; use {EXAMPLES}")
     return name

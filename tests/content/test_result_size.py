@@ -2,9 +2,9 @@
 
 Every path of the shipped guide is walked through the real engine (SQLite, a manual clock) at dates
 before, between and after the deadlines, and on the last day of the final one. The message that
-carries the confirm buttons is rendered the way each front end sends it: Telegram HTML (the
-adapter's ``render_reply``), Discord markdown (``compose``, including the "✅ answer" line it puts on
-top), and the terminal's plain text. It must be one message of at most 800 characters. "More
+carries the confirm buttons is rendered the way each front end sends it: Telegram HTML and Discord
+markdown (each adapter's ``compose``, including the "✅ answer" line both put on top of the step the
+press leads to), and the terminal's plain text. It must be one message of at most 800 characters. "More
 details" must show the rest in messages of at most 1,500 characters, keep the confirm buttons, and
 Back must return to the steps. All of this in every language the guide declares (German runs longest).
 """
@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 import pytest
 
 from adapters.discord.render import compose
-from adapters.telegram.render import render_reply
+from adapters.telegram.render import compose as compose_telegram
 from bot import texts
 from bot.clock import ManualClock
 from bot.content_check import guide_paths
@@ -79,7 +79,7 @@ def _confirm_reply(outcome: Outcome, language: str) -> Reply:
 
 def rendered(outcome: Outcome, reply: Reply) -> dict[str, list[str]]:
     """What each platform sends for the step ``reply`` of ``outcome``: one string per message."""
-    telegram = render_reply(reply)
+    telegram = compose_telegram([r for r in outcome.replies if not r.notice])
     assert telegram[-1].markup is not None, "Telegram: the buttons are not on the last message"
     # Discord joins the answered question's "✅ label" line to the step, in the same message.
     discord = [m for m in compose(outcome) if not m.notice]

@@ -5,17 +5,13 @@ from __future__ import annotations
 from adapters.discord.render import MESSAGE_LIMIT as DISCORD_LIMIT
 from adapters.discord.render import compose
 from adapters.telegram.render import MESSAGE_LIMIT as TELEGRAM_LIMIT
-from adapters.telegram.render import render_answered, render_reply
+from adapters.telegram.render import compose as compose_telegram
 from bot.events import Outcome
 
 
 def platform_messages(outcome: Outcome) -> list[tuple[str, str, int]]:
     """Return (platform, message text, that platform's limit) for every message the adapters would send."""
     found: list[tuple[str, str, int]] = []
-    for reply in outcome.replies:
-        if reply.edit:
-            found.append(("telegram", render_answered(reply), TELEGRAM_LIMIT))
-        else:
-            found += [("telegram", r.text, TELEGRAM_LIMIT) for r in render_reply(reply)]
+    found += [("telegram", r.text, TELEGRAM_LIMIT) for r in compose_telegram(outcome.replies)]
     found += [("discord", m.content, DISCORD_LIMIT) for m in compose(outcome)]
     return found

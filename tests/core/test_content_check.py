@@ -46,7 +46,7 @@ def test_the_mini_guide_is_sound() -> None:
          "result: block 'steps' cites unknown source id 'nope'"),
         (lambda g: g["nodes"].append(dict(_node(g, "steps"))), "steps: duplicate node id (2 times)"),
         (lambda g: _node(g, "plan")["options"][0].update(label="x" * 65), "plan: button label over 64 characters"),
-        (lambda g: _node(g, "plan")["options"][0].update(id="a" * 60), "exceeds Telegram's 64 bytes"),
+        (lambda g: _node(g, "plan")["options"][0].update(id="a" * 60), "exceeds 60 bytes"),
         (lambda g: _node(g, "home")["blocks"][1]["when"].update(before="later"), "names unknown deadline 'later'"),
         (lambda g: _node(g, "plan")["options"][0].update(when={"after": "later"}),
          "plan: option 'free' names unknown deadline 'later'"),
@@ -199,3 +199,10 @@ def test_a_declared_language_needs_its_translation_file(tmp_path: Path) -> None:
     path = _broken(tmp_path, lambda g: g.update(languages=["en", "xx"]))
     with pytest.raises(GuideError, match=r"xx\.yaml: cannot read the translation"):
         load_guide(path)
+
+
+def test_the_entries_the_engine_relies_on_must_exist(tmp_path) -> None:
+    guide = load_guide(SHIPPED_GUIDE).model_copy(update={"steps_entry": "nowhere", "troubleshoot_entry": "gone"})
+    problems = check_guide(guide, "g.yaml")
+    assert "g.yaml: steps_entry: names 'nowhere', which is not one of the guide's entries" in problems
+    assert "g.yaml: troubleshoot_entry: names 'gone', which is not one of the guide's entries" in problems

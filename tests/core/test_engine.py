@@ -7,10 +7,10 @@ from datetime import UTC, datetime
 
 import pytest
 
-from bot import texts
+from bot import button_data, texts
 from bot.clock import ManualClock
 from bot.engine import Engine
-from bot.events import Command, Press, Start, UserKey
+from bot.events import Command, PlatformHints, Press, Start, UserKey
 from bot.guide import load_guide
 from tests.conftest import MINI_GUIDE
 from tests.core.driver import EngineChat
@@ -123,10 +123,16 @@ async def test_commands_help_privacy_sources_and_deep_links(chat: EngineChat) ->
     assert replies[0].text == texts.UNKNOWN_ENTRY and replies[1].text.startswith("Hi!")
 
 
-async def test_discord_help_names_the_optout_commands(engine: Engine) -> None:
-    chat = EngineChat(engine, platform="discord")
-    replies = await chat.command("help")
-    assert "/optout steps" in replies[0].text and "/optout remind turn:off" in replies[0].text
+async def test_help_spells_commands_the_way_the_platform_says(mini_guide, storage, clock) -> None:
+    hints = {"discord": PlatformHints(command_prefix="/optout ", stop_reminders="/optout remind turn:off")}
+    engine = Engine(mini_guide, storage, clock, hints=hints)
+    replies = await EngineChat(engine, platform="discord").command("help")
+    assert "- /optout steps:" in replies[0].text and "- /optout remind turn:off: stop all reminders" in replies[0].text
+    replies = await EngineChat(engine, platform="discord").command("nonsense")
+    assert replies[0].text == texts.unknown_command(hints["discord"]) and "Try /optout help" in replies[0].text
+    # A platform that supplied no hints (the terminal) gets plain slash commands.
+    replies = await EngineChat(engine, platform="console").command("help")
+    assert "- /steps:" in replies[0].text and "- /stop: stop all reminders" in replies[0].text
 
 
 async def test_dates_are_read_from_the_injected_clock(engine: Engine, clock: ManualClock) -> None:
@@ -282,3 +288,15 @@ async def test_start_command_is_the_same_as_start(chat: EngineChat) -> None:
     a = await chat.push(Command("start", "steps"))
     b = await chat.push(Start("steps"))
     assert a[-1].text == b[-1].text
+
+
+async def test_the_confirmed_answer_and_the_steps_entry_are_the_guides(mini_guide, storage, clock) -> None:
+    guide = mini_guide.model_copy(update={"confirm_key": "switched_off", "steps_entry": "decide"})
+    chat = EngineChat(Engine(guide, storage, clock))
+    await chat.start()
+    await chat.push(Press(button_data.action(button_data.DONE)))
+    state = await storage.get_user(chat.key, guide.pack)
+    assert state.answers == {"switched_off": "yes"}
+    # /steps opens whatever entry the guide names for it.
+    via_steps = (await chat.command("steps"))[-1].text
+    assert via_steps == (await chat.start("decide"))[-1].text

@@ -33,12 +33,14 @@ def test_invalid_values_are_one_line_naming_the_variable(monkeypatch: pytest.Mon
     assert str(err.value).startswith("HEALTH_PORT: ") and "\n" not in str(err.value)
 
 
-def test_postgresql_is_not_supported_yet_and_its_password_is_not_repeated(
+def test_a_postgresql_url_is_accepted_and_its_password_not_repeated(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("DATABASE_URL", "postgresql://optout:hunter2@db:5432/optout")
-    with pytest.raises(SettingsError, match=r"^DATABASE_URL: PostgreSQL is not supported yet; use sqlite:///PATH") as err:
+    assert load_settings().database_url.startswith("postgresql://")
+    monkeypatch.setenv("DATABASE_URL", "postgresql://optout:hunter2@db:port/optout")
+    with pytest.raises(SettingsError, match=r"^DATABASE_URL: malformed: expected postgresql://USER:PASSWORD@HOST") as err:
         load_settings()
     assert "hunter2" not in str(err.value)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 
+from adapters.discord.commands import HINTS
 from adapters.discord.handler import FOREIGN_BUTTON, UNKNOWN_BUTTON
 from adapters.discord.render import render
 from bot import texts
@@ -19,8 +20,8 @@ async def test_commands_answer_privately_in_a_server(fake: FakeDiscord, bot: Bot
     steps_node = guide.node(guide.entries["steps"])
     expected = {
         "optout steps": first_paragraph(node_text(guide, steps_node, {}, NOW)),
-        "optout help": render(texts.help_text("/optout ")).split("\n\n")[1].split("\n")[0],
-        "optout privacy": first_paragraph(texts.privacy("/optout ")),
+        "optout help": render(texts.help_text(HINTS)).split("\n\n")[1].split("\n")[0],
+        "optout privacy": first_paragraph(texts.privacy(HINTS)),
         "optout sources": first_paragraph(texts.SOURCES_INTRO),
         "optout start": first_paragraph(node_text(guide, guide.node(guide.start), {}, NOW)),
     }
@@ -51,6 +52,17 @@ async def test_forget_asks_first_then_erases(fake: FakeDiscord, bot: BotProcess)
     assert done.id == ask.id and render(texts.FORGOTTEN) in done.content
     assert done.labels() == []
     assert _users(bot, member.id) == 0
+
+
+async def test_the_members_own_language_is_kept_with_their_answers(fake: FakeDiscord, bot: BotProcess) -> None:
+    # The server's preferred locale is en-US; the member's client is in Spanish.
+    member = fake.member(2103, locale="es-ES")
+    await member.slash("optout start")
+    await member.pop_message()
+    with sqlite3.connect(bot.db) as db:
+        stored = db.execute("SELECT locale FROM users WHERE platform = 'discord' AND user_id = ?",
+                            (str(member.id),)).fetchall()
+    assert stored == [("es-ES",)]
 
 
 async def test_keeping_the_data_changes_nothing(fake: FakeDiscord, bot: BotProcess) -> None:

@@ -7,7 +7,8 @@ from hypothesis import strategies as st
 
 from adapters.discord.buttons import CUSTOM_ID_LIMIT, AnnouncementButton, GuideButton, build_view
 from adapters.discord.render import LABEL_LIMIT, MESSAGE_LIMIT, ROW_LIMIT, ROWS_LIMIT, compose, layout, render
-from bot.events import BUTTON_DATA_MAX, Button, Outcome, Reply
+from bot.button_data import BUTTON_DATA_MAX
+from bot.events import Button, Outcome, Reply
 
 
 def test_the_markdown_subset_becomes_discord_markdown() -> None:

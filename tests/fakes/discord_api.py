@@ -153,8 +153,8 @@ class FakeDiscord:
     def ack_times(self) -> list[float]:
         return [i.ack_seconds for i in self.interactions.values() if i.ack_seconds is not None]
 
-    def member(self, user_id: int, *, admin: bool = False, in_dm: bool = False) -> FakeMember:
-        member = FakeMember(self, user_id, admin=admin, in_dm=in_dm)
+    def member(self, user_id: int, *, admin: bool = False, in_dm: bool = False, locale: str = "en-US") -> FakeMember:
+        member = FakeMember(self, user_id, admin=admin, in_dm=in_dm, locale=locale)
         self.members[user_id] = member
         return member
 
@@ -482,9 +482,10 @@ def _json(data: Any, status: int = 200) -> web.Response:
 class FakeMember:
     """A server member (or a DM user) who runs slash commands and presses buttons."""
 
-    def __init__(self, fake: FakeDiscord, user_id: int, *, admin: bool, in_dm: bool) -> None:
+    def __init__(self, fake: FakeDiscord, user_id: int, *, admin: bool, in_dm: bool, locale: str = "en-US") -> None:
         self.fake = fake
         self.id = user_id
+        self.locale = locale  # the member's client language, sent with each interaction
         self.admin = admin
         self.in_dm = in_dm
         self.inbox: asyncio.Queue[FakeMessage] = asyncio.Queue()
@@ -506,7 +507,7 @@ class FakeMember:
         inter = Interaction(snowflake(), f"tok-{snowflake()}", "command" if kind == 2 else "component", self.id, self.channel_id)
         payload: dict[str, Any] = {
             "id": str(inter.id), "application_id": str(self.fake.app_id), "type": kind, "data": data,
-            "token": inter.token, "version": 1, "locale": "en-US", "entitlements": [],
+            "token": inter.token, "version": 1, "locale": self.locale, "entitlements": [],
             "app_permissions": str(ADMIN_PERMISSIONS), "attachment_size_limit": 10 * 1024 * 1024,
         }
         user = self.fake.user_json(self.id)

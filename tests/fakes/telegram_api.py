@@ -12,7 +12,9 @@ The bot under test talks to it exactly as to api.telegram.org (python-telegram-b
 What it checks, as Telegram does: the token (401), message text 1..4096 characters after entity
 parsing, Telegram's HTML subset (allowed tags, nesting, escaped ``<`` and ``&``), callback data of
 1..64 bytes, answering a callback query at most once, editing only messages that exist. What it
-can inject: users who blocked the bot (403), 429 with ``retry_after``, dropped connections.
+can inject: users who blocked the bot (403), 429 with ``retry_after``, dropped connections; and,
+with ``flood_limit=30``, Telegram's flood limit: more than 30 messages sent or edited a second are
+answered 429 (opt-in, so that tests of other things are not slowed by it).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import asyncio
 import contextlib
 import itertools
 import json
+import math
 import re
 import time
 from collections import Counter, defaultdict
@@ -215,11 +218,12 @@ class _Fault:
 class FakeUser:
     """A Telegram user in a private chat with the bot, driven by a test."""
 
-    def __init__(self, fake: FakeBotAPI, user_id: int, first_name: str) -> None:
+    def __init__(self, fake: FakeBotAPI, user_id: int, first_name: str, language_code: str = "en") -> None:
         self.fake = fake
         self.id = user_id
         self.first_name = first_name
-        self.json = {"id": user_id, "is_bot": False, "first_name": first_name, "language_code": "en"}
+        # The user's app language, which Telegram sends with each update.
+        self.json = {"id": user_id, "is_bot": False, "first_name": first_name, "language_code": language_code}
         self.chat_json = {"id": user_id, "type": "private", "first_name": first_name}
         self._seen = 0  # bot messages handed out by pop_message
 
@@ -287,12 +291,25 @@ class FakeUser:
 
     async def press(self, label: str, wait: bool = True, within: float = 10.0) -> FakeCallbackQuery:
         """Press the button ``label`` on the newest bot message that has it; wait for the answer."""
+        message, data = self._button(label)
+        return await self.press_data(message, data, wait, within)
+
+    async def tap(self, label: str, within: float = 10.0) -> FakeMessage:
+        """Press ``label`` and return the screen it leads to: the pressed message edited, or a new one."""
+        message, data = self._button(label)
+        edits = message.edits
+        await self.press_data(message, data, within=within)
+        await self.fake.wait_for(lambda: message.edits > edits or self.pending(), within, chat=self.id,
+                                 what=f"the screen after pressing {label!r} (transcript: {self.chat[-3:]})")
+        return message if message.edits > edits else await self.pop_message(within)
+
+    def _button(self, label: str) -> tuple[FakeMessage, str]:
         for message in reversed(self.bot_messages):
             button = next((b for b in message.buttons if b["text"] == label), None)
             if button is not None:
                 if "callback_data" not in button:
                     raise AssertionError(f"{label!r} is a link button ({button.get('url')}), it cannot be pressed")
-                return await self.press_data(message, button["callback_data"], wait, within)
+                return message, button["callback_data"]
         raise AssertionError(f"no button {label!r} in the chat of user {self.id}: {self.chat[-3:]}")
 
     async def press_data(
@@ -323,7 +340,9 @@ class FakeUser:
 class FakeBotAPI:
     """The Bot API methods python-telegram-bot calls, on a random port of 127.0.0.1."""
 
-    def __init__(self, token: str = DEFAULT_TOKEN, username: str = "optout_test_bot") -> None:
+    def __init__(
+        self, token: str = DEFAULT_TOKEN, username: str = "optout_test_bot", flood_limit: float | None = None
+    ) -> None:
         self.token = token
         self.bot_id = int(token.split(":")[0])
         self.username = username
@@ -349,6 +368,14 @@ class FakeBotAPI:
         self.allowed_updates: list[str] | None = None
         self.sent_at: list[tuple[float, int]] = []  # (monotonic time, chat id) of each sendMessage
         self.on_send: Callable[[FakeMessage], None] | None = None  # a hook for benchmarks
+        self.on_edit: Callable[[FakeMessage], None] | None = None  # a hook for benchmarks
+        # Accepted calls that count against Telegram's flood limit: (monotonic time, chat id, method).
+        self.limited: list[tuple[float, int, str]] = []
+        self.floods = 0  # calls answered 429 by the flood limit (not by fail_next)
+        # The flood limit as a token bucket: ``flood_limit`` a second, in bursts of at most that many.
+        self.flood_limit = flood_limit
+        self._flood_level = 0.0
+        self._flood_checked = 0.0
         self._updates: list[dict[str, Any]] = []
         self._update_ids = itertools.count(1)
         self._message_ids: defaultdict[int, itertools.count[int]] = defaultdict(lambda: itertools.count(1))
@@ -398,9 +425,9 @@ class FakeBotAPI:
         return f"http://127.0.0.1:{self.port}/bot"
 
     # Test-facing helpers -----------------------------------------------------------------------
-    def user(self, user_id: int, first_name: str = "Alex") -> FakeUser:
+    def user(self, user_id: int, first_name: str = "Alex", language_code: str = "en") -> FakeUser:
         if user_id not in self.users:
-            self.users[user_id] = FakeUser(self, user_id, first_name)
+            self.users[user_id] = FakeUser(self, user_id, first_name, language_code)
             self.chat_info[user_id] = self.users[user_id].chat_json
         return self.users[user_id]
 
@@ -502,7 +529,10 @@ class FakeBotAPI:
         self.calls[method] += 1
         self.requests.append((method, params))
         fault = self._fault(method, params)
+        limited = method.startswith(("send", "edit")) and _int(params.get("chat_id")) is not None
         try:
+            if limited and self.flood_limit:
+                self._flood_check()
             if fault is not None and fault.kind == "drop":
                 assert request.transport is not None
                 request.transport.abort()
@@ -513,12 +543,30 @@ class FakeBotAPI:
             if handler is None:
                 raise ApiError(404, "Not Found: method not found")
             result = await handler(params)
+            if limited:
+                self.limited.append((time.monotonic(), _int(params.get("chat_id")) or 0, method))
         except ApiError as err:
             self.errors.append((method, err.code, err.description))
             self._changed(self._chat_of(params))
             return web.json_response(err.body(), status=err.code)
         self._changed(self._chat_of(params))
         return web.json_response({"ok": True, "result": result})
+
+    def _flood_check(self) -> None:
+        """Take one message from the flood budget, or refuse with 429 as Telegram does."""
+        assert self.flood_limit
+        now = time.monotonic()
+        self._flood_level = max(0.0, self._flood_level - (now - self._flood_checked) * self.flood_limit)
+        self._flood_checked = now
+        if self._flood_level + 1 > self.flood_limit:
+            self.floods += 1
+            wait = max(1, math.ceil((self._flood_level + 1 - self.flood_limit) / self.flood_limit))
+            raise ApiError(429, f"Too Many Requests: retry after {wait}", wait)
+        self._flood_level += 1
+
+    def rate_limited_calls(self, chat_id: int) -> list[str]:
+        """The accepted calls to a chat that count against the flood limit (sent or edited messages)."""
+        return [method for _, chat, method in self.limited if chat == chat_id]
 
     def _chat_of(self, params: dict[str, Any]) -> int | None:
         """The chat an API call touched, to wake only the users waiting on it."""
@@ -705,6 +753,8 @@ class FakeBotAPI:
                                 "markup are exactly the same as a current content and reply markup of the message")
         message.text, message.html, message.links, message.keyboard = text, html, links, keyboard
         message.edits += 1
+        if self.on_edit is not None:
+            self.on_edit(message)
         return message.to_json()
 
     async def _api_editmessagereplymarkup(self, params: dict[str, Any]) -> dict[str, Any]:

@@ -53,7 +53,7 @@ def test_database_file_that_is_not_sqlite(tmp_path: Path) -> None:
 
 
 def test_database_url_of_another_kind(tmp_path: Path) -> None:
-    proc = run_bot(["run"], tmp_path, stdin=QUIT, DATABASE_URL="postgres://db/optout")
+    proc = run_bot(["run"], tmp_path, stdin=QUIT, DATABASE_URL="mysql://db/optout")
     assert_one_clear_line(proc, "DATABASE_URL", "sqlite:///")
 
 
@@ -173,7 +173,7 @@ WEBHOOK = {**GOOD_TELEGRAM, "TELEGRAM_WEBHOOK_URL": "https://bot.example.org/hoo
         ({**GOOD_TELEGRAM, "TELEGRAM_API_BASE_URL": "localhost:8081/bot"}, "TELEGRAM_API_BASE_URL", "malformed"),
         ({"DATABASE_URL": "sqlite://bot.db"}, "DATABASE_URL", "malformed"),
         ({"DATABASE_URL": "postgresql://optout:hunter2@db:port/optout"}, "DATABASE_URL", "malformed"),
-        ({"DATABASE_URL": "postgresql://optout:hunter2@db:5432/optout"}, "DATABASE_URL", "not supported yet"),
+        ({"DATABASE_URL": "postgresql://optout:hunter2@:5432/optout"}, "DATABASE_URL", "malformed"),
         ({"DATABASE_URL": "mysql://optout:hunter2@db/optout"}, "DATABASE_URL", "unknown scheme"),
         ({"CONTENT_PATH": "missing.yaml"}, "CONTENT_PATH", "no such file"),
     ],
@@ -194,6 +194,13 @@ def test_a_setting_of_the_wrong_shape_stops_run_before_anything_happens(
     assert list(workdir.iterdir()) == []  # no database file (nor anything else) was created
     for secret in ("not-a-token", "AAtoo-short", "hunter2", "not allowed!", DEFAULT_TOKEN):
         assert secret not in proc.stderr
+
+
+def test_an_unreachable_postgresql_is_one_line_without_the_password(tmp_path: Path) -> None:
+    url = f"postgresql://optout:hunter2@127.0.0.1:{free_port()}/optout"
+    proc = run_bot(["run"], tmp_path, stdin=QUIT, DATABASE_URL=url, **GOOD_TELEGRAM)
+    line = assert_one_clear_line(proc, "DATABASE_URL", "127.0.0.1")
+    assert "hunter2" not in proc.stderr + proc.stdout and "optout@127.0.0.1" in line
 
 
 def test_version_comes_from_the_installed_package(tmp_path: Path) -> None:

@@ -45,8 +45,7 @@ async def test_sigterm_mid_conversation_keeps_the_step_and_exits_0(fake: FakeBot
         await bot.wait_ready()
         await user.send("/start")
         await user.pop_until_buttons()
-        await user.press("Help me decide")
-        assert (await user.pop_until_buttons())[-1].text == "Which plan do you use?"
+        assert (await user.tap("Help me decide")).text == "✅ Help me decide\n\nWhich plan do you use?"
 
         # The engine has stored the step and the adapter is still answering Telegram when SIGTERM lands.
         in_flight = _slow_answers(fake, delay=1.5)
@@ -60,7 +59,7 @@ async def test_sigterm_mid_conversation_keeps_the_step_and_exits_0(fake: FakeBot
         assert any(m.startswith("stopping") for m in messages)
 
     # The step in flight was finished: the user got the next question before the bot went away.
-    assert user.bot_messages[-1].text == "Do you use Claude Code?"
+    assert user.bot_messages[-1].text == "✅ Pro\n\nDo you use Claude Code?"
     assert user.bot_messages[-1].labels[:2] == ["Yes", "No"]
     assert not (tmp_path / "bot.db-wal").exists(), "the database was not closed"
     node, _step, answers = _stored(tmp_path / "bot.db", str(USER))
@@ -70,9 +69,8 @@ async def test_sigterm_mid_conversation_keeps_the_step_and_exits_0(fake: FakeBot
     async with running_bot(tmp_path, **_telegram(fake)) as bot:
         await bot.wait_ready()
         user.skip_all()
-        await user.press("Yes")
-        steps = await user.pop_until_buttons()
-        assert "Turn off _Help improve Claude_" in steps[-1].text or "Help improve Claude" in steps[-1].text
+        step = await user.tap("Yes")
+        assert step.text.startswith("✅ Yes\n\n") and "Help improve Claude" in step.text
         assert await bot.terminate(within=10) == 0
     assert _stored(tmp_path / "bot.db", str(USER))[0] == "result"
 

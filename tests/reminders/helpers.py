@@ -94,6 +94,8 @@ def write_guide(path: Path, deadlines: Iterable[tuple[str, datetime, list[str]]]
                 "{deadline.final.date}", "a date")
     if entries:
         raw["entries"].update(entries)
+        if "troubleshoot" in entries:
+            raw["troubleshoot_entry"] = "troubleshoot"
     path.write_text(yaml.safe_dump(raw, sort_keys=False), encoding="utf-8")
     return load_guide(path)
 

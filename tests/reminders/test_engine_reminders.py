@@ -115,6 +115,6 @@ def test_reminder_texts_name_both_labels_and_read_as_sentences() -> None:
     line = deadline_line(final, timedelta(days=7))
     assert line == "1 October 2025: 7 days before the deadline to choose your Claude model-training setting (8 October 2025)"
     both = "“Help improve Claude” (it may read “Help improve our AI models”)"
-    assert both in checkback_reminder().text
-    assert both in verify_reminder(troubleshoot=True).text
-    assert both in deadline_reminder(final, EARLY).text
+    assert both in checkback_reminder("steps").text
+    assert both in verify_reminder("steps", "troubleshoot").text
+    assert both in deadline_reminder(final, EARLY, "steps").text

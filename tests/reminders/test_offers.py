@@ -66,13 +66,6 @@ async def test_check_back_offer_is_refused_while_a_deadline_is_ahead(db, mini_gu
     assert await service.describe(ALICE, EARLY) is None
 
 
-async def test_the_terminal_chat_gets_no_offers(db, mini_guide) -> None:
-    service = ReminderService(db, db, mini_guide, ManualClock(EARLY))
-    console = UserKey("console", "me")
-    assert service.offers(console, EARLY) == []
-    assert await service.subscribe(console, "dl", EARLY) is None
-
-
 async def test_cancel_removes_everything_pending(db, mini_guide) -> None:
     service = ReminderService(db, db, mini_guide, ManualClock(EARLY))
     await service.subscribe(ALICE, "dl", EARLY)

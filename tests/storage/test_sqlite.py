@@ -248,7 +248,7 @@ async def test_the_url_scheme_picks_the_backend(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(("url", "says"), [
-    ("postgres://db/optout", "PostgreSQL is not supported yet"),
+    ("mongodb://db/optout", "unknown scheme mongodb://"),
     ("mysql://db", "unknown scheme mysql://"),
     ("data/optout.db", "malformed: expected sqlite:///PATH"),
     ("sqlite://", "malformed: write sqlite:/// and then the file's path"),

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 import pytest_asyncio
 
+from adapters.telegram.handlers import HINTS
 from bot import texts
 from tests.fakes.telegram_api import FakeBotAPI, FakeMessage, FakeUser
 from tests.telegram.conftest import MINI_GUIDE, BotProcess, bot_env
@@ -28,14 +29,19 @@ async def bot(fake: FakeBotAPI, tmp_path_factory: pytest.TempPathFactory):
     assert await process.stop() == 0, process.output[-3000:]
 
 
+def after(chosen: str, text: str) -> str:
+    """A step as shown after pressing ``chosen``: the chosen answer on top, then the step."""
+    return f"✅ {chosen}\n\n{text}"
+
+
 async def at_plan(user: FakeUser) -> FakeMessage:
     """Open the guide and choose "Help me decide"; return the plan question."""
     await user.send("/start")
     home = await user.pop_message()
     assert home.text == HOME
-    await user.press("Help me decide")
-    plan = await user.pop_message()
-    assert plan.text == PLAN
+    plan = await user.tap("Help me decide")
+    assert plan is home  # the question became the next one, in place
+    assert plan.text == after("Help me decide", PLAN)
     return plan
 
 
@@ -57,6 +63,38 @@ async def test_command_menu_is_set_at_start_up(fake: FakeBotAPI, bot: BotProcess
     ]
 
 
+async def test_the_users_app_language_is_kept_with_their_answers(fake: FakeBotAPI, bot: BotProcess) -> None:
+    user = fake.user(7101, language_code="pt-br")
+    await user.send("/start")
+    await user.pop_message()
+    with sqlite3.connect(bot.db_path) as db:
+        stored = db.execute("SELECT locale FROM users WHERE platform = 'telegram' AND user_id = ?",
+                            (str(user.id),)).fetchall()
+    assert stored == [("pt-br",)]
+
+
+async def test_a_walk_is_one_message_that_each_press_moves_on(fake: FakeBotAPI, bot: BotProcess) -> None:
+    user = fake.user(3_000_011)
+    await user.send("/start")
+    guide = await user.pop_message()
+    result = "1. Open Settings\n2. Turn off Help improve Claude\n\nClaude Code follows the same setting."
+    for label, shown in (("Help me decide", PLAN), ("Pro", "Do you use Claude Code?"), ("Yes", result)):
+        assert await user.tap(label) is guide
+        assert guide.text == after(label, shown)
+    assert guide.labels == ["I've turned it off", "Remind me", texts.BACK, texts.START_OVER]
+    done, thanks_text = "I've turned it off", texts.THANKS_OFF.replace("**", "")
+    thanks = await user.tap(done)
+    assert thanks is guide and thanks.text == after(done, thanks_text)
+    # What the user sees: their /start, and one message holding where they are, with their last answer.
+    assert user.chat == [
+        "> /start", f"{after(done, thanks_text)}\n  [{texts.REMIND_ME}]\n  [{texts.START_OVER}]",
+    ]
+    # Five updates, five calls that count against Telegram's flood limit: one per step. (Answering
+    # the button press carries no chat and is not limited.)
+    assert fake.rate_limited_calls(user.id) == ["sendMessage"] + ["editMessageText"] * 4
+    assert all(q.answers == 1 for q in fake.queries.values() if q.user_id == user.id)
+
+
 async def test_text_is_escaped_for_html_and_shown_as_written(fake: FakeBotAPI, bot: BotProcess) -> None:
     user = fake.user(3_000_001)
     await user.send("/start steps")
@@ -74,9 +112,9 @@ async def test_sources_are_links(fake: FakeBotAPI, bot: BotProcess) -> None:
         ("Updates to Consumer Terms", "https://www.anthropic.com/news/updates-to-our-consumer-terms")
     ]
     assert sources.labels == [texts.CONTINUE_WHERE]
-    await user.press(texts.CONTINUE_WHERE)
-    assert (await user.pop_message()).text == HOME
-    assert sources.buttons == []  # the used message keeps no live buttons
+    home = await user.tap(texts.CONTINUE_WHERE)
+    assert home is sources and home.text == HOME  # the sources made way for the step, in place
+    assert user.pending() == []
 
 
 @pytest.mark.parametrize(
@@ -126,12 +164,11 @@ async def test_odd_input_gets_a_short_answer_and_the_current_step(
     else:
         await user.send("/teleport now")
     notice, step = await user.pop_messages(2)
-    expected = texts.unknown_command("/") if kind == "unknown command" else texts.USE_BUTTONS
+    expected = texts.unknown_command(HINTS) if kind == "unknown command" else texts.USE_BUTTONS
     assert notice.text == expected
     assert step.text == PLAN and step.labels == plan.labels
     # Nothing moved: the plan question still works.
-    await user.press("Pro")
-    assert (await user.pop_message()).text == "Do you use Claude Code?"
+    assert (await user.tap("Pro")).text == after("Pro", "Do you use Claude Code?")
     assert rows_mentioning(bot.db_path, secret) == []
     assert secret not in bot.output
 
@@ -141,15 +178,14 @@ async def test_a_button_from_an_old_message_changes_nothing(fake: FakeBotAPI, bo
     await user.send("/start")
     home = await user.pop_message()
     old_data = home.button("Just show me the steps")["callback_data"]
-    await user.press("Help me decide")
-    await user.pop_message()
-    query = await user.press_data(home, old_data)
+    await user.tap("Help me decide")
+    query = await user.press_data(home, old_data)  # a second tap that was on its way, say
     assert query.answer_text is not None and query.answer_text.startswith("That button belongs to an earlier step")
     notice, step = await user.pop_messages(2)
     assert notice.text == texts.STALE_BUTTON
     assert step.text == PLAN
-    await user.press("Free")
-    assert (await user.pop_message()).text == "Do you use Claude Code?"
+    assert home.text == after("Help me decide", PLAN)  # the pressed message is left as it was
+    assert (await user.tap("Free")).text == after("Free", "Do you use Claude Code?")
 
 
 @pytest.mark.parametrize("data", ["zzz", "o:abc:free", "o:999999:free", "f:yes", "x:explode", "é" * 32])
@@ -176,10 +212,11 @@ async def test_a_users_quick_messages_are_answered_in_order(fake: FakeBotAPI, bo
 async def test_a_failed_answer_to_a_press_does_not_lose_the_step(fake: FakeBotAPI, bot: BotProcess) -> None:
     user = fake.user(3_000_010)
     await user.send("/start")
-    await user.pop_message()
+    home = await user.pop_message()
     fake.fail_next("answerCallbackQuery", 500, "Internal Server Error")
     await user.press("Help me decide", wait=False)
-    assert (await user.pop_message()).text == PLAN
+    await fake.wait_for(lambda: home.edits, what="the next step", chat=user.id)
+    assert home.text == after("Help me decide", PLAN)
 
 
 async def test_every_press_is_answered_once(fake: FakeBotAPI, bot: BotProcess) -> None:
@@ -208,19 +245,16 @@ async def test_group_start_offers_a_private_chat(fake: FakeBotAPI, bot: BotProce
 async def test_forget_erases_everything_about_the_user(fake: FakeBotAPI, bot: BotProcess) -> None:
     user = fake.user(3_987_654)
     await at_plan(user)
-    await user.press("Team")
-    await user.pop_message()
+    await user.tap("Team")
     assert rows_mentioning(bot.db_path, str(user.id))  # the test can see the user's row before
     await user.send("/forget")
     ask = await user.pop_message()
     assert ask.text == texts.FORGET_ASK
-    await user.press(texts.FORGET_NO)
-    assert (await user.pop_message()).text == texts.FORGET_KEPT
+    assert (await user.tap(texts.FORGET_NO)).text == texts.FORGET_KEPT
     assert rows_mentioning(bot.db_path, str(user.id))
     await user.send("/forget")
     await user.pop_message()
-    await user.press(texts.FORGET_YES)
-    assert (await user.pop_message()).text == texts.FORGOTTEN
+    assert (await user.tap(texts.FORGET_YES)).text == texts.FORGOTTEN
     assert rows_mentioning(bot.db_path, str(user.id)) == []
     # Writing again starts from scratch.
     await user.send("/start")
@@ -237,6 +271,18 @@ async def test_flood_limit_answers_are_waited_out(fake: FakeBotAPI, bot: BotProc
     assert ("sendMessage", 429, "Too Many Requests: retry after 1") in fake.errors
 
 
+async def test_a_flood_limit_on_a_step_is_waited_out_and_the_step_shown_once(fake: FakeBotAPI, bot: BotProcess) -> None:
+    user = fake.user(3_000_012)
+    await user.send("/start")
+    home = await user.pop_message()
+    fake.fail_next("editMessageText", 429, retry_after=1, chat_id=user.id)
+    started = time.monotonic()
+    assert await user.tap("Help me decide") is home
+    assert time.monotonic() - started >= 1.0
+    assert home.text == after("Help me decide", PLAN) and home.edits == 1
+    assert user.pending() == []
+
+
 async def test_network_errors_are_retried(fake: FakeBotAPI, bot: BotProcess) -> None:
     user = fake.user(3_000_007)
     fake.drop_next("sendMessage", times=2, chat_id=user.id)
@@ -250,8 +296,7 @@ async def test_a_user_who_blocked_the_bot_has_reminders_turned_off(fake: FakeBot
     await user.send("/remind")
     offers = await user.pop_message()
     assert offers.text == texts.REMIND_ASK
-    await user.press(offers.labels[0])
-    assert texts.STOP_REMINDERS in (await user.pop_message()).labels
+    assert texts.STOP_REMINDERS in (await user.tap(offers.labels[0])).labels
     assert rows_mentioning(bot.db_path, str(user.id))
     blocked_lines = lambda: bot.output.count("a user has blocked the bot")  # noqa: E731
     before = blocked_lines()

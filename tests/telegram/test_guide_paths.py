@@ -56,26 +56,25 @@ async def open_guide(user: FakeUser) -> None:
 async def walk(user: FakeUser, path: Path_) -> None:
     """Press through ``path`` checking every screen; end by confirming the setting is off."""
     await open_guide(user)
+    screen = user.bot_messages[-1]
     answers: dict[str, str] = {}
     for depth, step in enumerate(path.steps):
-        pressed = user.bot_messages[-1]
-        question = pressed.text
-        query = await user.press(step.label)
-        assert query.answer_text is None  # no toast on a normal step
-        shown = await user.pop_message()
+        shown = await user.tap(step.label)
         answers.update(record_of(GUIDE, step))
         node = next_node(GUIDE, step)
-        # The answered question now reads as a transcript line, with no live buttons left.
-        assert pressed.text == f"{question}\n\n✅ {step.label}"
-        assert pressed.buttons == []
-        assert shown.text == visible_text(GUIDE, node, answers, NOW), f"at {node} after {path.steps[: depth + 1]}"
+        # The pressed message became the next step, the chosen answer on top of it.
+        assert shown is screen
+        assert shown.text == f"✅ {step.label}\n\n{visible_text(GUIDE, node, answers, NOW)}", (
+            f"at {node} after {path.steps[: depth + 1]}")
         assert shown.labels == expected_labels(GUIDE, node, has_history=True, answers=answers)
     assert user.pending() == []
-    confirm = next((label for label in user.bot_messages[-1].labels if label in CONFIRM_LABELS), None)
+    # One message sent or edited per step (the /start, then each press): what Telegram's flood limit counts.
+    assert len(user.fake.rate_limited_calls(user.id)) == 1 + len(path.steps)
+    assert [q.answer_text for q in user.fake.queries.values() if q.user_id == user.id] == [None] * len(path.steps)
+    confirm = next((label for label in screen.labels if label in CONFIRM_LABELS), None)
     if confirm is not None:
-        await user.press(confirm)
-        thanks = await user.pop_message()
-        assert thanks.text.startswith("Thank you!")
+        thanks = await user.tap(confirm)
+        assert thanks.text.startswith(f"✅ {confirm}\n\nThank you!")
         # After the deadlines, the thanks offers check-backs right away (never deadline reminders).
         assert thanks.labels == [label for _, label in CHECK_BACK_OFFERS] + [texts.START_OVER]
 
@@ -105,19 +104,16 @@ async def test_back_returns_to_the_previous_question_with_answers_undone(fake: F
     user = fake.user(2_000_001)
     await open_guide(user)
     for step in path.steps[:2]:
-        await user.press(step.label)
-        await user.pop_message()
+        await user.tap(step.label)
     back_from = user.bot_messages[-1]
-    await user.press(texts.BACK)
-    shown = await user.pop_message()
+    shown = await user.tap(texts.BACK)
     first = path.steps[0]
+    assert shown is back_from  # the same message steps back
     assert shown.text == visible_text(GUIDE, next_node(GUIDE, first), record_of(GUIDE, first), NOW)
     # Back one step from the second question: there is still history (the start), so Back remains.
     assert shown.labels == expected_labels(GUIDE, next_node(GUIDE, first), has_history=True,
                                            answers=record_of(GUIDE, first))
-    assert back_from.buttons == []  # the left-behind question keeps no live buttons
-    await user.press(texts.BACK)
-    home = await user.pop_message()
+    home = await user.tap(texts.BACK)
     assert home.text == visible_text(GUIDE, GUIDE.start, {}, NOW)
     assert home.labels == expected_labels(GUIDE, GUIDE.start, has_history=False)
     # At the start there is nothing to go back to: a forged Back gets a short answer and the step again.
@@ -134,10 +130,8 @@ async def test_start_over_forgets_the_answers_and_opens_the_start(fake: FakeBotA
     user = fake.user(2_000_002)
     await open_guide(user)
     for step in path.steps:
-        await user.press(step.label)
-        await user.pop_message()
-    await user.press(texts.START_OVER)
-    home = await user.pop_message()
+        await user.tap(step.label)
+    home = await user.tap(texts.START_OVER)
     assert home.text == visible_text(GUIDE, GUIDE.start, {}, NOW)
     assert home.labels == expected_labels(GUIDE, GUIDE.start, has_history=False)
     # The next walk shows what the new answers say, not the old ones.
@@ -145,10 +139,9 @@ async def test_start_over_forgets_the_answers_and_opens_the_start(fake: FakeBotA
                 default=path)
     answers: dict[str, str] = {}
     for step in other.steps:
-        await user.press(step.label)
+        shown = await user.tap(step.label)
         answers.update(record_of(GUIDE, step))
-        shown = await user.pop_message()
-    assert shown.text == visible_text(GUIDE, other.result, answers, NOW)
+    assert shown.text == f"✅ {other.steps[-1].label}\n\n{visible_text(GUIDE, other.result, answers, NOW)}"
 
 
 async def test_deep_links_open_their_entry_point(fake: FakeBotAPI, bot: BotProcess) -> None:

@@ -7,8 +7,8 @@ import pytest
 from adapters.telegram.render import (
     MESSAGE_LIMIT,
     TelegramRenderer,
+    compose,
     keyboard,
-    render_answered,
     render_reply,
     toast,
 )
@@ -75,10 +75,28 @@ def test_escaping_never_pushes_a_part_over_the_limit() -> None:
     assert "".join(visible(p.text) for p in parts).replace("\n", "") == "&" * 6000
 
 
-def test_an_answered_question_shows_the_chosen_answer_and_no_buttons() -> None:
-    text = render_answered(Reply("Which plan do you use?", edit=True, chosen="Pro <& Max>"))
-    assert visible(text) == "Which plan do you use?\n\n✅ Pro <& Max>"
-    assert "<b>Pro &lt;&amp; Max&gt;</b>" in text
+def test_an_answered_question_becomes_a_line_on_top_of_the_next_step() -> None:
+    parts = compose([
+        Reply("Which plan do you use?", edit=True, chosen="Pro <& Max>"),
+        Reply("Do you use **Claude Code**?", buttons=((Button("Yes", "o:2:yes"),),)),
+    ])
+    assert len(parts) == 1
+    assert visible(parts[0].text) == "✅ Pro <& Max>\n\nDo you use Claude Code?"
+    assert parts[0].text.startswith("✅ <b>Pro &lt;&amp; Max&gt;</b>\n\n")
+    assert parts[0].markup is not None and parts[0].markup.inline_keyboard[0][0].text == "Yes"
+
+
+def test_a_long_next_step_keeps_the_chosen_line_within_the_limit() -> None:
+    paragraphs = [f"Paragraph {i}: " + ("word " * 150).strip() + "." for i in range(12)]
+    parts = compose([Reply("Q?", edit=True, chosen="Yes"), Reply("\n\n".join(paragraphs), buttons=((Button("Next", "n:1"),),))])
+    assert all(len(p.text) <= MESSAGE_LIMIT for p in parts)
+    assert parts[0].text.startswith("✅ <b>Yes</b>\n\nParagraph 0:")
+    assert [p.markup is not None for p in parts] == [False] * (len(parts) - 1) + [True]
+
+
+def test_replies_without_an_answered_question_are_rendered_as_they_are() -> None:
+    notice, step = Reply("That button is old.", notice=True), Reply("Which plan?", buttons=((Button("Pro", "o:1:pro"),),))
+    assert compose([notice, step]) == [*render_reply(notice), *render_reply(step)]
 
 
 def test_keyboards_keep_data_opaque_and_make_link_buttons() -> None:

@@ -1,0 +1,84 @@
+"""The PostgreSQL backend's versioned schema migrations; the table schema_migrations holds which have run.
+
+Append new migrations at the end; never edit one that has shipped. Each runs in one transaction with
+its version row (PostgreSQL's DDL is transactional), under an advisory lock held by the migrating
+instance, so two instances starting together never run one twice.
+"""
+
+MIGRATIONS: list[str] = [
+    # 1: the schema SQLite reached at its version 3, in PostgreSQL's types: times are timestamptz,
+    # answers and history stay compact JSON text (as written, key order kept, copied verbatim between
+    # backends). `user_id` on reminders and subscriptions repeats the recipient id for users only, so an
+    # erase finds every row about a person (every table with a user_id column) and never a channel's.
+    # users has no index on updated_at on purpose: the retention sweep scans it once a day, while an
+    # index would be rewritten on every step.
+    """
+    CREATE TABLE users (
+        platform      text NOT NULL,
+        user_id       text NOT NULL,
+        pack          text NOT NULL,
+        locale        text,
+        guide_version text NOT NULL,
+        node          text NOT NULL,
+        step          integer NOT NULL,
+        answers       text NOT NULL,
+        history       text NOT NULL,
+        pending       text,
+        rev           integer NOT NULL,
+        created_at    timestamptz NOT NULL,
+        updated_at    timestamptz NOT NULL,
+        PRIMARY KEY (platform, user_id, pack)
+    );
+    -- A day's count of one counter is spread over a few rows (`stripe`, from the writing connection):
+    -- every step adds to the funnel, and with one row per counter concurrent steps queued on its
+    -- row lock (two instances: about 1,900 steps/s striped 2,900). Readers add the stripes up.
+    CREATE TABLE funnel (
+        day      date NOT NULL,
+        platform text NOT NULL,
+        counter  text NOT NULL,
+        stripe   smallint NOT NULL,
+        n        bigint NOT NULL,
+        PRIMARY KEY (day, platform, counter, stripe)
+    );
+    CREATE TABLE meta (
+        name  text PRIMARY KEY,
+        value text NOT NULL
+    );
+    CREATE TABLE reminders (
+        id             bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        platform       text NOT NULL,
+        recipient_kind text NOT NULL,
+        recipient_id   text NOT NULL,
+        user_id        text,
+        pack           text NOT NULL,
+        scope          text,
+        kind           text NOT NULL,
+        about          text NOT NULL,
+        offset_s       integer NOT NULL,
+        due_at         timestamptz NOT NULL,
+        status         text NOT NULL DEFAULT 'pending',
+        attempts       integer NOT NULL DEFAULT 0,
+        owner          text,
+        lease_until    timestamptz,
+        UNIQUE (platform, recipient_kind, recipient_id, pack, kind, about, offset_s)
+    );
+    -- Claims look only at pending rows by due time and in-flight rows by lease; sent rows pile up
+    -- and stay out of both indexes.
+    CREATE INDEX reminders_pending ON reminders (pack, due_at) WHERE status = 'pending';
+    CREATE INDEX reminders_sending ON reminders (pack, lease_until) WHERE status = 'sending';
+    CREATE INDEX reminders_user ON reminders (platform, user_id);
+    CREATE INDEX reminders_scope ON reminders (platform, scope);
+    CREATE TABLE reminder_subs (
+        platform       text NOT NULL,
+        recipient_kind text NOT NULL,
+        recipient_id   text NOT NULL,
+        pack           text NOT NULL,
+        deadline_id    text NOT NULL,
+        user_id        text,
+        scope          text,
+        PRIMARY KEY (platform, recipient_kind, recipient_id, pack, deadline_id)
+    );
+    CREATE INDEX reminder_subs_user ON reminder_subs (platform, user_id);
+    CREATE INDEX reminder_subs_scope ON reminder_subs (platform, scope);
+    """,
+]
