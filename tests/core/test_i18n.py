@@ -10,10 +10,11 @@ import pytest
 from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po
 
+from bot import button_data as data
 from bot import texts
 from bot.clock import ManualClock
 from bot.engine import Engine
-from bot.events import Start, UserKey
+from bot.events import Command, Press, Start, UserKey
 from bot.guide import format_left, load_guide
 from bot.i18n import LANGUAGES, LOCALE_DIR, choose_language, lang
 from bot.reminders import texts as reminder_texts
@@ -45,10 +46,11 @@ def test_dates_counts_and_lists_follow_the_language() -> None:
 
 
 def _bot_texts() -> dict[str, str]:
-    """Every text of bot/ marked for translation, as pybabel extracts it: msgid -> where."""
+    """Every text of bot/ and adapters/ marked for translation, as pybabel extracts it: msgid -> where."""
     found = {}
-    for filename, lineno, message, _, _ in extract_from_dir(ROOT / "bot", keywords={"_": None, "N_": None}):
-        found[message] = f"bot/{filename}:{lineno}"
+    for folder in ("bot", "adapters"):
+        for filename, lineno, message, _, _ in extract_from_dir(ROOT / folder, keywords={"_": None, "N_": None}):
+            found[message] = f"{folder}/{filename}:{lineno}"
     return found
 
 
@@ -95,3 +97,38 @@ def test_shipped_files_are_in_the_package() -> None:
     assert '"locale/*/LC_MESSAGES/*.po"' in pyproject
     assert all((LOCALE_DIR / code / "LC_MESSAGES" / "messages.po").is_file() for code in LANGUAGES if code != "en")
     assert Path(SHIPPED_GUIDE).parent.joinpath("i18n").is_dir()
+
+
+async def test_language_switches_mid_conversation_without_losing_the_place(storage, clock: ManualClock) -> None:
+    engine = Engine(load_guide(SHIPPED_GUIDE), storage, clock)
+    key = UserKey("telegram", "7")
+    await engine.handle(key, Start(), locale="en-US")
+    plan = await engine.handle(key, Press(data.option(1, "decide")), locale="en-US")
+    assert plan.replies[-1].text.startswith("**Which kind of Claude account is it?**")
+    menu = await engine.handle(key, Command("language"), locale="en-US")
+    labels = [b.label for row in menu.replies[-1].buttons for b in row]
+    assert labels[:5] == ["English", "Deutsch", "Español", "Français", "Português (Brasil)"]
+    switched = await engine.handle(key, Press(data.language("de")), locale="en-US")
+    assert switched.replies[0].text == "Alles klar, ab jetzt spreche ich Deutsch."
+    assert switched.replies[-1].text.startswith("**Was für ein Claude-Konto ist es?**")
+    # Same place, same step: the buttons shown before the switch still work, in German now.
+    code = await engine.handle(key, Press(data.option(2, "personal")), locale="en-US")
+    assert code.replies[-1].text.startswith("**Nutzt du Claude Code mit diesem Konto?**")
+    assert code.replies[0].chosen == "🙋 Privat: Free, Pro oder Max"
+    # The platform's hint no longer overrides the choice; /forget erases it.
+    helped = await engine.handle(key, Command("help"), locale="fr")
+    assert helped.replies[0].text.startswith("**Was ich kann**")
+    await engine.handle(key, Command("forget"))
+    await engine.handle(key, Press(data.forget(True)))
+    fresh = await engine.handle(key, Start(), locale="fr")
+    assert fresh.replies[0].text.startswith("Bonjour !")
+
+
+async def test_a_reminder_is_written_in_the_recipients_language() -> None:
+    guide = load_guide(SHIPPED_GUIDE)
+    final = guide.in_language("es").deadline("final")
+    reminder = reminder_texts.deadline_reminder(final, final.at - timedelta(days=7), "steps", t=lang("es"))
+    assert reminder.text.startswith("⏰ **Recordatorio: Fecha límite para elegir tu ajuste de entrenamiento de Claude**")
+    assert "8 de octubre de 2025. Tiempo restante: **6 días**" in reminder.text
+    assert [b.label for row in reminder.buttons for b in row] == [
+        "📋 Muéstrame los pasos", "✅ Ya lo desactivé", "🔕 Cancelar recordatorios"]
