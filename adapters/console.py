@@ -16,8 +16,12 @@ QUIT = {"q", "quit", "exit"}
 class ConsoleChat:
     """Translate typed lines to engine events and print the replies; holds no conversation logic."""
 
-    def __init__(self, engine: Engine, out: TextIO = sys.stdout, inp: TextIO = sys.stdin, echo: bool | None = None):
+    def __init__(
+        self, engine: Engine, out: TextIO = sys.stdout, inp: TextIO = sys.stdin, echo: bool | None = None,
+        entry: str | None = None,
+    ):
         self.engine = engine
+        self.entry = entry  # where to open: a pack (``--pack chatgpt``) or a guide entry point
         self.out = out
         self.inp = inp
         # With piped input the typed line is not on the screen, so echo it to keep the transcript readable.
@@ -28,7 +32,7 @@ class ConsoleChat:
 
     async def run(self) -> None:
         """Open the guide, then answer each line until end of input or 'quit'."""
-        self.show(await self.engine.handle(self.key, Start()))
+        self.show(await self.engine.handle(self.key, Start(self.entry)))
         loop = asyncio.get_running_loop()
         while True:
             line = await loop.run_in_executor(None, self.inp.readline)

@@ -82,12 +82,12 @@ def action(name: str, pack: str | None = None) -> str:
     return str(ButtonData(ACTION, arg=name, pack=pack))
 
 
-def forget(yes: bool) -> str:
-    return str(ButtonData(FORGET, arg="yes" if yes else "no"))
+def forget(yes: bool, pack: str | None = None) -> str:
+    return str(ButtonData(FORGET, arg="yes" if yes else "no", pack=pack))
 
 
-def language(code: str) -> str:
-    return str(ButtonData(LANGUAGE, arg=code))
+def language(code: str, pack: str | None = None) -> str:
+    return str(ButtonData(LANGUAGE, arg=code, pack=pack))
 
 
 def parse(data: str) -> ButtonData | None:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from bot import compose
 from bot.compose import StartupError
-from bot.content_check import check_guide, mermaid
+from bot.content_check import check_pack, mermaid, pack_files
 from bot.guide import GuideError, load_guide
 from bot.logs import setup_logging
 from bot.settings import SettingsError, load_settings
@@ -28,11 +28,14 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_parser("run", help="start every platform whose token is set (the terminal chat when none is)")
     chat = sub.add_parser("chat", help="chat with the guide in this terminal (also reads piped input)")
     chat.add_argument("--as-of", metavar="DATE", help="preview the guide as it reads on another date (YYYY-MM-DD)")
+    chat.add_argument("--pack", metavar="PACK", help="open another assistant's guide pack (chatgpt, gemini, ...)")
     content = sub.add_parser("content", help="work on the guide")
     content_sub = content.add_subparsers(dest="content_command", required=True)
-    for name, text in (("check", "validate a guide"), ("diagram", "print the guide as a Mermaid flowchart")):
-        p = content_sub.add_parser(name, help=text)
-        p.add_argument("path", nargs="?", type=Path, help="guide YAML (default: CONTENT_PATH or the shipped guide)")
+    check = content_sub.add_parser("check", help="validate the guide packs")
+    check.add_argument("path", nargs="?", type=Path,
+                       help="a pack's YAML, or a directory of packs (default: every pack beside CONTENT_PATH)")
+    diagram = content_sub.add_parser("diagram", help="print a pack as a Mermaid flowchart")
+    diagram.add_argument("pack", nargs="?", help="a pack name (chatgpt) or a YAML path (default: CONTENT_PATH)")
     stats = sub.add_parser("stats", help="print the anonymous funnel")
     stats.add_argument("--since", help="first day (YYYY-MM-DD), default 30 days ago")
     stats.add_argument("--until", help="last day (YYYY-MM-DD), default today")
@@ -62,7 +65,7 @@ def main(argv: list[str] | None = None) -> int:
         level = "WARNING" if quiet else settings.log_level
         setup_logging(level, settings.log_format, secrets)
         if args.command == "chat":
-            return asyncio.run(compose.chat(settings, _as_of(args.as_of)))
+            return asyncio.run(compose.chat(settings, _as_of(args.as_of), args.pack))
         if args.command == "stats":
             from bot.stats import print_stats
 
@@ -76,28 +79,49 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _content(args: argparse.Namespace) -> int:
-    path = args.path
-    if path is None:
+    try:
+        content_path = load_settings().content_path
+    except SettingsError as exc:
+        # Not the shipped guide in its place: a mistyped CONTENT_PATH must not pass as "ok".
+        print(f"optout-bot: {exc}", file=sys.stderr)
+        return 2
+    if args.content_command == "diagram":
+        return _diagram(args.pack, content_path)
+    target: Path = args.path or content_path.parent
+    paths = pack_files(target) if target.is_dir() else [target]
+    if not paths:
+        print(f"optout-bot: {target}: no guide packs (*.yaml) there", file=sys.stderr)
+        return 1
+    failed = False
+    today = datetime.now(UTC).date()
+    for path in paths:
         try:
-            path = load_settings().content_path
-        except SettingsError as exc:
-            # Not the shipped guide in its place: a mistyped CONTENT_PATH must not pass as "ok".
-            print(f"optout-bot: {exc}", file=sys.stderr)
-            return 2
+            report = check_pack(path, today)
+        except GuideError as exc:
+            print(exc, file=sys.stderr)
+            failed = True
+            continue
+        for line in report.problems:
+            print(line, file=sys.stderr)
+        for line in report.warnings:
+            print(f"warning: {line}", file=sys.stderr)
+        failed = failed or bool(report.problems)
+        if not report.problems:
+            g = report.guide
+            print(f"{path}: ok (pack {g.pack}, version {g.version}, {len(g.nodes)} nodes, checked {g.checked})")
+    return 1 if failed else 0
+
+
+def _diagram(pack: str | None, content_path: Path) -> int:
+    path = content_path
+    if pack:
+        path = Path(pack) if pack.endswith((".yaml", ".yml")) or "/" in pack else content_path.parent / f"{pack}.yaml"
     try:
         guide = load_guide(path)
     except GuideError as exc:
         print(exc, file=sys.stderr)
         return 1
-    if args.content_command == "diagram":
-        print(mermaid(guide))
-        return 0
-    problems = check_guide(guide, path or "content/claude.yaml")
-    for line in problems:
-        print(line, file=sys.stderr)
-    if problems:
-        return 1
-    print(f"{path or 'content/claude.yaml'}: ok (version {guide.version}, {len(guide.nodes)} nodes)")
+    print(mermaid(guide))
     return 0
 
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from bot.clock import Clock, SystemClock
-from bot.content_check import check_guide
+from bot.content_check import check_guide, pack_files
 from bot.engine import Engine
 from bot.events import PlatformHints
 from bot.guide import Guide, GuideError, load_guide
@@ -65,6 +65,26 @@ def load_checked_guide(settings: Settings) -> Guide:
     return guide
 
 
+def load_packs(settings: Settings) -> list[Guide]:
+    """The default guide (CONTENT_PATH) first, then every other pack beside it, each checked like it."""
+    default = load_checked_guide(settings)
+    packs = [default]
+    for path in pack_files(settings.content_path.parent):
+        if path.resolve() == settings.content_path.resolve():
+            continue
+        try:
+            guide = load_guide(path)
+        except GuideError as exc:
+            raise StartupError(f"{path.name}: the guide pack is not valid ({str(exc).splitlines()[0]})") from None
+        problems = check_guide(guide, path)
+        if problems:
+            raise StartupError(f"{path.name}: the guide pack fails `optout-bot content check` ({problems[0]})")
+        if guide.pack in {p.pack for p in packs}:
+            raise StartupError(f"{path.name}: a second pack named {guide.pack!r}")
+        packs.append(guide)
+    return packs
+
+
 def platform_hints(settings: Settings) -> dict[str, PlatformHints]:
     """Collect how each configured platform spells its commands (imported lazily, as in create_platforms)."""
     hints: dict[str, PlatformHints] = {}
@@ -80,19 +100,20 @@ def platform_hints(settings: Settings) -> dict[str, PlatformHints]:
 
 
 async def build_services(settings: Settings, clock: Clock | None = None) -> Services:
-    guide = load_checked_guide(settings)
+    packs = load_packs(settings)
+    guide = packs[0]
     clock = clock or SystemClock(settings.fake_now)
     storage = await open_backend(settings.database_url)
     hints = platform_hints(settings)
     reminders = ReminderService(storage, storage, guide, clock, hints=hints)
-    engine = Engine(guide, storage, clock, reminders=reminders, retention_days=settings.retention_days, hints=hints)
+    engine = Engine(packs, storage, clock, reminders=reminders, retention_days=settings.retention_days, hints=hints)
     return Services(settings=settings, guide=guide, storage=storage, clock=clock, engine=engine, reminders=reminders)
 
 
 def terminal_engine(services: Services) -> Engine:
     """Return an engine for the terminal chat: the same guide and database, but no reminders,
     since nothing could deliver them to a terminal (it says so instead of offering them)."""
-    return Engine(services.guide, services.storage, services.clock, retention_days=services.settings.retention_days)
+    return Engine(services.engine.packs, services.storage, services.clock, retention_days=services.settings.retention_days)
 
 
 def create_platforms(services: Services) -> list[Platform]:
@@ -209,13 +230,16 @@ async def run(settings: Settings) -> int:
         await services.storage.close()
 
 
-async def chat(settings: Settings, start: datetime | None) -> int:
+async def chat(settings: Settings, start: datetime | None, pack: str | None = None) -> int:
     """``optout-bot chat``: the guide in this terminal, its clock started at ``start`` when given."""
     from adapters.console import ConsoleChat
 
     services = await build_services(settings, clock=SystemClock(start or settings.fake_now))
     try:
-        await ConsoleChat(terminal_engine(services)).run()
+        engine = terminal_engine(services)
+        if pack is not None and pack not in {g.pack for g in engine.packs}:
+            raise StartupError(f"--pack: no guide pack {pack!r} (there are: {', '.join(g.pack for g in engine.packs)})")
+        await ConsoleChat(engine, entry=pack).run()
     finally:
         await services.storage.close()
     return 0

@@ -5,11 +5,23 @@ from __future__ import annotations
 import re
 from collections import Counter
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
 from bot import button_data
 from bot.button_data import BUTTON_DATA_MAX
-from bot.guide import Guide, InfoNode, QuestionNode, ResultNode, When, placeholders, translation_path
+from bot.content_facts import check_facts, fact_sheets, pack_warnings, read_sheet
+from bot.guide import (
+    CHECKED,
+    Guide,
+    InfoNode,
+    QuestionNode,
+    ResultNode,
+    When,
+    load_guide,
+    placeholders,
+    translation_path,
+)
 from bot.i18n import ENGLISH, LANGUAGES
 
 LABEL_MAX = 64
@@ -46,9 +58,6 @@ def check_guide(guide: Guide, path: Path | str = "guide") -> list[str]:
 
     if guide.start not in nodes:
         problem("start", f"unknown target {guide.start!r}")
-    for field, entry in (("steps_entry", guide.steps_entry), ("troubleshoot_entry", guide.troubleshoot_entry)):
-        if entry is not None and entry not in guide.entries:
-            problem(field, f"names {entry!r}, which is not one of the guide's entries")
     for entry, target in guide.entries.items():
         if target not in nodes:
             problem(f"entries.{entry}", f"unknown target {target!r}")
@@ -94,6 +103,11 @@ def check_guide(guide: Guide, path: Path | str = "guide") -> list[str]:
             if target not in nodes:
                 problem(node.id, f"unknown target {target!r}")
 
+    if guide.changes is not None:
+        for source in guide.changes.sources:
+            if source not in source_ids:
+                problem("changes", f"cites unknown source id {source!r}")
+
     roots = [guide.start, *guide.entries.values()]
     reachable = _reach(roots, nodes)
     for node in guide.nodes:
@@ -115,6 +129,9 @@ def check_guide(guide: Guide, path: Path | str = "guide") -> list[str]:
                 problem(node.id, "cycle with no way out (no result can be reached from it)")
             else:
                 problem(node.id, "path never reaches a result")
+    for field, entry in (("steps_entry", guide.steps_entry), ("troubleshoot_entry", guide.troubleshoot_entry)):
+        if entry is not None and entry not in guide.entries:
+            problem(field, f"names {entry!r}, which is not one of the guide's entries")
     return problems + check_translations(guide, path)
 
 
@@ -167,7 +184,7 @@ def check_translations(guide: Guide, path: Path | str = "guide") -> list[str]:
                 if text is None or not text.strip():
                     problem(node.id, f"block {block.id!r} not translated")
                     continue
-                if sorted(placeholders(text)) != sorted(placeholders(block.text)):
+                if (sorted(placeholders(text)), text.count(CHECKED)) != (sorted(placeholders(block.text)), block.text.count(CHECKED)):
                     problem(node.id, f"block {block.id!r}: placeholders {_names(text)} differ from English {_names(block.text)}")
                 if sorted(_LINK.findall(text)) != sorted(_LINK.findall(block.text)):
                     problem(node.id, f"block {block.id!r}: links differ from English")
@@ -264,3 +281,32 @@ def guide_paths(guide: Guide, start: str | None = None) -> list[GuidePath]:
     root = start or guide.start
     walk(root, (), {}, frozenset({root}))
     return found
+
+
+@dataclass(frozen=True)
+class PackReport:
+    guide: Guide
+    problems: list[str]
+    warnings: list[str]
+
+
+def check_pack(path: Path, today: date) -> PackReport:
+    """Check one pack file: the graph, its facts against the sheets beside it, and what is getting old.
+
+    Raises ``GuideError`` when the file cannot be read as a guide at all.
+    """
+    guide = load_guide(path)
+    problems = check_guide(guide, path)
+    warnings = [f"{path}: {w}" for w in pack_warnings(guide, today)]
+    sheets = fact_sheets(path)
+    if sheets:
+        text = path.read_text(encoding="utf-8")
+        problems += [f"{path}: {p}" for p in check_facts(guide, text, read_sheet(sheets))]
+    else:
+        warnings.append(f"{path}: no fact sheet (facts*.md) beside it: its '# facts:' comments were not checked")
+    return PackReport(guide, problems, warnings)
+
+
+def pack_files(directory: Path) -> list[Path]:
+    """The guide packs in a content directory, one YAML file each."""
+    return sorted(directory.glob("*.yaml"))

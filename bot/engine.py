@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
@@ -63,30 +63,75 @@ class _Step:
     forgotten: bool = False
 
 
+@dataclass
+class _Local:
+    """A pack's nodes and texts in one of its languages (ids, conditions and dates as in English)."""
+
+    nodes: dict[str, QuestionNode | InfoNode | ResultNode]
+    texts: _TextCache
+
+
+@dataclass
+class _Pack:
+    """One guide pack as the engine serves it."""
+
+    guide: Guide
+    # What its button data carries: None for the default pack, whose data stays unqualified.
+    qualifier: str | None
+    # {language: its texts}, for each language the pack declares (English always).
+    local: dict[str, _Local]
+
+    @property
+    def nodes(self) -> dict[str, QuestionNode | InfoNode | ResultNode]:
+        """The nodes in English: the structure every language shares."""
+        return self.local[self.guide.language].nodes
+
+    @classmethod
+    def of(cls, guide: Guide, qualifier: str | None) -> _Pack:
+        local = {}
+        for code in dict.fromkeys((guide.language, *guide.languages)):
+            g = guide.in_language(code)
+            local[g.language] = _Local({n.id: n for n in g.nodes}, _TextCache(g))
+        return cls(guide, qualifier, local)
+
+
 class Engine:
+    """Serves one or more guide packs; the first is the default (the /start screen, unqualified buttons)."""
+
     def __init__(
         self,
-        guide: Guide,
+        guide: Guide | Sequence[Guide],
         storage: UserStore,
         clock: Clock,
         reminders: Reminders | None = None,
         retention_days: int = 180,
         hints: Mapping[str, PlatformHints] | None = None,
     ) -> None:
-        self.guide = guide
+        guides = [guide] if isinstance(guide, Guide) else list(guide)
+        self.guide = guides[0]
         # {platform: how it spells commands}, supplied by the adapters through the composition root.
         self.hints = dict(hints or {})
         self.retention_days = retention_days  # only told to users in /privacy; bot.retention enforces it
         self.storage = storage
-        self.pack = guide.pack
+        self.pack = self.guide.pack
         self.clock = clock
         self.reminders = reminders
-        self._nodes = {n.id: n for n in guide.nodes}
+        self._packs = {g.pack: _Pack.of(g, None if g is self.guide else g.pack) for g in guides}
         self._locks: KeyedLocks[UserKey] = KeyedLocks()
-        # The guide's texts per language it declares; ids, conditions and dates are the same in each.
-        self._localized = {code: guide.in_language(code) for code in guide.languages}
-        self._local_nodes = {code: {n.id: n for n in g.nodes} for code, g in self._localized.items()}
-        self._texts = {code: _TextCache(g) for code, g in self._localized.items()}
+
+    @property
+    def packs(self) -> list[Guide]:
+        return [p.guide for p in self._packs.values()]
+
+    def _p(self, state: UserState) -> _Pack:
+        return self._packs[state.pack]
+
+    def _reminders(self, state: UserState) -> Reminders | None:
+        # Deadline reminders and check-backs belong to the default pack; the others have no deadlines.
+        return self.reminders if state.pack == self.pack else None
+
+    def _q(self, state: UserState) -> str | None:
+        return self._packs[state.pack].qualifier
 
     async def handle(self, key: UserKey, event: Event, locale: str | None = None) -> Outcome:
         """Apply one event of one user and return what to show; events of a user run one at a time.
@@ -106,14 +151,18 @@ class Engine:
 
     async def _step(self, key: UserKey, event: Event, locale: str | None) -> Outcome:
         now = self.clock.now()
-        state = await self.storage.get_user(key, self.pack)
+        pack, event = self._route(event)
+        if pack is None:
+            pack = await self._current_pack(key)
+        guide, nodes = self._packs[pack].guide, self._packs[pack].nodes
+        state = await self.storage.get_user(key, pack)
         fresh = state is None
         notice: list[Reply] = []
         if state is None:
-            state = self._new_state(key, self.guide.start, now)
-        elif state.guide_version != self.guide.version or state.node not in self._nodes:
+            state = self._new_state(key, guide, now)
+        elif state.guide_version != guide.version or state.node not in nodes:
             old = state
-            state = self._new_state(key, self.guide.start, now, created=old.created_at)
+            state = self._new_state(key, guide, now, created=old.created_at)
             state.rev, state.locale = old.rev, old.locale
             notice.append(Reply(self._t(state)._(texts.GUIDE_UPDATED), notice=True))
             pressed = data.parse(event.data) if isinstance(event, Press) else None
@@ -129,8 +178,33 @@ class Engine:
         if not step.forgotten and (step.save or fresh or notice):
             # (After an erase nothing about the user may be written back.)
             state.updated_at = now
-            await self.storage.save_step(state, step.counters + (("started",) if fresh else ()))
+            counters = step.counters + (("started",) if fresh else ())
+            if self._q(state):
+                # Another pack's funnel is counted apart: "chatgpt/started" beside Claude's "started".
+                counters = tuple(f"{state.pack}/{c}" for c in counters)
+            await self.storage.save_step(state, counters)
         return Outcome(replies=notice + step.replies, forgotten=step.forgotten)
+
+    def _route(self, event: Event) -> tuple[str | None, Event]:
+        """Which pack an event is for (None: the one the user was in last), and the event to apply there."""
+        if isinstance(event, Press):
+            pressed = data.parse(event.data)
+            # A forged or unknown pack is answered in the default pack, as a button it does not know.
+            return (pressed.pack if pressed and pressed.pack in self._packs else self.pack), event
+        entry = event.entry if isinstance(event, Start) else None
+        if isinstance(event, Command) and event.name.lower() == "start":
+            entry = event.arg
+        if isinstance(event, Start | Command) and entry in self._packs and entry not in self.guide.entries:
+            return entry, Start()  # a deep link to another pack: /start chatgpt
+        if isinstance(event, Start) or (isinstance(event, Command) and event.name.lower() == "start"):
+            return self.pack, event
+        return (self.pack if len(self._packs) == 1 else None), event
+
+    async def _current_pack(self, key: UserKey) -> str:
+        """The pack the user moved in last (commands and typed text go there); the default when none."""
+        states = [await self.storage.get_user(key, pack) for pack in self._packs]
+        found = [s for s in states if s is not None]
+        return max(found, key=lambda s: s.updated_at).pack if found else self.pack
 
     # Language ---------------------------------------------------------------------------------
     @staticmethod
@@ -144,13 +218,17 @@ class Engine:
     def _guide_language(self, state: UserState) -> str:
         """The language the guide is shown in: the person's, or English when this pack lacks it."""
         code = self.language(state)
-        return code if code in self._localized else self.guide.language
+        pack = self._p(state)
+        return code if code in pack.local else pack.guide.language
+
+    def _local(self, state: UserState) -> _Local:
+        return self._p(state).local[self._guide_language(state)]
 
     # State ------------------------------------------------------------------------------------
-    def _new_state(self, key: UserKey, node: str, now: datetime, created: datetime | None = None) -> UserState:
+    def _new_state(self, key: UserKey, guide: Guide, now: datetime, created: datetime | None = None) -> UserState:
         return UserState(
-            key=key, pack=self.pack, guide_version=self.guide.version, node=node, step=0, created_at=created or now,
-            updated_at=now,
+            key=key, pack=guide.pack, guide_version=guide.version, node=guide.start, step=0,
+            created_at=created or now, updated_at=now,
         )
 
     def _move(self, state: UserState, node_id: str, *, remember: bool = True) -> tuple[str, ...]:
@@ -161,20 +239,20 @@ class Engine:
         state.node = node_id
         state.step += 1
         state.pending = None
-        node = self._nodes[node_id]
+        node = self._p(state).nodes[node_id]
         if isinstance(node, ResultNode):
             # Once per arrival from the questions: "More details" or "I couldn't find it" on a result
             # lead to other results, and must not count the same person twice.
             came_from = state.history[-1][0] if remember and state.history else None
-            return () if isinstance(self._nodes.get(came_from or ""), ResultNode) else ("got_steps",)
-        if isinstance(node, QuestionNode) and node_id != self.guide.start:
+            return () if isinstance(self._p(state).nodes.get(came_from or ""), ResultNode) else ("got_steps",)
+        if isinstance(node, QuestionNode) and node_id != self._p(state).guide.start:
             return (f"reached:{node_id}",)
         return ()
 
     def _restart(self, state: UserState, node_id: str | None = None) -> tuple[str, ...]:
         state.history.clear()
         state.answers.clear()
-        return self._move(state, node_id or self.guide.start, remember=False)
+        return self._move(state, node_id or self._p(state).guide.start, remember=False)
 
     # Events -----------------------------------------------------------------------------------
     async def _apply(self, state: UserState, event: Event, now: datetime) -> _Step:
@@ -189,14 +267,16 @@ class Engine:
         raise TypeError(f"not an engine event: {event!r}")  # a programming error in an adapter
 
     def _open_entry(self, state: UserState, entry: str | None, now: datetime, *, from_start: bool = False) -> _Step:
-        target = self.guide.entries.get(entry) if entry else None
+        guide = self._p(state).guide
+        # "start" opens a pack at its beginning (the buttons of the "Other assistants" list).
+        target = guide.start if entry == "start" else guide.entries.get(entry) if entry else None
         notice = []
         if entry and target is None:
             notice = [Reply(self._t(state)._(texts.UNKNOWN_ENTRY), notice=True)]
         if target is None and not from_start:
             return self._again(state, now, texts.UNKNOWN_ENTRY)
         counters = self._restart(state)
-        if target and target != self.guide.start:
+        if target and target != guide.start:
             counters += self._move(state, target)
         return _Step([*notice, *self._render(state, now)], counters=counters)
 
@@ -204,35 +284,36 @@ class Engine:
         name = cmd.name.lower()
         hints = self.hints.get(state.key.platform, DEFAULT_HINTS)
         t = self._t(state)
+        q = self._q(state)
         if name == "start":
             return self._open_entry(state, cmd.arg, now, from_start=True)
         if name == "steps":
-            return self._open_entry(state, self.guide.steps_entry, now)
+            return self._open_entry(state, self._p(state).guide.steps_entry, now)
         if name == "remind":
             return await self._remind_menu(state, now)
         if name == "stop":
             return await self._stop_reminders(state, now)
         if name == "forget":
             state.pending = "forget"
-            buttons = ((Button(t._(texts.FORGET_YES), data.forget(True)), Button(t._(texts.FORGET_NO), data.forget(False))),)
+            buttons = ((Button(t._(texts.FORGET_YES), data.forget(True, q)), Button(t._(texts.FORGET_NO), data.forget(False, q))),)
             return _Step([Reply(t._(texts.FORGET_ASK), buttons=buttons)])
         if name == "language":
             if cmd.arg and cmd.arg.strip() in LANGUAGES:
                 return self._set_language(state, cmd.arg.strip(), now)
-            rows = [(Button(NAMES[code], data.language(code)),) for code in LANGUAGES]
-            return _Step([Reply(t._(texts.LANGUAGE_ASK), buttons=(*rows, self._continue_row(t)))], save=False)
+            rows = [(Button(NAMES[code], data.language(code, q)),) for code in LANGUAGES]
+            return _Step([Reply(t._(texts.LANGUAGE_ASK), buttons=(*rows, self._continue_row(state)))], save=False)
         if name == "sources":
-            return _Step([self._sources_reply(t)], save=False)
+            return _Step([self._sources_reply(state)], save=False)
         if name == "privacy":
             text = texts.privacy(hints, self.retention_days, t=t)
-            return _Step([Reply(text, buttons=(self._continue_row(t),))], save=False)
+            return _Step([Reply(text, buttons=(self._continue_row(state),))], save=False)
         if name == "help":
-            return _Step([Reply(texts.help_text(hints, t=t), buttons=(self._continue_row(t),))], save=False)
+            return _Step([Reply(texts.help_text(hints, t=t), buttons=(self._continue_row(state),))], save=False)
         return self._again(state, now, texts.unknown_command(hints, t=t))
 
     async def _press(self, state: UserState, raw: str, now: datetime) -> _Step:
         pressed = data.parse(raw)
-        if pressed is None or (pressed.pack is not None and pressed.pack != self.pack):
+        if pressed is None or (pressed.pack or self.pack) != state.pack:
             return self._again(state, now, texts.BAD_BUTTON)
         kind, arg = pressed.kind, pressed.arg
         if kind == data.START_OVER:
@@ -283,14 +364,14 @@ class Engine:
         if not state.history:
             return self._again(state, now, texts.NOTHING_BACK)
         node_id, answers = state.history.pop()
-        if node_id not in self._nodes:
+        if node_id not in self._p(state).nodes:
             return _Step(self._render(state, now), counters=self._restart(state))
         state.answers = answers
         self._move(state, node_id, remember=False)
         return _Step(self._render(state, now))
 
     def _continue(self, state: UserState, now: datetime) -> _Step:
-        node = self._node(state)
+        node = self._local(state).nodes[state.node]
         if not isinstance(node, InfoNode):
             return self._again(state, now, texts.STALE_BUTTON)
         answered = Reply(self._pressed_text(node, state, now), edit=True, chosen=node.continue_label)
@@ -298,9 +379,9 @@ class Engine:
         return _Step([answered, *self._render(state, now)], counters=counters)
 
     async def _choose(self, state: UserState, option_id: str, now: datetime) -> _Step:
-        node = self._node(state)
+        node = self._local(state).nodes[state.node]
         option = self._option(node, option_id)
-        if option is None or not visible(option.when, state.answers, self.guide, now):
+        if option is None or not visible(option.when, state.answers, self._p(state).guide, now):
             return self._again(state, now, texts.BAD_BUTTON)
         answered = Reply(self._pressed_text(node, state, now), edit=True, chosen=option.label)
         if option.action is not None:
@@ -326,43 +407,47 @@ class Engine:
             counters = self._restart(state)
             return _Step(self._render(state, now), counters=counters)
         if option.action == "sources":
-            return _Step([self._sources_reply(self._t(state))], save=False)
+            return _Step([self._sources_reply(state)], save=False)
         if option.action == "remind":
             return await self._remind_menu(state, now)
+        if option.action == "packs":
+            return _Step([self._packs_reply(state)], save=False)
         return await self._confirm_off(state, now)
 
     async def _confirm_off(self, state: UserState, now: datetime) -> _Step:
         already = self._turned_off(state)
-        state.answers[self.guide.confirm_key] = "yes"
+        state.answers[self._p(state).guide.confirm_key] = "yes"
         state.pending = None
         t = self._t(state)
         offers: list[tuple[str, str]] = []
-        if self.reminders is not None:
-            await self.reminders.confirmed(state.key, now)
-            offers = self.reminders.offers(state.key, now, turned_off=True, t=t)
+        reminders = self._reminders(state)
+        if reminders is not None:
+            await reminders.confirmed(state.key, now)
+            offers = reminders.offers(state.key, now, turned_off=True, t=t)
         # The check-backs go straight on the thanks: one tap, and never a deadline reminder
         # written for people who have not switched it off.
-        rows = [(Button(label, data.offer(offer)),) for offer, label in offers]
-        rows.append((Button(t._(texts.START_OVER), data.start_over()),))
+        rows = [(Button(label, data.offer(offer, self._q(state))),) for offer, label in offers]
+        rows.append((Button(t._(texts.START_OVER), data.start_over(self._q(state))),))
         text = f"{t._(texts.THANKS_OFF)}\n\n{t._(texts.CHECK_BACK_ASK)}" if offers else t._(texts.THANKS_OFF)
         if offers:
             state.pending = "remind"
         return _Step([Reply(text, buttons=tuple(rows))], counters=() if already else ("confirmed_off",))
 
     def _turned_off(self, state: UserState) -> bool:
-        return state.answers.get(self.guide.confirm_key) == "yes"
+        return state.answers.get(self._p(state).guide.confirm_key) == "yes"
 
     # Reminders --------------------------------------------------------------------------------
     async def _remind_menu(self, state: UserState, now: datetime) -> _Step:
+        reminders = self._reminders(state)
         t = self._t(state)
-        if self.reminders is None:
-            return _Step([Reply(t._(texts.NO_REMINDERS_HERE), buttons=(self._continue_row(t),))], save=False)
-        offers = self.reminders.offers(state.key, now, turned_off=self._turned_off(state), t=t)
-        scheduled = await self.reminders.describe(state.key, now, t=t)
-        rows: list[tuple[Button, ...]] = [(Button(label, data.offer(offer)),) for offer, label in offers]
+        if reminders is None:
+            return _Step([Reply(t._(texts.NO_REMINDERS_HERE), buttons=(self._continue_row(state),))], save=False)
+        offers = reminders.offers(state.key, now, turned_off=self._turned_off(state), t=t)
+        scheduled = await reminders.describe(state.key, now, t=t)
+        rows: list[tuple[Button, ...]] = [(Button(label, data.offer(offer, self._q(state))),) for offer, label in offers]
         if scheduled:
-            rows.append((Button(t._(texts.STOP_REMINDERS), data.action(data.STOP)),))
-        rows.append(self._continue_row(t))
+            rows.append((Button(t._(texts.STOP_REMINDERS), data.action(data.STOP, self._q(state))),))
+        rows.append(self._continue_row(state))
         text = t._(texts.REMIND_ASK) if offers else t._(texts.REMIND_NONE)
         if scheduled:
             text = f"{scheduled}\n\n{text}"
@@ -370,23 +455,25 @@ class Engine:
         return _Step([Reply(text, buttons=tuple(rows))])
 
     async def _remind_choose(self, state: UserState, offer: str, now: datetime) -> _Step:
-        if self.reminders is None:
+        reminders = self._reminders(state)
+        if reminders is None:
             return self._again(state, now, texts.NO_REMINDERS_HERE)
         t = self._t(state)
-        confirmation = await self.reminders.subscribe(state.key, offer, now, turned_off=self._turned_off(state), t=t)
+        confirmation = await reminders.subscribe(state.key, offer, now, turned_off=self._turned_off(state), t=t)
         if confirmation is None:
             step = await self._remind_menu(state, now)
             step.replies.insert(0, Reply(t._(texts.OFFER_GONE), notice=True))
             return step
         state.pending = None
-        buttons = ((Button(t._(texts.STOP_REMINDERS), data.action(data.STOP)), *self._continue_row(t)),)
+        buttons = ((Button(t._(texts.STOP_REMINDERS), data.action(data.STOP, self._q(state))), *self._continue_row(state)),)
         return _Step([Reply(confirmation, buttons=buttons)], counters=("reminder_subscribed",))
 
     async def _stop_reminders(self, state: UserState, now: datetime) -> _Step:
+        # /stop ends every reminder of the user, whichever pack they are in.
         cancelled = await self.reminders.cancel(state.key) if self.reminders else 0
         t = self._t(state)
         text = t._(texts.REMINDERS_STOPPED) if cancelled else t._(texts.NO_REMINDERS_TO_STOP)
-        return _Step([Reply(text, buttons=(self._continue_row(t),))], save=False)
+        return _Step([Reply(text, buttons=(self._continue_row(state),))], save=False)
 
     # Erase my data ----------------------------------------------------------------------------
     async def _forget_answer(self, state: UserState, answer: str, now: datetime) -> _Step:
@@ -395,51 +482,54 @@ class Engine:
         t = self._t(state)
         if answer != "yes":
             state.pending = None
-            return _Step([Reply(t._(texts.FORGET_KEPT), buttons=(self._continue_row(t),))])
+            return _Step([Reply(t._(texts.FORGET_KEPT), buttons=(self._continue_row(state),))])
         await self.storage.forget_user(state.key)
         return _Step([Reply(t._(texts.FORGOTTEN))], save=False, forgotten=True)
 
     # Rendering --------------------------------------------------------------------------------
-    @staticmethod
-    def _continue_row(t: Lang) -> tuple[Button, ...]:
-        return (Button(t._(texts.CONTINUE_WHERE), data.current()),)
+    def _continue_row(self, state: UserState) -> tuple[Button, ...]:
+        return (Button(self._t(state)._(texts.CONTINUE_WHERE), data.current(self._q(state))),)
 
-    def _sources_reply(self, t: Lang) -> Reply:
+    def _packs_reply(self, state: UserState) -> Reply:
+        rows = [
+            (Button(p.guide.name, data.entry("start", p.qualifier)),) for p in self._packs.values() if p.guide.pack != state.pack
+        ]
+        return Reply(self._t(state)._(texts.OTHER_ASSISTANTS), buttons=(*rows, self._continue_row(state)))
+
+    def _sources_reply(self, state: UserState) -> Reply:
         # The sources are English pages, so their titles stay as published.
+        t = self._t(state)
         lines = [t._(texts.SOURCES_INTRO), ""]
         lines += [f"- [{s.title}]({s.url}) ({t._(texts.SOURCE_SEEN).format(date=t.short_date(s.seen))})"
-                  for s in self.guide.sources]
-        return Reply("\n".join(lines), buttons=(self._continue_row(t),))
-
-    def _node(self, state: UserState) -> QuestionNode | InfoNode | ResultNode:
-        """The current node with its texts in the language the person reads the guide in."""
-        return self._local_nodes[self._guide_language(state)][state.node]
+                  for s in self._p(state).guide.sources]
+        return Reply("\n".join(lines), buttons=(self._continue_row(state),))
 
     def _pressed_text(self, node: QuestionNode | InfoNode | ResultNode, state: UserState, now: datetime) -> str:
         # The buttons were on the node's last message, so that is the one an answer replaces.
-        return self._texts[self._guide_language(state)].parts(node, state.answers, now)[-1]
+        return self._local(state).texts.parts(node, state.answers, now)[-1]
 
     def _render(self, state: UserState, now: datetime) -> list[Reply]:
         """The current node as messages: most nodes are one; the buttons go on the last."""
-        node = self._node(state)
+        local = self._local(state)
+        node = local.nodes[state.node]
         t = self._t(state)
         rows: list[tuple[Button, ...]] = []
         if isinstance(node, InfoNode):
-            rows.append((Button(node.continue_label, data.next_step(state.step)),))
+            rows.append((Button(node.continue_label, data.next_step(state.step, self._q(state))),))
         else:
             rows += [
-                (Button(o.label, data.option(state.step, o.id)),)
+                (Button(o.label, data.option(state.step, o.id, self._q(state))),)
                 for o in node.options
-                if visible(o.when, state.answers, self.guide, now)
+                if visible(o.when, state.answers, self._p(state).guide, now)
             ]
         nav: list[Button] = []
         if state.history:
-            nav.append(Button(t._(texts.BACK), data.back(state.step)))
-        if state.node != self.guide.start:
-            nav.append(Button(t._(texts.START_OVER), data.start_over()))
+            nav.append(Button(t._(texts.BACK), data.back(state.step, self._q(state))))
+        if state.node != self._p(state).guide.start:
+            nav.append(Button(t._(texts.START_OVER), data.start_over(self._q(state))))
         if nav:
             rows.append(tuple(nav))
-        *before, last = self._texts[self._guide_language(state)].parts(node, state.answers, now)
+        *before, last = local.texts.parts(node, state.answers, now)
         return [*(Reply(part) for part in before), Reply(last, buttons=tuple(rows))]
 
 

@@ -73,7 +73,8 @@ class Block(Model):
     new_message: bool = False
 
 
-OptionAction = Literal["confirm_off", "remind", "restart", "sources"]
+# "packs" lists the other guide packs ("Other assistants").
+OptionAction = Literal["confirm_off", "remind", "restart", "sources", "packs"]
 
 
 class Option(Model):
@@ -138,6 +139,15 @@ class Translation(Model):
     nodes: dict[Id, NodeTranslation] = {}
 
 
+class ChangeNote(Model):
+    """What changed in a pack's ``version``: sent once to its alert subscribers; sourced like a block."""
+
+    # The pack version this note announces; a note left over from an earlier version sends nothing.
+    version: str = Field(min_length=1, max_length=32)
+    text: str = Field(min_length=1, max_length=400)
+    sources: tuple[Id, ...] = Field(min_length=1)
+
+
 class Guide(Model):
     # The guide pack (e.g. "claude"): users' answers and reminders are kept per pack. load_guide takes
     # the file's name (content/claude.yaml: "claude") when the file does not say.
@@ -149,6 +159,8 @@ class Guide(Model):
     language: str = ENGLISH
     translations: dict[str, Translation] = {}
     title: str
+    # The assistant's name on buttons and in lists ("ChatGPT"); the title when not given.
+    short_name: str | None = Field(None, alias="name", max_length=40)
     start: Id
     # Deep-link names (``/start steps``) mapped to the node they open.
     entries: dict[Id, Id] = {}
@@ -159,6 +171,16 @@ class Guide(Model):
     deadlines: tuple[Deadline, ...] = ()
     sources: tuple[Source, ...] = ()
     nodes: tuple[Node, ...] = Field(min_length=1)
+    changes: ChangeNote | None = None
+
+    @property
+    def name(self) -> str:
+        return self.short_name or self.title
+
+    @property
+    def checked(self) -> date | None:
+        """When the pack's facts were last checked: its newest source's ``seen`` date."""
+        return max((s.seen for s in self.sources), default=None)
 
     def node(self, node_id: str) -> QuestionNode | InfoNode | ResultNode:
         return self._nodes_by_id[node_id]
@@ -277,6 +299,7 @@ def _node_id_at(raw: object, loc: tuple) -> str | None:
 
 
 _PLACEHOLDER = re.compile(r"\{deadline\.([a-z0-9_-]+)\.(date|left)\}")
+CHECKED = "{checked}"  # the pack's last-checked date (``Guide.checked``)
 
 
 def placeholders(text: str) -> list[tuple[str, str]]:
@@ -295,7 +318,11 @@ def fill_placeholders(text: str, guide: Guide, now: datetime, t: Lang | None = N
             return t.date(deadline.at)
         return format_left(deadline.at, now, t=t)
 
-    return _PLACEHOLDER.sub(sub, text)
+    text = _PLACEHOLDER.sub(sub, text)
+    if CHECKED in text:
+        checked = guide.checked
+        text = text.replace(CHECKED, t.date(checked) if checked else t._("(never)"))
+    return text
 
 
 # The first time zone to reach any wall-clock time (Kiribati, UTC+14).

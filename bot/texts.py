@@ -46,6 +46,9 @@ REMIND_NONE = N_("There's nothing I can remind you about right now.")
 NO_REMINDERS_HERE = N_("Reminders work on Telegram and Discord; in this chat I can't reach you later.")
 REMINDERS_STOPPED = N_("Reminders stopped. I won't send you any more.")
 NO_REMINDERS_TO_STOP = N_("You have no reminders scheduled.")
+OTHER_ASSISTANTS = N_(
+    "**Which assistant would you like to check?** Each has its own switch; I'll walk you through it."
+)
 SOURCES_INTRO = N_("**Where this guide's facts come from:**")
 SOURCE_SEEN = N_("seen {date}")
 

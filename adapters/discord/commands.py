@@ -39,9 +39,20 @@ class OptoutCommands(app_commands.Group):
         self.handler = handler
 
     @app_commands.command()
-    async def start(self, interaction: discord.Interaction) -> None:
+    @app_commands.describe(assistant="Another assistant's guide (ChatGPT, Gemini, ...); leave empty for Claude's")
+    async def start(self, interaction: discord.Interaction, assistant: str | None = None) -> None:
         """Walk through the guide from the beginning."""
-        await self.handler.command(interaction, Start())
+        await self.handler.command(interaction, Start(assistant))
+
+    @start.autocomplete("assistant")
+    async def _assistants(self, interaction: discord.Interaction, typed: str) -> list[app_commands.Choice[str]]:
+        # The packs are content, known at run time, so Discord offers them as autocomplete choices.
+        typed = typed.lower()
+        return [
+            app_commands.Choice(name=name, value=pack)
+            for pack, name in self.handler.assistants()
+            if typed in name.lower() or typed in pack
+        ][:25]
 
     @app_commands.command()
     async def steps(self, interaction: discord.Interaction) -> None:

@@ -42,6 +42,10 @@ class InteractionHandler:
         self.engine = engine
         self._inflight: set[asyncio.Task[object]] = set()
 
+    def assistants(self) -> list[tuple[str, str]]:
+        """(pack, name) of every guide pack the engine serves."""
+        return [(g.pack, g.name) for g in self.engine.packs]
+
     # Entry points -----------------------------------------------------------------------------
     async def command(self, interaction: discord.Interaction, event: Event) -> None:
         """Answer a slash command with the engine's replies as new messages."""

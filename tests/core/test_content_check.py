@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from datetime import date
 from pathlib import Path
 
 import pytest
 import yaml
 
-from bot.content_check import check_guide, guide_paths, mermaid
+from bot.content_check import check_guide, check_pack, guide_paths, mermaid
 from bot.guide import GuideError, load_guide
 from tests.conftest import MINI_GUIDE, ROOT, SHIPPED_GUIDE
 
@@ -93,11 +94,12 @@ def test_deadline_without_time_zone_is_refused(tmp_path: Path) -> None:
 
 def test_cli_check_exit_codes(tmp_path: Path) -> None:
     ok = subprocess.run([*CLI, "content", "check", str(MINI_GUIDE)], capture_output=True, text=True, cwd=ROOT)
-    assert ok.returncode == 0 and "ok (version mini-1" in ok.stdout
+    assert ok.returncode == 0 and "ok (pack mini, version mini-1" in ok.stdout
     bad = _broken(tmp_path, lambda g: _node(g, "plan")["options"][0].update(next="nowhere"))
     run = subprocess.run([*CLI, "content", "check", str(bad)], capture_output=True, text=True, cwd=ROOT)
     assert run.returncode == 1
-    assert run.stderr.strip().splitlines() == [f"{bad}: plan: unknown target 'nowhere'"]
+    problems = [line for line in run.stderr.strip().splitlines() if not line.startswith("warning: ")]
+    assert problems == [f"{bad}: plan: unknown target 'nowhere'"]
     junk = tmp_path / "junk.yaml"
     junk.write_text("nodes: [unclosed")
     run = subprocess.run([*CLI, "content", "check", str(junk)], capture_output=True, text=True, cwd=ROOT)
@@ -145,6 +147,8 @@ def _translated(tmp_path: Path, mutate) -> Path:
     shipped = SHIPPED_GUIDE.parent
     guide = tmp_path / "claude.yaml"
     guide.write_text(SHIPPED_GUIDE.read_text())
+    for sheet in shipped.glob("facts*.md"):  # so the facts check runs, and only the translation falls short
+        (tmp_path / sheet.name).write_text(sheet.read_text())
     for source in (shipped / "i18n").glob("claude.*.yaml"):
         raw = yaml.safe_load(source.read_text())
         if source.name == "claude.de.yaml":
@@ -206,3 +210,100 @@ def test_the_entries_the_engine_relies_on_must_exist(tmp_path) -> None:
     problems = check_guide(guide, "g.yaml")
     assert "g.yaml: steps_entry: names 'nowhere', which is not one of the guide's entries" in problems
     assert "g.yaml: troubleshoot_entry: names 'gone', which is not one of the guide's entries" in problems
+
+
+# A pack in a content directory with a fact sheet beside it, as under content/.
+PACK = """\
+version: "1"
+title: Test pack
+start: start
+entries:
+  steps: result
+sources:
+  - id: vendor
+    title: Vendor help
+    url: https://example.com/help
+    seen: 2026-11-30
+nodes:
+  - id: start
+    kind: question
+    blocks:
+      # facts: AB1
+      - id: hello
+        sources: [vendor]
+        text: The switch is on.
+    options:
+      - id: go
+        label: Go
+        next: result
+  - id: result
+    kind: result
+    blocks:
+      # facts: none
+      - id: checked
+        text: "Checked {checked}."
+"""
+SHEET = "# Sheet\n\n## AB\n- AB1. The switch is on (vendor).\n"
+
+
+def _pack_dir(tmp_path: Path, text: str = PACK) -> Path:
+    (tmp_path / "facts-test.md").write_text(SHEET)
+    path = tmp_path / "testpack.yaml"
+    path.write_text(text)
+    return path
+
+
+def _check_all(directory: Path) -> subprocess.CompletedProcess:
+    return subprocess.run([*CLI, "content", "check", str(directory)], capture_output=True, text=True, cwd=ROOT)
+
+
+def test_check_passes_a_sound_pack_and_checks_every_pack_of_a_directory(tmp_path: Path) -> None:
+    _pack_dir(tmp_path)
+    (tmp_path / "second.yaml").write_text(PACK.replace("Test pack", "Second"))
+    run = _check_all(tmp_path)
+    assert run.returncode == 0, run.stderr
+    assert "testpack.yaml: ok (pack testpack" in run.stdout and "second.yaml: ok (pack second" in run.stdout
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        (("# facts: AB1", "# facts: AB9"), "start: block 'hello': unknown fact id 'AB9' (not in the fact sheet)"),
+        (("sources: [vendor]", "sources: [nobody]"), "start: block 'hello' cites unknown source id 'nobody'"),
+        (("      # facts: none\n", ""), "result: block 'checked': no '# facts:' comment above it"),
+        (("        sources: [vendor]\n", ""), "start: block 'hello': states AB1 but cites no source"),
+    ],
+    ids=["unknown-fact", "unknown-source", "no-comment", "no-source"],
+)
+def test_check_fails_a_pack_with_an_unknown_fact_or_source(tmp_path: Path, change: tuple[str, str], expected: str) -> None:
+    path = _pack_dir(tmp_path, PACK.replace(*change))
+    (tmp_path / "sound.yaml").write_text(PACK)
+    run = _check_all(tmp_path)
+    assert run.returncode == 1
+    assert f"{path}: {expected}" in run.stderr.splitlines()
+    assert "sound.yaml: ok" in run.stdout  # the other packs are still checked
+
+
+def test_old_facts_and_a_stale_changes_note_warn_without_failing(tmp_path: Path) -> None:
+    text = PACK.replace("seen: 2026-11-30", "seen: 2025-01-10") + (
+        "# facts: AB1\nchanges:\n  version: \"0\"\n  text: The switch moved.\n  sources: [vendor]\n"
+    )
+    path = _pack_dir(tmp_path, text)
+    report = check_pack(path, date(2026, 11, 30))
+    assert report.problems == []
+    assert report.warnings == [
+        f"{path}: facts last checked 2025-01-10, over 180 days ago: read the sources again",
+        f"{path}: the changes note is for version 0, not 1: no alert will be sent",
+    ]
+    assert check_pack(path, date(2025, 7, 9)).warnings[:1] == [report.warnings[1]]  # 180 days: not yet old
+    run = _check_all(tmp_path)
+    assert run.returncode == 0
+    assert f"warning: {path}: facts last checked 2025-01-10" in run.stderr
+
+
+def test_diagram_by_pack_name() -> None:
+    run = subprocess.run([*CLI, "content", "diagram", "chatgpt"], capture_output=True, text=True, cwd=ROOT)
+    assert run.returncode == 0
+    assert run.stdout.startswith("flowchart TD") and 'start -->|"🏢 Team, Enterprise or Edu"| work_result' in run.stdout
+    run = subprocess.run([*CLI, "content", "diagram", "nosuch"], capture_output=True, text=True, cwd=ROOT)
+    assert run.returncode == 1 and "nosuch.yaml" in run.stderr

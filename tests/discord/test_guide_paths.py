@@ -13,9 +13,11 @@ from dataclasses import dataclass, field
 
 from adapters.discord.render import chosen_line
 from bot import texts
+from bot.content_check import pack_files
 from bot.engine import node_text
-from bot.guide import Guide, InfoNode, ResultNode
-from tests.discord.conftest import BotProcess
+from bot.guide import Guide, InfoNode, ResultNode, load_guide
+from tests.content.test_pack_sources import expected_in_steps
+from tests.discord.conftest import GUIDE_PATH, BotProcess
 from tests.discord.expect import NOW, first_paragraph
 from tests.fakes.discord_api import FakeDiscord, FakeMember
 
@@ -39,6 +41,7 @@ def all_walks(guide: Guide) -> list[Walk]:
     action_text = {
         "confirm_off": first_paragraph(texts.THANKS_OFF),
         "sources": first_paragraph(texts.SOURCES_INTRO),
+        "packs": first_paragraph(texts.OTHER_ASSISTANTS),
         "restart": first_paragraph(node_text(guide, nodes[guide.start], {}, NOW)),
         # The remind menu depends on whether the bot runs a reminder service; both are fine here.
         "remind": "",
@@ -81,8 +84,10 @@ def covering(walks: list[Walk]) -> list[Walk]:
     return kept
 
 
-async def walk_guide(member: FakeMember, walk: Walk) -> None:
-    await member.slash("optout start")
+async def walk_guide(member: FakeMember, walk: Walk, pack: str | None = None) -> list[str]:
+    """Walk; return what each press showed (the step it led to, all its messages)."""
+    shown: list[str] = []
+    await member.slash("optout start", **({"assistant": pack} if pack else {}))
     message = await member.pop_message()
     assert message.ephemeral, "a member's guide is private in a server"
     for label, expected in zip(walk.labels, walk.expect, strict=True):
@@ -94,9 +99,13 @@ async def walk_guide(member: FakeMember, walk: Walk) -> None:
         assert edited.content.startswith(chosen_line(label)), edited.content[:200]
         assert expected in edited.content, f"after {label!r}: expected {expected[:80]!r} in {edited.content[:300]!r}"
         last = edited
+        parts = [edited.content]
         while not last.labels():
             last = await member.pop_message()  # the rest of a long step, buttons on its last part
             assert not last.ephemeral or last.visible_to == member.id
+            parts.append(last.content)
+        shown.append("\n\n".join(parts))
+    return shown
 
 
 async def test_every_path_of_the_guide(fake: FakeDiscord, bot: BotProcess, guide: Guide) -> None:
@@ -115,3 +124,49 @@ async def test_every_path_of_the_guide(fake: FakeDiscord, bot: BotProcess, guide
     await asyncio.gather(*(one(i, w) for i, w in enumerate(walks)))
     assert fake.violations == []
     assert max(fake.ack_times()) < 3.0
+
+
+PACKS = [load_guide(p) for p in pack_files(GUIDE_PATH.parent) if p != GUIDE_PATH]
+
+
+async def test_every_path_of_every_other_pack(fake: FakeDiscord, bot: BotProcess) -> None:
+    """`/optout start assistant:<pack>` opens each pack; its walks press every option and reach its steps."""
+    gate = asyncio.Semaphore(PARALLEL)
+    assert len(PACKS) == 9
+
+    async def one(number: int, pack: Guide, walk: Walk) -> None:
+        async with gate:
+            member = fake.member(7000 + number)
+            shown = await walk_guide(member, walk, pack.pack)
+            if "result" in walk.at:
+                steps = shown[walk.at.index("result") - 1]  # what the press that led to the steps showed
+                first = next(o for o in pack.node(pack.start).options if o.label == walk.labels[0])
+                for label in expected_in_steps(pack.pack, dict(first.record)):
+                    assert label in steps, f"{pack.pack}: {label!r} not in the steps: {steps[:300]}"
+
+    jobs = []
+    for pack in PACKS:
+        walks = covering(all_walks(pack))
+        every_choice = {(n.id, o.label) for n in pack.nodes for o in getattr(n, "options", ())}
+        assert {c for w in walks for c in zip(w.at, w.labels, strict=True)} == every_choice, pack.pack
+        jobs += [(pack, w) for w in walks]
+    await asyncio.gather(*(one(i, p, w) for i, (p, w) in enumerate(jobs)))
+    assert fake.violations == []
+
+
+async def test_other_assistants_lists_the_packs_and_opens_one(fake: FakeDiscord, bot: BotProcess) -> None:
+    member = fake.member(7999)
+    await member.slash("optout start")
+    await member.pop_message()
+    await member.press("🧩 Other assistants", member.latest_with("🧩 Other assistants"))
+    listing = await member.pop_message()
+    while not listing.labels():
+        listing = await member.pop_message()
+    assert listing.labels()[:-1] == [p.name for p in PACKS_IN_ORDER]
+    await member.press("ChatGPT", listing)
+    opened = await member.pop_message()
+    assert first_paragraph(node_text(CHATGPT, CHATGPT.node("start"), {}, NOW)) in opened.content
+
+
+PACKS_IN_ORDER = PACKS  # the engine lists the packs in file order after the default
+CHATGPT = next(p for p in PACKS if p.pack == "chatgpt")

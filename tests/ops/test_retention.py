@@ -85,8 +85,10 @@ async def test_stop_wakes_the_sleeping_task_at_once(storage: SqliteStorage, cloc
 
 
 async def test_privacy_names_the_configured_retention(tmp_path: Path, mini_guide: Guide) -> None:
+    # Tokens of the right shape: each configured platform tells the engine how it spells commands.
     settings = load_settings(
-        env_file=None, content_path=MINI_GUIDE, database_url=f"sqlite:///{tmp_path / 'bot.db'}", retention_days=45
+        env_file=None, content_path=MINI_GUIDE, database_url=f"sqlite:///{tmp_path / 'bot.db'}", retention_days=45,
+        telegram_bot_token="123456789:" + "A" * 35, discord_bot_token="aaaa.bbbb.cccc",
     )
     services = await build_services(settings)
     try:

@@ -36,17 +36,14 @@ async def test_forget_on_one_process_is_not_undone_by_a_press_on_the_other(tmp_p
             on_a, on_b = fake_a.user(USER), fake_b.user(USER)
             await on_a.send("/start")
             await on_a.pop_message()
-            await on_a.press("Help me decide")
-            await on_a.pop_message()
-            await on_a.press("Free")
-            code = await on_a.pop_until_buttons()
-            assert code[-1].text == "Do you use Claude Code?"
+            await on_a.tap("Help me decide")
+            code = await on_a.tap("Free")  # each press turns the message into the next step
+            assert code.text.endswith("Do you use Claude Code?")
             assert [json.loads(answers) for _, answers in _rows(db)] == [{"plan": "free"}]
 
             await on_b.send("/forget")
             await on_b.pop_message()
-            await on_b.press(texts.FORGET_YES)
-            assert "erased everything" in (await on_b.pop_message()).text
+            assert "erased everything" in (await on_b.tap(texts.FORGET_YES)).text
             assert _rows(db) == []
 
             # Process A still holds the user's row from before the erase; the next press lands there.

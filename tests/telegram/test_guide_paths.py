@@ -10,11 +10,15 @@ import pytest
 import pytest_asyncio
 
 from bot import texts
+from bot.content_check import pack_files
+from bot.guide import Guide, load_guide
 from bot.reminders.texts import CHECK_BACK_OFFERS
+from tests.content.test_pack_sources import LABELS, expected_in_steps
 from tests.fakes.telegram_api import FakeBotAPI, FakeUser
 from tests.telegram.conftest import FAKE_NOW, BotProcess, bot_env
 from tests.telegram.guide_walk import (
     Path_,
+    Step,
     all_paths,
     covering_paths,
     expected_labels,
@@ -156,3 +160,70 @@ async def test_deep_links_open_their_entry_point(fake: FakeBotAPI, bot: BotProce
     notice, home = await user.pop_messages(2)
     assert notice.text == texts.UNKNOWN_ENTRY
     assert home.text == visible_text(GUIDE, GUIDE.start, {}, NOW)
+
+
+OTHER_PACKS = [load_guide(p) for p in pack_files(CONTENT.parent) if p != CONTENT]
+
+
+async def walk_pack(user: FakeUser, guide: Guide, path: Path_) -> None:
+    """Open a pack by its deep link (/start chatgpt) and press through ``path``, checking every screen."""
+    await user.send(f"/start {guide.pack}")
+    home = await user.pop_message()
+    assert home.text == visible_text(guide, guide.start, {}, NOW)
+    assert home.labels == expected_labels(guide, guide.start, has_history=False)
+    answers: dict[str, str] = {}
+    for step in path.steps:
+        # Each press turns the message into the next step, the chosen answer on top.
+        shown = await user.tap(step.label)
+        assert shown is home
+        answers.update(record_of(guide, step))
+        node = next_node(guide, step)
+        assert shown.text == f"✅ {step.label}\n\n{visible_text(guide, node, answers, NOW)}", f"{guide.pack}: at {node}"
+        assert shown.labels == expected_labels(guide, node, has_history=True, answers=answers)
+        if node == "result":
+            for label in expected_in_steps(guide.pack, answers):
+                assert label in shown.text, f"{guide.pack}: {label!r} not in the steps"
+    more = next((o for o in getattr(guide.node(path.result), "options", ()) if o.next == "details"), None)
+    if more is not None:
+        details = await user.tap(more.label)
+        assert details.text == f"✅ {more.label}\n\n{visible_text(guide, 'details', answers, NOW)}", guide.pack
+        path = Path_((*path.steps, Step(path.result, more.label)), "details", answers)
+    assert user.pending() == []
+    confirm = next((o.label for o in getattr(guide.node(path.result), "options", ())
+                    if o.action == "confirm_off" and o.when.allows(answers)), None)
+    if confirm is not None:
+        thanks = await user.tap(confirm)
+        assert thanks.text.startswith(f"✅ {confirm}\n\nThank you!")
+        assert thanks.labels == [texts.START_OVER]  # check-backs are the Claude guide's
+
+
+async def test_every_other_pack_is_walked_from_its_deep_link(fake: FakeBotAPI, bot: BotProcess) -> None:
+    assert {g.pack for g in OTHER_PACKS} == set(LABELS)
+    jobs = [(guide, path) for guide in OTHER_PACKS for path in covering_paths(guide, NOW)]
+    for guide in OTHER_PACKS:
+        assert "result" in {p.result for p in covering_paths(guide, NOW)}, guide.pack
+    results = await asyncio.gather(
+        *(walk_pack(fake.user(3_000_000 + i), g, p) for i, (g, p) in enumerate(jobs)), return_exceptions=True
+    )
+    failures = [(g.pack, p.steps, r) for (g, p), r in zip(jobs, results, strict=True) if isinstance(r, BaseException)]
+    assert not failures, f"{len(failures)} of {len(jobs)} walks failed; first: {failures[0]}"
+    assert fake.errors == []
+
+
+async def test_answers_in_one_pack_never_show_in_another(fake: FakeBotAPI, bot: BotProcess) -> None:
+    user = fake.user(3_900_001)
+    chatgpt = next(g for g in OTHER_PACKS if g.pack == "chatgpt")
+    await user.send("/start chatgpt")
+    await user.pop_message()
+    label = "🏢 Team, Enterprise or Edu"
+    work = await user.tap(label)
+    assert work.text == f"✅ {label}\n\n{visible_text(chatgpt, 'work_result', {'plan': 'work'}, NOW)}"
+    # The Claude guide, opened now, knows nothing of that answer, and its Back leads nowhere.
+    await user.send("/start steps")
+    claude = await user.pop_message()
+    assert claude.text == visible_text(GUIDE, "result", {}, NOW)
+    # Back in ChatGPT's pack, its own place is kept: the old button still answers there.
+    edits = work.edits
+    await user.press_data(work, next(b["callback_data"] for b in work.buttons if b["text"] == texts.BACK))
+    await fake.wait_for(lambda: work.edits > edits, 10, chat=user.id, what="Back on the ChatGPT message")
+    assert work.text == visible_text(chatgpt, chatgpt.start, {}, NOW)

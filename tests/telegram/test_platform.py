@@ -103,7 +103,7 @@ async def test_a_failing_update_is_logged_counted_and_explained(
     await user.send("/start")
     home = await user.pop_message()
 
-    async def broken(key, event):  # the engine (or its database) failing mid-step
+    async def broken(key, event, locale=None):  # the engine (or its database) failing mid-step
         raise RuntimeError("database is locked")
 
     monkeypatch.setattr(platform.engine, "handle", broken)
