@@ -17,7 +17,7 @@ from bot import texts
 from bot.clock import Clock
 from bot.events import Button, Command, Event, Outcome, PlatformHints, Press, Reply, Start, Text, UserKey
 from bot.guide import Guide, InfoNode, Option, QuestionNode, ResultNode, When, fill_placeholders, placeholders
-from bot.i18n import EN, LANGUAGES, NAMES, Lang, is_chosen, lang, person_language, remembered
+from bot.i18n import EN, LANGUAGES, NAMES, Lang, lang, person_language
 from bot.locks import KeyedLocks
 from bot.metrics import STEP_LATENCY
 from bot.storage.base import StaleStateError, UserState, UserStore
@@ -160,17 +160,21 @@ class Engine:
         notice: list[Reply] = []
         if state is None:
             state = self._new_state(key, guide, now)
+            if len(self._packs) > 1:
+                # A language chosen in another pack holds here too (it is on every row of the person).
+                state.language = await self.storage.get_language(key)
         elif state.guide_version != guide.version or state.node not in nodes:
             old = state
             state = self._new_state(key, guide, now, created=old.created_at)
-            state.rev, state.locale = old.rev, old.locale
+            state.rev, state.locale, state.language = old.rev, old.locale, old.language
             notice.append(Reply(self._t(state)._(texts.GUIDE_UPDATED), notice=True))
             pressed = data.parse(event.data) if isinstance(event, Press) else None
             if pressed is not None and pressed.kind not in data.UNSTEPPED:
                 # The button belonged to the old guide; the fresh start below is the answer.
                 event = Start()
-        if locale and not is_chosen(state.locale):
+        if locale:
             state.locale = locale
+        chosen = state.language
         if fresh and self._guide_language(state) != self.language(state):
             # Once per person and pack: their first step here says why the guide is in English.
             notice.append(Reply(self._t(state)._(texts.ONLY_IN_ENGLISH), notice=True))
@@ -183,6 +187,9 @@ class Engine:
                 # Another pack's funnel is counted apart: "chatgpt/started" beside Claude's "started".
                 counters = tuple(f"{state.pack}/{c}" for c in counters)
             await self.storage.save_step(state, counters)
+            if state.language != chosen:
+                # The choice holds in every pack: put it on the person's other rows too.
+                await self.storage.set_language(key, state.language)
         return Outcome(replies=notice + step.replies, forgotten=step.forgotten)
 
     def _route(self, event: Event) -> tuple[str | None, Event]:
@@ -210,7 +217,7 @@ class Engine:
     @staticmethod
     def language(state: UserState) -> str:
         """The person's language: their /language choice, else the platform's hint mapped to one we speak."""
-        return person_language(state.locale)
+        return person_language(state.language, state.locale)
 
     def _t(self, state: UserState) -> Lang:
         return lang(self.language(state))
@@ -349,7 +356,7 @@ class Engine:
 
     def _set_language(self, state: UserState, code: str, now: datetime) -> _Step:
         """Remember the person's language and show where they are again, in it: nothing else moves."""
-        state.locale = remembered(code)
+        state.language = code
         replies = [Reply(self._t(state)._(texts.LANGUAGE_SET))]
         if self._guide_language(state) != code:
             replies.append(Reply(self._t(state)._(texts.ONLY_IN_ENGLISH), notice=True))

@@ -42,26 +42,9 @@ def N_(message: str) -> str:  # the gettext name pybabel extracts
     return message
 
 
-# ``UserState.locale`` holds the platform's hint ("pt-BR"), or, once the person picked one with
-# /language, that choice marked with this prefix ("=de"): a choice is kept when later hints differ.
-CHOSEN = "="
-
-
-def remembered(code: str) -> str:
-    """What to store for a language the person chose themselves."""
-    return CHOSEN + code
-
-
-def is_chosen(stored: str | None) -> bool:
-    return bool(stored) and stored.startswith(CHOSEN)
-
-
-def person_language(stored: str | None) -> str:
-    """The language for a stored locale: the person's own choice, else the platform's hint mapped."""
-    if stored and stored.startswith(CHOSEN):
-        code = stored[len(CHOSEN):]
-        return code if code in LANGUAGES else ENGLISH
-    return choose_language(stored)
+def person_language(chosen: str | None, hint: str | None) -> str:
+    """A person's language: the one they chose with /language, else the platform's hint mapped to ours."""
+    return chosen if chosen in LANGUAGES else choose_language(hint)
 
 
 def choose_language(hint: str | None, supported: tuple[str, ...] = LANGUAGES) -> str:

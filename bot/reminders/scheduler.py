@@ -224,7 +224,7 @@ class Scheduler:
         # Rendered when sent, in the recipient's language as it is now (a channel's is not known: English).
         state = None if channel else await self.service.users.get_user(
             UserKey(row.recipient.platform, row.recipient.id), row.pack)
-        t = lang(person_language(state.locale if state else None))
+        t = lang(person_language(state.language, state.locale) if state else None)
         if row.kind == DEADLINE:
             deadline = self.service.deadlines_in(t).get(row.about)
             # Passed while the bot was down, or taken out of the guide: recorded as skipped, not sent.

@@ -81,4 +81,9 @@ MIGRATIONS: list[str] = [
     CREATE INDEX reminder_subs_user ON reminder_subs (platform, user_id);
     CREATE INDEX reminder_subs_scope ON reminder_subs (platform, scope);
     """,
+    # 2: the language a person chose with /language, beside the platform's hint (locale). Kept on every
+    # row of the person, so a choice made in one pack holds in all of them.
+    """
+    ALTER TABLE users ADD COLUMN language text;
+    """,
 ]

@@ -145,4 +145,9 @@ MIGRATIONS: list[str] = [
     CREATE INDEX reminder_subs_scope ON reminder_subs(platform, scope);
     DROP TABLE announce_channels;
     """,
+    # 4: the language a person chose with /language, beside the platform's hint (locale). Kept on every
+    # row of the person, so a choice made in one pack holds in all of them.
+    """
+    ALTER TABLE users ADD COLUMN language TEXT;
+    """,
 ]

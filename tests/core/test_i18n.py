@@ -132,3 +132,24 @@ async def test_a_reminder_is_written_in_the_recipients_language() -> None:
     assert "8 de octubre de 2025. Tiempo restante: **6 días**" in reminder.text
     assert [b.label for row in reminder.buttons for b in row] == [
         "📋 Muéstrame los pasos", "✅ Ya lo desactivé", "🔕 Cancelar recordatorios"]
+
+
+async def test_a_language_chosen_in_one_pack_holds_in_every_pack(storage, clock: ManualClock) -> None:
+    claude, chatgpt = load_guide(SHIPPED_GUIDE), load_guide(Path(SHIPPED_GUIDE).parent / "chatgpt.yaml")
+    engine = Engine([claude, chatgpt], storage, clock)
+    key = UserKey("telegram", "9")
+    await engine.handle(key, Start(), locale="en-US")
+    await engine.handle(key, Press(data.language("de")), locale="en-US")
+    # Another pack, never opened before: the choice is already there (told in German that it is English).
+    await clock.advance(timedelta(minutes=1))
+    other = await engine.handle(key, Start(entry="chatgpt"), locale="en-US")
+    assert other.replies[0].notice and other.replies[0].text == lang("de")._(texts.ONLY_IN_ENGLISH)
+    menu = await engine.handle(key, Command("language"), locale="en-US")
+    french = next(b for row in menu.replies[-1].buttons for b in row if b.label == "Français")
+    assert french.data == data.language("fr", "chatgpt")  # answered in the pack the person is in
+    switched = await engine.handle(key, Press(french.data), locale="en-US")
+    assert switched.replies[0].text == lang("fr")._(texts.LANGUAGE_SET)
+    # Chosen in ChatGPT's pack, it holds in Claude's too: every row of the person carries it.
+    assert (await storage.get_user(key, "claude")).language == "fr"
+    back = await engine.handle(key, Start(), locale="en-US")
+    assert back.replies[0].text.startswith("Bonjour !")
