@@ -21,6 +21,7 @@ from adapters.discord.command_sync import sync_if_changed
 from adapters.discord.commands import command_groups
 from adapters.discord.handler import InteractionHandler
 from adapters.discord.render import compose
+from adapters.discord.translator import CatalogTranslator
 from bot import button_data
 from bot.events import Button, Outcome, Recipient
 from bot.platform import Delivery, Outgoing, PlatformError
@@ -71,6 +72,8 @@ class OptoutClient(discord.Client):
         self.add_dynamic_items(*DYNAMIC_ITEMS)
         for group in self._groups:
             self.tree.add_command(group)
+        # Before the sync: it sends each command's descriptions in every language the translator knows.
+        await self.tree.set_translator(CatalogTranslator())
         try:
             await sync_if_changed(self.tree, self._meta, self._guild_id)
         except discord.HTTPException as exc:
