@@ -47,7 +47,7 @@ def question_text(i: int) -> str:
 
 def guide_yaml(depth: int) -> str:
     """A guide of ``depth`` questions with three options each, then a result."""
-    lines = ['version: "bench-1"', "title: Benchmark guide", "start: q0", "nodes:"]
+    lines = ['version: "bench-1"', "title: Benchmark guide", "start: q0", "entries: {steps: result}", "nodes:"]
     for i in range(depth):
         nxt = f"q{i + 1}" if i + 1 < depth else "result"
         lines += [

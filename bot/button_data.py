@@ -6,8 +6,9 @@ id) and hand it back unchanged in a ``Press``. At most ``BUTTON_DATA_MAX`` bytes
     o:STEP:OPTION   choose OPTION of the node shown at STEP      n:STEP   Continue (info node)
     b:STEP          Back from the node shown at STEP              s        Start over
     e:ENTRY         open a guide entry point (never stale)        c        show the current step again
-    r:OFFER         schedule the reminder OFFER                   x:ACTION a global action (stop, remind, done)
+    r:OFFER         schedule the reminder OFFER                   x:ACTION a global action (stop, remind, done, alerts)
     f:yes / f:no    answer the erase-my-data confirmation         l:LANG   speak LANG from now on (/language)
+    a:open / a:+PACK / a:go / a:next   "Check all my assistants": open the list, toggle a pack, Continue, Next
 
 Any of them may be qualified by a guide pack, ``PACK/`` in front (``chatgpt/o:3:yes``); without one
 the data belongs to the default pack. STEP is a per-user counter that grows with every transition,
@@ -23,11 +24,14 @@ from dataclasses import dataclass
 BUTTON_DATA_MAX = 60  # bytes, leaves room below Telegram's 64
 
 OPTION, CONTINUE, BACK, START_OVER, CURRENT = "o", "n", "b", "s", "c"
-ENTRY, OFFER, ACTION, FORGET, LANGUAGE = "e", "r", "x", "f", "l"
+ENTRY, OFFER, ACTION, FORGET, LANGUAGE, CHECK_ALL = "e", "r", "x", "f", "l", "a"
 # Kinds that name no step: they act the same whatever the user's place, so they are never stale.
-UNSTEPPED = frozenset({ENTRY, OFFER, ACTION, FORGET, LANGUAGE})
+UNSTEPPED = frozenset({ENTRY, OFFER, ACTION, FORGET, LANGUAGE, CHECK_ALL})
+# "Check all my assistants" (never pack-qualified: it spans the packs). "+PACK" toggles a pack.
+CHECK_ALL_OPEN, CHECK_ALL_GO, CHECK_ALL_NEXT = "open", "go", "next"
 
-STOP, REMIND, DONE = "stop", "remind", "done"
+# alerts: follow the pack's change alerts.
+STOP, REMIND, DONE, ALERTS = "stop", "remind", "done", "alerts"
 
 _PACK = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")
 
@@ -88,6 +92,10 @@ def forget(yes: bool, pack: str | None = None) -> str:
 
 def language(code: str, pack: str | None = None) -> str:
     return str(ButtonData(LANGUAGE, arg=code, pack=pack))
+
+
+def check_all(arg: str) -> str:
+    return str(ButtonData(CHECK_ALL, arg=arg))
 
 
 def parse(data: str) -> ButtonData | None:

@@ -16,7 +16,8 @@ from bot.content_check import check_pack, mermaid, pack_files
 from bot.guide import GuideError, load_guide
 from bot.logs import setup_logging
 from bot.settings import SettingsError, load_settings
-from bot.storage import StorageError
+from bot.storage import StorageError, open_backend
+from bot.storage.copy import copy_database
 
 log = logging.getLogger("bot")
 
@@ -39,6 +40,13 @@ def _parser() -> argparse.ArgumentParser:
     stats = sub.add_parser("stats", help="print the anonymous funnel")
     stats.add_argument("--since", help="first day (YYYY-MM-DD), default 30 days ago")
     stats.add_argument("--until", help="last day (YYYY-MM-DD), default today")
+    db = sub.add_parser("db", help="work on the database")
+    db_sub = db.add_subparsers(dest="db_command", required=True)
+    db_sub.add_parser("migrate", help="bring DATABASE_URL's schema up to date, then exit (before starting new code)")
+    copy = db_sub.add_parser("copy", help="copy every row of a SQLite database into PostgreSQL")
+    copy.add_argument("--from", dest="source", required=True, metavar="URL", help="sqlite:///PATH")
+    copy.add_argument("--to", dest="target", required=True, metavar="URL", help="postgresql://USER:PASSWORD@HOST/DB")
+    copy.add_argument("--replace", action="store_true", help="empty a target that already holds rows first")
     return parser
 
 
@@ -66,6 +74,8 @@ def main(argv: list[str] | None = None) -> int:
         setup_logging(level, settings.log_format, secrets)
         if args.command == "chat":
             return asyncio.run(compose.chat(settings, _as_of(args.as_of), args.pack))
+        if args.command == "db":
+            return asyncio.run(_db(args, settings.database_url))
         if args.command == "stats":
             from bot.stats import print_stats
 
@@ -76,6 +86,17 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
+
+
+async def _db(args: argparse.Namespace, database_url: str) -> int:
+    if args.db_command == "migrate":
+        storage = await open_backend(database_url)
+        await storage.close()
+        print("database schema is up to date")
+        return 0
+    counts = await copy_database(args.source, args.target, replace=args.replace)
+    print("copied " + ", ".join(f"{table}: {n}" for table, n in counts.items()) + " rows")
+    return 0
 
 
 def _content(args: argparse.Namespace) -> int:

@@ -105,7 +105,7 @@ async def build_services(settings: Settings, clock: Clock | None = None) -> Serv
     clock = clock or SystemClock(settings.fake_now)
     storage = await open_backend(settings.database_url)
     hints = platform_hints(settings)
-    reminders = ReminderService(storage, storage, guide, clock, hints=hints)
+    reminders = ReminderService(storage, storage, packs, clock, hints=hints)
     engine = Engine(packs, storage, clock, reminders=reminders, retention_days=settings.retention_days, hints=hints)
     return Services(settings=settings, guide=guide, storage=storage, clock=clock, engine=engine, reminders=reminders)
 
@@ -128,7 +128,8 @@ def create_platforms(services: Services) -> list[Platform]:
         os.environ.setdefault("PTB_TIMEDELTA", "1")
         from adapters.telegram import TelegramPlatform
 
-        platforms.append(TelegramPlatform(settings, services.engine, services.reminders, unprompted_in_flight=MAX_IN_FLIGHT))
+        platforms.append(TelegramPlatform(settings, services.engine, services.reminders, unprompted_in_flight=MAX_IN_FLIGHT,
+                                          updates=services.storage, clock=services.clock))
     if settings.discord_bot_token:
         from adapters.discord import DiscordPlatform
 
@@ -149,7 +150,8 @@ async def serve(services: Services, platforms: list[Platform]) -> int:
     started: list[Platform] = []
     health = None
     if services.settings.health_port:
-        health = HealthServer(services.settings.health_host, services.settings.health_port, services.storage, started)
+        health = HealthServer(services.settings.health_host, services.settings.health_port, services.storage, started,
+                              instance=services.settings.instance_name)
         try:
             await health.start()
         except OSError as exc:
@@ -157,10 +159,12 @@ async def serve(services: Services, platforms: list[Platform]) -> int:
                 f"HEALTH_PORT: cannot listen on {services.settings.health_host}:{services.settings.health_port}"
                 f" ({exc.strerror or exc}); pick a free port or 0 to turn the health server off"
             ) from None
-    retention = RetentionSweeper(services.storage, services.clock, services.settings.retention_days)
+    retention = RetentionSweeper(services.storage, services.clock, services.settings.retention_days,
+                                 leases=services.storage, holder=services.settings.instance_name)
     retention.start()
 
     failures: list[str] = []
+    gave_up: str | None = None
     scheduler: Scheduler | None = None
     scheduler_task: asyncio.Task[None] | None = None
     try:
@@ -190,7 +194,13 @@ async def serve(services: Services, platforms: list[Platform]) -> int:
         # Started after the platforms, so that due reminders have somewhere to go.
         scheduler = Scheduler(services.reminders, {p.name: p for p in started})
         scheduler_task = asyncio.create_task(scheduler.run(), name="reminders")
-        await stop.wait()
+        # A platform that gives up while running (another instance polls Telegram) ends the process with
+        # its one line, after the same clean stop as SIGTERM.
+        waits = [asyncio.create_task(stop.wait()), *(asyncio.create_task(p.failed()) for p in started)]
+        done, _ = await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+        for task in waits:
+            task.cancel()
+        gave_up = next((t.result() for t in done if t is not waits[0] and t.exception() is None), None)
         log.info("stopping: no new updates; finishing the steps in flight")
     finally:
         for sig in (signal.SIGTERM, signal.SIGINT):
@@ -210,6 +220,8 @@ async def serve(services: Services, platforms: list[Platform]) -> int:
         await retention.stop()
         if health is not None:
             await health.stop()
+    if gave_up is not None:
+        raise StartupError(gave_up)  # printed as the process's one line, exit code 2
     return 0
 
 

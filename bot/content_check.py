@@ -174,6 +174,13 @@ def check_translations(guide: Guide, path: Path | str = "guide") -> list[str]:
             problem(f"deadlines.{extra}", "no such deadline in the English guide")
         for extra in set(tr.nodes) - {n.id for n in guide.nodes}:
             problem(extra, "no such node in the English guide")
+        if guide.changes is None:
+            if tr.changes:
+                problem("changes", "the English guide has no changes note")
+        elif not tr.changes:
+            problem("changes", "the changes note is not translated (alert subscribers get it in their language)")
+        elif sorted(_LINK.findall(tr.changes)) != sorted(_LINK.findall(guide.changes.text)):
+            problem("changes", "links differ from English")
         for node in guide.nodes:
             nt = tr.nodes.get(node.id)
             if nt is None:

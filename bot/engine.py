@@ -8,7 +8,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Protocol
 
@@ -25,6 +25,10 @@ from bot.storage.base import StaleStateError, UserState, UserStore
 log = logging.getLogger(__name__)
 
 DEFAULT_HINTS = PlatformHints()
+# "Check all my assistants": the person's record is their row in this pseudo-pack (no guide pack can be
+# named so: pack names are plain ids), and a pack opened by the check carries TOUR_KEY in its answers.
+CHECK_ALL_PACK = "~check-all"
+TOUR_KEY, TOUR_ON, TOUR_LAST = "~tour", "on", "last"
 HISTORY_MAX = 50  # Back goes this far; the guide is far shallower, this only bounds forged loops.
 
 
@@ -45,7 +49,11 @@ class Reminders(Protocol):
         ...
 
     async def cancel(self, key: UserKey) -> int:
-        """Cancel every pending reminder of the user; return how many."""
+        """Cancel every reminder and change alert of the user, in every pack; return 0 if there was none."""
+        ...
+
+    async def follow_changes(self, key: UserKey, pack: str, now: datetime, *, t: Lang = EN) -> str:
+        """Subscribe the user to a pack's change alerts; return the confirmation."""
         ...
 
     async def confirmed(self, key: UserKey, now: datetime) -> None:
@@ -151,9 +159,18 @@ class Engine:
 
     async def _step(self, key: UserKey, event: Event, locale: str | None) -> Outcome:
         now = self.clock.now()
+        pressed = data.parse(event.data) if isinstance(event, Press) else None
+        if pressed is not None and pressed.kind == data.CHECK_ALL:
+            return await self._check_all(key, pressed.arg, locale, now)
         pack, event = self._route(event)
         if pack is None:
             pack = await self._current_pack(key)
+        return await self._in_pack(key, pack, event, locale, now)
+
+    async def _in_pack(self, key: UserKey, pack: str, event: Event, locale: str | None, now: datetime,
+                       touring: str | None = None) -> Outcome:
+        """Apply an event to the user's state in one pack and save it; ``touring`` marks a pack opened by
+        "Check all my assistants" (its results then lead on to the next one)."""
         guide, nodes = self._packs[pack].guide, self._packs[pack].nodes
         state = await self.storage.get_user(key, pack)
         fresh = state is None
@@ -178,6 +195,8 @@ class Engine:
         if fresh and self._guide_language(state) != self.language(state):
             # Once per person and pack: their first step here says why the guide is in English.
             notice.append(Reply(self._t(state)._(texts.ONLY_IN_ENGLISH), notice=True))
+        if touring:
+            state.answers[TOUR_KEY] = touring  # before the step, so that it survives Back and Start over
         step = await self._apply(state, event, now)
         if not step.forgotten and (step.save or fresh or notice):
             # (After an erase nothing about the user may be written back.)
@@ -257,8 +276,11 @@ class Engine:
         return ()
 
     def _restart(self, state: UserState, node_id: str | None = None) -> tuple[str, ...]:
+        touring = state.answers.get(TOUR_KEY)
         state.history.clear()
         state.answers.clear()
+        if touring:
+            state.answers[TOUR_KEY] = touring
         return self._move(state, node_id or self._p(state).guide.start, remember=False)
 
     # Events -----------------------------------------------------------------------------------
@@ -345,6 +367,8 @@ class Engine:
                 return await self._remind_menu(state, now)
             if arg == data.DONE:
                 return await self._confirm_off(state, now)
+            if arg == data.ALERTS:
+                return await self._follow_changes(state, now)
             return self._again(state, now, texts.BAD_BUTTON)
         if pressed.step != state.step:
             return self._again(state, now, texts.STALE_BUTTON)
@@ -435,6 +459,8 @@ class Engine:
         # written for people who have not switched it off.
         rows = [(Button(label, data.offer(offer, self._q(state))),) for offer, label in offers]
         rows.append((Button(t._(texts.START_OVER), data.start_over(self._q(state))),))
+        if touring := self._touring_row(state):
+            rows.insert(0, touring)
         text = f"{t._(texts.THANKS_OFF)}\n\n{t._(texts.CHECK_BACK_ASK)}" if offers else t._(texts.THANKS_OFF)
         if offers:
             state.pending = "remind"
@@ -475,6 +501,14 @@ class Engine:
         buttons = ((Button(t._(texts.STOP_REMINDERS), data.action(data.STOP, self._q(state))), *self._continue_row(state)),)
         return _Step([Reply(confirmation, buttons=buttons)], counters=("reminder_subscribed",))
 
+    async def _follow_changes(self, state: UserState, now: datetime) -> _Step:
+        # Every pack has change alerts (not only the default one, which alone has deadlines).
+        t = self._t(state)
+        if self.reminders is None:
+            return _Step([Reply(t._(texts.NO_REMINDERS_HERE), buttons=(self._continue_row(state),))], save=False)
+        confirmation = await self.reminders.follow_changes(state.key, state.pack, now, t=t)
+        return _Step([Reply(confirmation, buttons=(self._continue_row(state),))], counters=("alert_subscribed",))
+
     async def _stop_reminders(self, state: UserState, now: datetime) -> _Step:
         # /stop ends every reminder of the user, whichever pack they are in.
         cancelled = await self.reminders.cancel(state.key) if self.reminders else 0
@@ -498,10 +532,12 @@ class Engine:
         return (Button(self._t(state)._(texts.CONTINUE_WHERE), data.current(self._q(state))),)
 
     def _packs_reply(self, state: UserState) -> Reply:
-        rows = [
+        t = self._t(state)
+        rows = [(Button(t._(texts.CHECK_ALL), data.check_all(data.CHECK_ALL_OPEN)),)] if len(self._packs) > 1 else []
+        rows += [
             (Button(p.guide.name, data.entry("start", p.qualifier)),) for p in self._packs.values() if p.guide.pack != state.pack
         ]
-        return Reply(self._t(state)._(texts.OTHER_ASSISTANTS), buttons=(*rows, self._continue_row(state)))
+        return Reply(t._(texts.OTHER_ASSISTANTS), buttons=(*rows, self._continue_row(state)))
 
     def _sources_reply(self, state: UserState) -> Reply:
         # The sources are English pages, so their titles stay as published.
@@ -529,6 +565,10 @@ class Engine:
                 for o in node.options
                 if visible(o.when, state.answers, self._p(state).guide, now)
             ]
+        if isinstance(node, ResultNode) and self.reminders is not None:
+            rows.append((Button(t._(texts.FOLLOW_CHANGES), data.action(data.ALERTS, self._q(state))),))
+        if isinstance(node, ResultNode) and (touring := self._touring_row(state)):
+            rows.append(touring)
         nav: list[Button] = []
         if state.history:
             nav.append(Button(t._(texts.BACK), data.back(state.step, self._q(state))))
@@ -538,6 +578,112 @@ class Engine:
             rows.append(tuple(nav))
         *before, last = local.texts.parts(node, state.answers, now)
         return [*(Reply(part) for part in before), Reply(last, buttons=tuple(rows))]
+
+
+    # Check all my assistants -------------------------------------------------------------------
+    # A small record of its own, kept through the UserStore port as the person's row in the pseudo-pack
+    # CHECK_ALL_PACK (so /forget and retention erase it like every other row): ``node`` is the phase
+    # ("select", "walk", "done"), ``answers["chosen"]`` the chosen packs in order, ``step`` the one being walked.
+    def _touring_row(self, state: UserState) -> tuple[Button, ...] | None:
+        touring = state.answers.get(TOUR_KEY)
+        if not touring:
+            return None
+        label = texts.CHECK_ALL_SUMMARY if touring == TOUR_LAST else texts.CHECK_ALL_NEXT
+        return (Button(self._t(state)._(label), data.check_all(data.CHECK_ALL_NEXT)),)
+
+    async def _check_all(self, key: UserKey, arg: str, locale: str | None, now: datetime) -> Outcome:
+        record = await self.storage.get_user(key, CHECK_ALL_PACK)
+        if arg == data.CHECK_ALL_OPEN or record is None:
+            if record is not None and record.node == "walk":
+                await self._end_tour(key, record)  # a new check replaces the one under way
+            if record is None:
+                record = UserState(key=key, pack=CHECK_ALL_PACK, guide_version="1", node="select", created_at=now)
+                record.language = await self.storage.get_language(key)
+            record.node, record.step, record.answers, record.history = "select", 0, {}, []
+            if locale:
+                record.locale = locale
+            await self._save_record(record, now)
+            return Outcome([self._select_reply(record)])
+        if locale:
+            record.locale = locale
+        # The record is one of the person's rows, so it carries their language like the others.
+        t = self._t(record)
+        chosen = [p for p in record.answers.get("chosen", "").split(",") if p in self._packs]
+        if arg.startswith("+") and record.node == "select" and arg[1:] in self._packs:
+            pack = arg[1:]
+            chosen = [p for p in self._packs if (p in chosen) != (p == pack)]
+            record.answers["chosen"] = ",".join(chosen)
+            await self._save_record(record, now)
+            label = texts.check_all_toggled(self._packs[pack].guide.name, pack in chosen, t=t)
+            return Outcome([Reply(t._(texts.CHECK_ALL_ASK), edit=True, chosen=label), self._select_reply(record)])
+        if arg == data.CHECK_ALL_GO and record.node == "select":
+            if not chosen:
+                return Outcome([Reply(t._(texts.CHECK_ALL_NONE), notice=True), self._select_reply(record)])
+            record.node, record.step = "walk", 0
+            await self._save_record(record, now)
+            opened = await self._open_tour_pack(key, chosen, 0, locale, now, t)
+            names = ", ".join(self._packs[p].guide.name for p in chosen)  # a plain list reads the same in every language
+            answered = Reply(t._(texts.CHECK_ALL_ASK), edit=True, chosen=names)
+            return Outcome([answered, *opened])
+        if arg == data.CHECK_ALL_NEXT and record.node == "walk":
+            record.step += 1
+            if record.step < len(chosen):
+                await self._save_record(record, now)
+                return Outcome(await self._open_tour_pack(key, chosen, record.step, locale, now, t))
+            return Outcome([await self._summary(key, record, chosen, now, t)])
+        if record.node == "done":
+            return Outcome([await self._summary(key, record, chosen, now, t)])
+        # A toggle after Continue, or Continue twice: say where the check is.
+        if record.node == "select":
+            return Outcome([Reply(t._(texts.STALE_BUTTON), notice=True), self._select_reply(record)])
+        return Outcome([Reply(t._(texts.STALE_BUTTON), notice=True),
+                        *await self._open_tour_pack(key, chosen, min(record.step, len(chosen) - 1), locale, now, t)])
+
+    def _select_reply(self, record: UserState) -> Reply:
+        t = self._t(record)
+        chosen = set(record.answers.get("chosen", "").split(","))
+        rows = [(Button(texts.check_all_option(p.guide.name, pack in chosen), data.check_all(f"+{pack}")),)
+                for pack, p in self._packs.items()]
+        rows.append((Button(t._(texts.CHECK_ALL_GO), data.check_all(data.CHECK_ALL_GO)),))
+        return Reply(t._(texts.CHECK_ALL_ASK), buttons=tuple(rows))
+
+    async def _open_tour_pack(self, key: UserKey, chosen: list[str], index: int, locale: str | None,
+                              now: datetime, t: Lang) -> list[Reply]:
+        pack = chosen[index]
+        touring = TOUR_LAST if index == len(chosen) - 1 else TOUR_ON
+        outcome = await self._in_pack(key, pack, Start(), locale, now, touring=touring)
+        heading = texts.check_all_heading(index + 1, len(chosen), self._packs[pack].guide.name, t=t)
+        replies = list(outcome.replies)
+        first = next(i for i, r in enumerate(replies) if not r.notice)
+        replies[first] = replace(replies[first], text=f"{heading}\n\n{replies[first].text}")
+        return replies
+
+    async def _summary(self, key: UserKey, record: UserState, chosen: list[str], now: datetime, t: Lang) -> Reply:
+        done, left = [], []
+        for pack in chosen:
+            state = await self.storage.get_user(key, pack)
+            off = state is not None and state.answers.get(self._packs[pack].guide.confirm_key) == "yes"
+            (done if off else left).append(pack)
+        if record.node != "done":
+            await self._end_tour(key, record)
+            record.node = "done"
+            await self._save_record(record, now)
+        rows = [(Button(self._packs[p].guide.name, data.entry(self._packs[p].guide.steps_entry, self._packs[p].qualifier)),)
+                for p in left]
+        names = [self._packs[p].guide.name for p in done], [self._packs[p].guide.name for p in left]
+        return Reply(texts.check_all_summary(*names, t=t), buttons=tuple(rows))
+
+    async def _end_tour(self, key: UserKey, record: UserState) -> None:
+        """Take the "Next assistant" button off the packs of a check that has ended."""
+        for pack in record.answers.get("chosen", "").split(","):
+            state = await self.storage.get_user(key, pack) if pack in self._packs else None
+            if state is not None and TOUR_KEY in state.answers:
+                del state.answers[TOUR_KEY]
+                await self.storage.save_step(state)
+
+    async def _save_record(self, record: UserState, now: datetime) -> None:
+        record.updated_at = now
+        await self.storage.save_step(record)
 
 
 class _TextCache:

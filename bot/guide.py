@@ -137,6 +137,8 @@ class Translation(Model):
     title: str
     deadlines: dict[Id, str] = {}
     nodes: dict[Id, NodeTranslation] = {}
+    # The ``changes`` note's text: alert subscribers get it in their language.
+    changes: str | None = Field(default=None, min_length=1, max_length=400)
 
 
 class ChangeNote(Model):
@@ -212,8 +214,9 @@ class Guide(Model):
                                           for o in node.options)
             nodes.append(node.model_copy(update=update))
         deadlines = tuple(d.model_copy(update={"label": tr.deadlines.get(d.id, d.label)}) for d in self.deadlines)
+        changes = self.changes.model_copy(update={"text": tr.changes}) if self.changes and tr.changes else self.changes
         return self.model_copy(update={"language": language, "title": tr.title, "nodes": tuple(nodes),
-                                       "deadlines": deadlines, "translations": {}})
+                                       "deadlines": deadlines, "changes": changes, "translations": {}})
 
     @property
     def _nodes_by_id(self) -> dict[str, QuestionNode | InfoNode | ResultNode]:

@@ -10,7 +10,9 @@ from typing import Protocol
 from aiohttp import web
 from prometheus_client import REGISTRY
 from prometheus_client.exposition import choose_encoder
+from prometheus_client.registry import Collector
 
+from bot.metrics import InstanceLabelled
 from bot.platform import Platform
 
 log = logging.getLogger(__name__)
@@ -26,6 +28,7 @@ class Readiness:
 
     database: Database
     platforms: Sequence[Platform]
+    metrics: Collector = REGISTRY
 
 
 _READINESS: web.AppKey[Readiness] = web.AppKey("readiness")
@@ -53,7 +56,7 @@ async def metrics(request: web.Request) -> web.Response:
     """Serve every metric in the format the scraper asks for (Prometheus text or OpenMetrics)."""
     encoder, content_type = choose_encoder(request.headers.get("Accept", ""))
     # content_type carries a version and charset, which aiohttp's content_type= argument rejects.
-    return web.Response(body=encoder(REGISTRY), headers={"Content-Type": content_type})
+    return web.Response(body=encoder(request.app[_READINESS].metrics), headers={"Content-Type": content_type})
 
 
 def health_app(readiness: Readiness) -> web.Application:
@@ -64,12 +67,18 @@ def health_app(readiness: Readiness) -> web.Application:
 
 
 class HealthServer:
-    """The endpoints on ``host:port``; port 0 picks a free port (``port`` tells which, once started)."""
+    """The endpoints on ``host:port``; port 0 picks a free port (``port`` tells which, once started).
 
-    def __init__(self, host: str, port: int, database: Database, platforms: Sequence[Platform]) -> None:
+    With ``instance``, every metric carries it as the ``instance`` label.
+    """
+
+    def __init__(self, host: str, port: int, database: Database, platforms: Sequence[Platform],
+                 instance: str | None = None) -> None:
         # access_log=None: Docker probes /healthz every 30 s; a line each time would drown the real events.
         # A short shutdown_timeout keeps a lingering scrape from eating the 10 s stop budget.
-        self._runner = web.AppRunner(health_app(Readiness(database, platforms)), access_log=None, shutdown_timeout=1.0)
+        metrics = InstanceLabelled(instance) if instance else REGISTRY
+        self._runner = web.AppRunner(health_app(Readiness(database, platforms, metrics)), access_log=None,
+                                     shutdown_timeout=1.0)
         self._host = host
         self._port = port
         self.port: int | None = None

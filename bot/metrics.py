@@ -1,6 +1,10 @@
 """Prometheus metrics shared by the engine, the adapters and the scheduler (served on /metrics)."""
 
-from prometheus_client import Counter, Histogram
+from collections.abc import Iterator
+
+from prometheus_client import REGISTRY, Counter, Histogram
+from prometheus_client.metrics_core import Metric
+from prometheus_client.registry import Collector
 
 UPDATES = Counter("optout_updates_total", "Platform updates handled", ["platform", "outcome"])
 STEP_LATENCY = Histogram(
@@ -11,3 +15,21 @@ STEP_LATENCY = Histogram(
 REMINDERS = Counter("optout_reminders_total", "Reminders by result", ["platform", "result"])
 ERRORS = Counter("optout_errors_total", "Errors by kind", ["kind"])
 RETENTION_DELETED = Counter("optout_retention_deleted_total", "Users deleted after RETENTION_DAYS without activity")
+
+
+class InstanceLabelled(Collector):
+    """Every metric of ``registry`` with an ``instance`` label added, so that the series of several bot
+    instances behind one scrape target (or one dashboard) stay apart. The metrics keep their names and
+    labels; only the exposition adds this one, so no part of the bot has to pass it along."""
+
+    def __init__(self, instance: str, registry: Collector = REGISTRY) -> None:
+        self._instance = instance
+        self._registry = registry
+
+    def collect(self) -> Iterator[Metric]:
+        for family in self._registry.collect():
+            labelled = Metric(family.name, family.documentation, family.type, family.unit)
+            for sample in family.samples:
+                labelled.add_sample(sample.name, {**sample.labels, "instance": self._instance}, sample.value,
+                                    sample.timestamp, sample.exemplar)
+            yield labelled

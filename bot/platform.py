@@ -44,6 +44,11 @@ class Platform(Protocol):
         """Send an unprompted message, honouring the platform's rate limits."""
         ...
 
+    async def failed(self) -> str:
+        """Wait until the platform gives up for good while running (e.g. another instance long-polls
+        Telegram with the same token); return the one line saying why. Most platforms never return."""
+        ...
+
 
 class PlatformError(Exception):
     """A platform could not start (bad token, unreachable API); str() says what to fix."""

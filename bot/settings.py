@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import os
 import re
+import socket
 from datetime import datetime
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
 from dotenv.parser import parse_stream
 from pydantic import AnyHttpUrl, Field, SecretStr, ValidationError, ValidationInfo, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from bot.guide import DEFAULT_CONTENT_PATH
 from bot.storage.backends import scheme
@@ -47,6 +48,9 @@ class Settings(BaseSettings):
     discord_api_base_url: str | None = None
     discord_guild_id: int | None = None
     discord_dm_per_second: float = Field(5.0, gt=0)
+    # Sharding across instances: every instance gets the same count and its own shard ids ("0,1").
+    discord_shard_count: int | None = Field(None, ge=1)
+    discord_shard_ids: Annotated[tuple[int, ...] | None, NoDecode] = None
 
     database_url: str = "sqlite:///data/optout.db"
     content_path: Path = Field(DEFAULT_CONTENT_PATH, validate_default=True)
@@ -55,6 +59,9 @@ class Settings(BaseSettings):
     health_port: int = Field(8080, ge=0, le=65535)  # 0 turns the health server off
     health_host: str = "0.0.0.0"
     retention_days: int = Field(180, ge=1)
+    # Names this process in metrics and leases when several share a database (default: the host name,
+    # which is the container's id under Docker).
+    instance_name: str = Field(default_factory=socket.gethostname, min_length=1, max_length=64)
     # Previews and tests only: run the clock as if it were this instant now (it keeps running).
     fake_now: datetime | None = None
 
@@ -67,6 +74,40 @@ class Settings(BaseSettings):
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("instance_name", mode="before")
+    @classmethod
+    def _blank_is_host_name(cls, value: object) -> object:
+        return socket.gethostname() if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("discord_shard_count", mode="before")
+    @classmethod
+    def _blank_count(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("discord_shard_ids", mode="before")
+    @classmethod
+    def _shard_list(cls, value: object) -> object:
+        if isinstance(value, str):
+            if not value.strip():
+                return None
+            try:
+                return tuple(int(part) for part in value.split(","))
+            except ValueError:
+                raise ValueError("malformed: write the shard numbers separated by commas, e.g. 0,1") from None
+        return value
+
+    @field_validator("discord_shard_ids")
+    @classmethod
+    def _shards_in_count(cls, value: tuple[int, ...] | None, info: ValidationInfo) -> tuple[int, ...] | None:
+        if value is None:
+            return None
+        count = info.data.get("discord_shard_count")
+        if count is None:
+            raise ValueError("needs DISCORD_SHARD_COUNT (the same on every instance)")
+        if not value or len(set(value)) != len(value) or not all(0 <= n < count for n in value):
+            raise ValueError(f"each shard number once, from 0 to {count - 1} (DISCORD_SHARD_COUNT is {count})")
+        return tuple(sorted(value))
 
     @field_validator("telegram_bot_token")
     @classmethod

@@ -1,4 +1,8 @@
-"""``optout-bot stats``: the anonymous funnel per platform, from daily counters that hold no user ids."""
+"""``optout-bot stats``: the anonymous funnel per platform, from daily counters that hold no user ids,
+then per guide pack: starts, results, "turned it off" confirmations and today's alert subscribers.
+
+Another pack's counters are stored as ``PACK/counter`` (bot.engine); the default pack's carry no prefix.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +12,9 @@ from datetime import date, timedelta
 from typing import TextIO
 
 from bot.clock import SystemClock
+from bot.content_check import pack_files
 from bot.guide import GuideError, QuestionNode, load_guide
+from bot.reminders.service import alert_subscribers
 from bot.settings import Settings
 from bot.storage import StorageError, open_backend
 
@@ -37,6 +43,10 @@ def date_range(since: str | None, until: str | None, today: date) -> tuple[date,
     return first, last
 
 
+# The per-pack table: (column, the counter it sums).
+PACK_COLUMNS = (("started", "started"), ("results", "got_steps"), ("turned_off", "confirmed_off"))
+
+
 def _question_order(settings: Settings) -> list[str]:
     # The guide only orders the rows; stats must still work when the guide file is broken or gone.
     try:
@@ -44,6 +54,41 @@ def _question_order(settings: Settings) -> list[str]:
     except GuideError:
         return []
     return [f"reached:{n.id}" for n in guide.nodes if isinstance(n, QuestionNode) and n.id != guide.start]
+
+
+def _packs(settings: Settings) -> list[str]:
+    """The default pack first, then the others beside it; whatever loads (a broken file is skipped)."""
+    names = []
+    for path in [settings.content_path, *pack_files(settings.content_path.parent)]:
+        try:
+            pack = load_guide(path).pack
+        except GuideError:
+            continue
+        if pack not in names:
+            names.append(pack)
+    return names
+
+
+def format_packs(totals: dict[tuple[str, str], int], packs: list[str], subscribers: dict[str, int],
+                 first: date, last: date) -> str:
+    """One row per pack, every platform together; packs found only in the counters come last."""
+    default = packs[0] if packs else None
+    seen = {c.split("/", 1)[0] for _, c in totals if "/" in c}
+    rows = [*packs, *sorted(seen - set(packs))]
+
+    def total(pack: str, counter: str) -> int:
+        name = counter if pack == default else f"{pack}/{counter}"
+        return sum(n for (_, c), n in totals.items() if c == name)
+
+    header = ["pack", *(col for col, _ in PACK_COLUMNS), "alert_subscribers"]
+    body = [[pack, *(str(total(pack, c)) for _, c in PACK_COLUMNS), str(subscribers.get(pack, 0))] for pack in rows]
+    widths = [max(len(r[i]) for r in [header, *body]) for i in range(len(header))]
+
+    def line(cells: list[str]) -> str:
+        return "  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(cells, widths, strict=True)))
+
+    title = f"Guide packs {first} to {last}, every platform (alert subscribers: now)"
+    return "\n".join([title, line(header), *map(line, body)])
 
 
 def funnel_rows(totals: dict[tuple[str, str], int], questions: Iterable[str]) -> list[str]:
@@ -92,9 +137,16 @@ async def print_stats(
     except StorageError as exc:
         print(f"optout-bot stats: {exc}", file=sys.stderr)
         return 2
+    packs = _packs(settings)
     try:
         totals = await storage.funnel(first, last)
+        # Counted now from the subscriptions themselves: a number, never who.
+        subscribers = await alert_subscribers(storage, packs)
     finally:
         await storage.close()
-    print(format_table(totals, first, last, _question_order(settings)), file=out)
+    # The funnel above is the default pack's; the others' counters are summed in the table below.
+    own = {k: n for k, n in totals.items() if "/" not in k[1]}
+    print(format_table(own, first, last, _question_order(settings)), file=out)
+    print(file=out)
+    print(format_packs(totals, packs, subscribers, first, last), file=out)
     return 0

@@ -14,6 +14,7 @@ START_OVER = N_("↺ Start over")
 CONTINUE_WHERE = N_("Continue where I was")
 REMIND_ME = N_("⏰ Remind me")
 STOP_REMINDERS = N_("🔕 Stop reminders")
+FOLLOW_CHANGES = N_("🔔 Tell me if this changes")
 FORGET_YES = N_("Yes, erase everything")
 FORGET_NO = N_("No, keep it")
 
@@ -44,11 +45,19 @@ CHECK_BACK_ASK = N_("Shall I check back with you, so you can look at it again?")
 REMIND_ASK = N_("When would you like a reminder?")
 REMIND_NONE = N_("There's nothing I can remind you about right now.")
 NO_REMINDERS_HERE = N_("Reminders work on Telegram and Discord; in this chat I can't reach you later.")
-REMINDERS_STOPPED = N_("Reminders stopped. I won't send you any more.")
-NO_REMINDERS_TO_STOP = N_("You have no reminders scheduled.")
+REMINDERS_STOPPED = N_("Reminders stopped, change alerts too. I won't send you any more.")
+NO_REMINDERS_TO_STOP = N_("You have no reminders scheduled and follow no changes.")
 OTHER_ASSISTANTS = N_(
     "**Which assistant would you like to check?** Each has its own switch; I'll walk you through it."
 )
+CHECK_ALL = N_("✅ Check all my assistants")
+CHECK_ALL_ASK = N_(
+    "**Which of these do you use?** Tap each one, then Continue; I'll walk you through them one by one."
+)
+CHECK_ALL_GO = N_("Continue ➡")
+CHECK_ALL_NONE = N_("Tap at least one assistant first.")
+CHECK_ALL_NEXT = N_("➡ Next assistant")
+CHECK_ALL_SUMMARY = N_("🏁 Finish: my summary")
 SOURCES_INTRO = N_("**Where this guide's facts come from:**")
 SOURCE_SEEN = N_("seen {date}")
 
@@ -88,3 +97,24 @@ def privacy(hints: PlatformHints, days: int = 180, *, t: Lang = EN) -> str:
         "**Erase it now:** send {p}forget and confirm; your answers, your place in the guide and your "
         "reminders are deleted at once."
     ).format(p=hints.command_prefix, period=t.duration(days, "day"))
+
+
+def check_all_option(name: str, chosen: bool) -> str:
+    return f"{'☑️' if chosen else '⬜'} {name}"
+
+
+def check_all_toggled(name: str, chosen: bool, *, t: Lang = EN) -> str:
+    return (t._("{name}: yes") if chosen else t._("{name}: no")).format(name=name)
+
+
+def check_all_heading(n: int, of: int, name: str, *, t: Lang = EN) -> str:
+    return t._("**{n} of {of}: {name}**").format(n=n, of=of, name=name)
+
+
+def check_all_summary(done: list[str], left: list[str], *, t: Lang = EN) -> str:
+    lines = [t._("**Your check is done.**")]
+    if done:
+        lines += ["", t._("Turned off (as you told me):"), *(f"- {name}" for name in done)]
+    if left:
+        lines += ["", t._("Still to do (tap one for its steps):"), *(f"- {name}" for name in left)]
+    return "\n".join(lines)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import ipaddress
 import os
 import socket
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -14,6 +15,7 @@ from bot.clock import ManualClock
 from bot.engine import Engine
 from bot.guide import Guide, load_guide
 from bot.storage import open_storage
+from tests.postgres_server import PostgresServer, new_database, why_unavailable
 
 # As bot.compose sets it for an `optout-bot run` process (tests build platforms without the root).
 os.environ.setdefault("PTB_TIMEDELTA", "1")
@@ -77,3 +79,20 @@ async def storage(tmp_path: Path):
 @pytest.fixture
 def engine(mini_guide: Guide, storage, clock: ManualClock) -> Engine:
     return Engine(mini_guide, storage, clock)
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    """A throwaway PostgreSQL server for the session; skips with one line where none can run."""
+    reason = why_unavailable()
+    if reason is not None:
+        pytest.skip(reason)
+    server = PostgresServer.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+async def postgres_url(postgres_server: PostgresServer) -> str:
+    """A fresh, empty database of its own for each test (about 0.1 s; the server runs with fsync off)."""
+    return await new_database(postgres_server)

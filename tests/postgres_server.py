@@ -17,8 +17,11 @@ import socket
 import subprocess
 import tempfile
 import time
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
+
+import asyncpg
 
 UNPRIVILEGED_USER = "postgres"
 SUPERUSER = "optout_test"
@@ -123,3 +126,14 @@ class PostgresServer:
             self._run("pg_ctl", "-D", str(self.root / "data"), "-m", "immediate", "-w", "stop")
         finally:
             shutil.rmtree(self.root, ignore_errors=True)
+
+
+async def new_database(server: PostgresServer) -> str:
+    """Create an empty database on the test server; return its DATABASE_URL."""
+    name = f"test_{uuid.uuid4().hex[:16]}"
+    admin = await asyncpg.connect(server.url())
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await admin.close()
+    return server.url(name)

@@ -29,6 +29,16 @@ HINTS = PlatformHints(command_prefix="/optout ", stop_reminders="/optout remind 
 EVERYWHERE = app_commands.AppCommandContext(guild=True, dm_channel=True)
 
 
+def assistant_choices(handler: InteractionHandler, typed: str) -> list[app_commands.Choice[str]]:
+    # The packs are content, known at run time, so Discord offers them as autocomplete choices.
+    typed = typed.lower()
+    return [
+        app_commands.Choice(name=name, value=pack)
+        for pack, name in handler.assistants()
+        if typed in name.lower() or typed in pack
+    ][:25]
+
+
 class OptoutCommands(app_commands.Group):
     """The member commands; every reply is private in a server."""
 
@@ -50,13 +60,7 @@ class OptoutCommands(app_commands.Group):
 
     @start.autocomplete("assistant")
     async def _assistants(self, interaction: discord.Interaction, typed: str) -> list[app_commands.Choice[str]]:
-        # The packs are content, known at run time, so Discord offers them as autocomplete choices.
-        typed = typed.lower()
-        return [
-            app_commands.Choice(name=name, value=pack)
-            for pack, name in self.handler.assistants()
-            if typed in name.lower() or typed in pack
-        ][:25]
+        return assistant_choices(self.handler, typed)
 
     @app_commands.command(description=locale_str(N_("Just show me the steps")))
     async def steps(self, interaction: discord.Interaction) -> None:
@@ -124,38 +128,51 @@ class AdminCommands(app_commands.Group):
 
 
 class ChannelReminderCommands(app_commands.Group):
-    """Deadline announcements in a channel of the server."""
+    """Announcements in a channel of the server: Claude's deadline reminders and each guide's changes."""
 
     def __init__(
         self, handler: InteractionHandler, reminders: ReminderService, clock: Clock, parent: app_commands.Group
     ) -> None:
-        super().__init__(name="reminders", description=locale_str(N_("Announce deadline reminders in a channel")),
+        super().__init__(name="reminders",
+                         description=locale_str(N_("Announce deadline reminders and guide changes in a channel")),
                          parent=parent)
         self.handler = handler
         self.reminders = reminders
         self.clock = clock
 
-    @app_commands.command(description=locale_str(N_("Announce deadline reminders in a channel")))
-    @app_commands.describe(channel=locale_str(N_("The channel where reminders are announced")))
-    async def on(self, interaction: discord.Interaction, channel: discord.TextChannel) -> None:
-        """Announce deadline reminders in a channel."""
+    @app_commands.command(description=locale_str(N_("Announce deadline reminders, or an assistant's guide changes, in a channel")))
+    @app_commands.describe(
+        channel=locale_str(N_("The channel where reminders are announced")),
+        assistant=locale_str(N_("Another assistant's guide: announce when it changes; empty for Claude's")))
+    async def on(self, interaction: discord.Interaction, channel: discord.TextChannel,
+                 assistant: str | None = None) -> None:
+        """Announce deadline reminders, or an assistant's guide changes, in a channel."""
 
         async def work() -> str:
             to = Recipient("discord", "channel", str(channel.id))
             # The server is the scope its admins turn announcements on and off for.
-            return await self.reminders.subscribe_channel(to, str(interaction.guild_id), self.clock.now())
+            return await self.reminders.subscribe_channel(to, str(interaction.guild_id), self.clock.now(), assistant)
 
         await self.handler.admin(interaction, work)
 
-    @app_commands.command(description=locale_str(N_("Stop announcing deadline reminders in this server")))
-    async def off(self, interaction: discord.Interaction) -> None:
-        """Stop announcing deadline reminders in this server."""
+    @app_commands.command(description=locale_str(N_("Stop announcing in this server")))
+    @app_commands.describe(assistant=locale_str(N_("Stop only this assistant's announcements; empty for all of them")))
+    async def off(self, interaction: discord.Interaction, assistant: str | None = None) -> None:
+        """Stop announcing in this server."""
 
         async def work() -> str:
-            stopped = await self.reminders.unsubscribe_scope("discord", str(interaction.guild_id))
-            return reminder_texts.CHANNEL_OFF if stopped else reminder_texts.CHANNEL_NONE
+            stopped = await self.reminders.unsubscribe_scope("discord", str(interaction.guild_id), assistant)
+            if not stopped:
+                return reminder_texts.CHANNEL_NONE
+            names = dict(self.handler.assistants())
+            return reminder_texts.channel_off(names[assistant]) if assistant in names else reminder_texts.CHANNEL_OFF
 
         await self.handler.admin(interaction, work)
+
+    @on.autocomplete("assistant")
+    @off.autocomplete("assistant")
+    async def _assistants(self, interaction: discord.Interaction, typed: str) -> list[app_commands.Choice[str]]:
+        return assistant_choices(self.handler, typed)
 
 
 def command_groups(handler: InteractionHandler, reminders: ReminderService, clock: Clock) -> list[app_commands.Group]:

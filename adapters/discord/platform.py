@@ -53,14 +53,15 @@ class OptoutClient(discord.Client):
     """A gateway client with the guide's commands, its persistent buttons and a fallback for unknown ones."""
 
     def __init__(
-        self, handler: InteractionHandler, groups: list[app_commands.Group], meta: Storage, guild_id: int | None
+        self, handler: InteractionHandler, groups: list[app_commands.Group], meta: Storage, guild_id: int | None,
+        **shards: object,
     ) -> None:
         # Slash commands and buttons arrive as interactions, which need no privileged intent; the
         # guilds intent keeps channels known for announcements.
         intents = discord.Intents.none()
         intents.guilds = True
         logging.getLogger("discord.client").addFilter(_not_about_voice)  # once: addFilter skips a duplicate
-        super().__init__(intents=intents)
+        super().__init__(intents=intents, **shards)
         self.handler = handler
         self._groups = groups
         self._meta = meta
@@ -68,12 +69,21 @@ class OptoutClient(discord.Client):
         self.tree = app_commands.CommandTree(self)
         self.ready_once = asyncio.Event()
 
+    def syncs_commands(self) -> bool:
+        """Tell whether this instance syncs the slash commands: the one that runs shard 0 (or every shard)."""
+        return True
+
     async def setup_hook(self) -> None:
         self.add_dynamic_items(*DYNAMIC_ITEMS)
         for group in self._groups:
             self.tree.add_command(group)
         # Before the sync: it sends each command's descriptions in every language the translator knows.
         await self.tree.set_translator(CatalogTranslator())
+        if not self.syncs_commands():
+            # The commands are the application's, not a shard's: one sync is enough, and two instances
+            # syncing at once would spend Discord's daily allowance of command creations twice.
+            log.info("slash commands: left to the instance that runs shard 0")
+            return
         try:
             await sync_if_changed(self.tree, self._meta, self._guild_id)
         except discord.HTTPException as exc:
@@ -81,7 +91,9 @@ class OptoutClient(discord.Client):
             log.error("slash commands could not be synced (%s %s); will try again at the next start", exc.status, exc.text[:200])
 
     async def on_ready(self) -> None:
-        log.info("connected to the Discord gateway as application %s", self.application_id)
+        ids = getattr(self, "shard_ids", None)  # AutoShardedClient's; a plain Client has one shard
+        shards = f" (shards {', '.join(map(str, ids))} of {self.shard_count})" if ids else ""
+        log.info("connected to the Discord gateway as application %s%s", self.application_id, shards)
         self.ready_once.set()
 
     async def on_interaction(self, interaction: discord.Interaction) -> None:
@@ -92,6 +104,15 @@ class OptoutClient(discord.Client):
         if matches_template(custom_id) and _on_message(custom_id, interaction.message):
             return  # a GuideButton or AnnouncementButton answers it
         await self.handler.unknown_button(interaction)
+
+
+class ShardedOptoutClient(OptoutClient, discord.AutoShardedClient):
+    """The same client running some of the bot's gateway shards (DISCORD_SHARD_COUNT, DISCORD_SHARD_IDS):
+    discord.py's AutoShardedClient runs them over one connection each, and Discord routes each server's
+    interactions (and DMs, to shard 0) to the shard that owns it."""
+
+    def syncs_commands(self) -> bool:
+        return self.shard_ids is None or 0 in self.shard_ids
 
 
 def _on_message(custom_id: str, message: discord.Message | None) -> bool:
@@ -121,7 +142,13 @@ class DiscordPlatform:
         self._library_defaults: tuple[str, yarl.URL] | None = None
         self.handler = InteractionHandler(engine)
         groups = command_groups(self.handler, reminders, clock)
-        self.client = OptoutClient(self.handler, groups, meta, settings.discord_guild_id)
+        if settings.discord_shard_count:
+            self.client: OptoutClient = ShardedOptoutClient(
+                self.handler, groups, meta, settings.discord_guild_id, shard_count=settings.discord_shard_count,
+                shard_ids=list(settings.discord_shard_ids) if settings.discord_shard_ids else None,
+            )
+        else:
+            self.client = OptoutClient(self.handler, groups, meta, settings.discord_guild_id)
         self._dm_limiter = AsyncLimiter(settings.discord_dm_per_second, 1.0)
         # Targets known to refuse messages: asking again would only add to Discord's invalid-request
         # count (10,000 in 10 minutes bans the address).
@@ -193,6 +220,11 @@ class DiscordPlatform:
 
     def ready(self) -> bool:
         return self.client.is_ready() and not self.client.is_closed()
+
+    async def failed(self) -> str:
+        """Never return: discord.py reconnects by itself, and a refused token is reported at start."""
+        await asyncio.Event().wait()
+        raise AssertionError("unreachable")
 
     async def send(self, message: Outgoing) -> Delivery:
         target = message.recipient

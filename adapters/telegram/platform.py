@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from datetime import timedelta
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-from telegram import BotCommand
-from telegram.error import BadRequest, Forbidden, InvalidToken, NetworkError, RetryAfter, TelegramError
-from telegram.ext import Application, ApplicationBuilder
+from telegram import BotCommand, Update
+from telegram.error import (
+    BadRequest,
+    Conflict,
+    Forbidden,
+    InvalidToken,
+    NetworkError,
+    RetryAfter,
+    TelegramError,
+)
+from telegram.ext import Application, ApplicationBuilder, ApplicationHandlerStop, ContextTypes, TypeHandler
 
 from adapters.telegram import log_privacy
 from adapters.telegram.handlers import MENU, TelegramHandlers
@@ -19,9 +29,11 @@ from bot.i18n import ENGLISH, LANGUAGES, lang
 from bot.platform import Delivery, Outgoing, PlatformError
 
 if TYPE_CHECKING:
+    from bot.clock import Clock
     from bot.engine import Engine
     from bot.reminders.service import ReminderService
     from bot.settings import Settings
+    from bot.storage.base import Coordination
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +46,19 @@ ALLOWED_UPDATES = ["message", "callback_query", "my_chat_member"]
 CONCURRENT_UPDATES = 32
 CONNECTION_POOL = 16
 POLL_TIMEOUT = 10  # seconds a getUpdates long poll may wait
+# How long a webhook update's id is remembered across instances. Telegram re-sends an update whose POST
+# was not answered 2xx within seconds to minutes, and behind a load balancer the retry may reach another
+# instance; an hour covers that with room to spare and keeps the table small.
+UPDATE_CLAIM_KEEP = timedelta(hours=1)
+CONFLICT = ("TELEGRAM_BOT_TOKEN: another instance is already fetching updates with this token (getUpdates: 409"
+            " Conflict); run one instance with long polling, or several in webhook mode (TELEGRAM_WEBHOOK_URL)")
+
+
+def _not_a_conflict_cleanup(record: logging.LogRecord) -> bool:
+    # On stop PTB confirms the last fetched updates with one more getUpdates. After a 409 Conflict that
+    # call is refused too, and PTB logs the refusal with a traceback; the one line about the conflict
+    # has said it all, and the other instance confirms its own updates.
+    return not (record.exc_info and isinstance(record.exc_info[1], Conflict))
 
 
 class TelegramPlatform:
@@ -41,8 +66,13 @@ class TelegramPlatform:
 
     name = "telegram"
 
-    def __init__(self, settings: Settings, engine: Engine, reminders: ReminderService, *, unprompted_in_flight: int) -> None:
+    def __init__(self, settings: Settings, engine: Engine, reminders: ReminderService, *, unprompted_in_flight: int,
+                 updates: Coordination | None = None, clock: Clock | None = None) -> None:
+        """``updates`` (with ``clock``): where instances sharing a database claim webhook updates, so each is handled once."""
         self.settings = settings
+        self._updates = updates
+        self._clock = clock
+        self._failure: asyncio.Future[str] | None = None
         # Unprompted sends get their own connections, one per message the scheduler keeps in flight: they
         # never wait for a connection, and a burst of reminders never holds up the replies to people chatting.
         self._send_connections = unprompted_in_flight
@@ -62,6 +92,7 @@ class TelegramPlatform:
         # Settings has checked the secret's shape, and that a webhook URL comes with one.
         secret = settings.telegram_webhook_secret.get_secret_value() if settings.telegram_webhook_secret else None
         log_privacy.install()
+        logging.getLogger("telegram.ext.Updater").addFilter(_not_a_conflict_cleanup)  # once: addFilter skips a repeat
 
         builder = (
             ApplicationBuilder()
@@ -76,7 +107,11 @@ class TelegramPlatform:
             # broadcasts; 429s are waited out.
             builder = builder.rate_limiter(PriorityRateLimiter())
         app = builder.build()
+        if settings.telegram_webhook_url and self._updates is not None:
+            # Before every other handler (group -1): a repeated update stops here.
+            app.add_handler(TypeHandler(Update, self._once), group=-1)
         TelegramHandlers(self.engine, self.reminders).install(app)
+        self._failure = asyncio.get_running_loop().create_future()
         self._app = app
         transport = AiohttpRequest(settings.telegram_api_base_url, self._send_connections, token)
         # A second bot object, not a second limit: it shares the Application's rate limiter, so
@@ -174,7 +209,32 @@ class TelegramPlatform:
             # The bot works without the menu; users can still type the commands.
             log.warning("telegram: could not set the command menu (%s)", self._redact(str(exc)))
 
+    async def failed(self) -> str:
+        """Wait until the platform gives up for good while running; return the one line saying why."""
+        assert self._failure is not None, "not started"
+        return await asyncio.shield(self._failure)
+
+    async def _once(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Let an update through only on the first instance to claim its update_id."""
+        assert self._updates is not None and self._clock is not None
+        try:
+            first = await self._updates.claim_update(self.name, update.update_id, self._clock.now(), UPDATE_CLAIM_KEEP)
+        except Exception as exc:
+            # Handling an update twice (a repeated reply) is better than not at all.
+            log.warning("telegram: could not check update %d against the other instances (%s); handling it",
+                        update.update_id, exc)
+            return
+        if not first:
+            log.info("telegram: update %d was already handled by another instance; skipped", update.update_id)
+            raise ApplicationHandlerStop
+
     def _polling_error(self, exc: TelegramError) -> None:
+        if isinstance(exc, Conflict):
+            # Two pollers would take turns stealing each other's updates (each poll ends the other's);
+            # give up and say why instead of fighting. Long polling is for one instance.
+            if self._failure is not None and not self._failure.done():
+                self._failure.set_result(CONFLICT)
+            return
         # PTB retries with backoff after calling this; one line instead of its default traceback.
         log.warning("telegram: fetching updates failed (%s: %s); retrying", type(exc).__name__, self._redact(str(exc)))
 

@@ -20,7 +20,7 @@ from bot.i18n import lang, person_language
 from bot.metrics import REMINDERS
 from bot.platform import Delivery, Outgoing, Platform
 from bot.reminders import texts
-from bot.reminders.service import CHECKBACK, DEADLINE, VERIFY, ReminderService
+from bot.reminders.service import ALERT, CHECKBACK, DEADLINE, VERIFY, ReminderService
 from bot.storage.base import FAILED, SENT, SKIPPED, UNREACHABLE, Reminder, ReminderQueue
 
 log = logging.getLogger(__name__)
@@ -82,7 +82,8 @@ class Scheduler:
                  max_in_flight: int = MAX_IN_FLIGHT, lease: timedelta = LEASE, max_attempts: int = MAX_ATTEMPTS) -> None:
         self.service = service
         self.queue = service.queue
-        self.pack = service.pack
+        # Every pack's reminders: the default pack's deadlines and check-backs, and any pack's alerts.
+        self.packs = list(service.packs)
         self.guide = service.guide
         self.clock = service.clock
         self.platforms = platforms
@@ -137,11 +138,11 @@ class Scheduler:
             return
         now = self.clock.now()
         free = self.max_in_flight - len(self._in_flight)
-        batch = await self.queue.claim(now, free, self.owner, now + self.lease, list(self.platforms), self.pack)
+        batch = await self.queue.claim(now, free, self.owner, now + self.lease, list(self.platforms), self.packs)
         self._start(batch, now)
         if len(batch) == free:
             return  # more may be due right now
-        due = await self.queue.next_due(list(self.platforms), self.pack)
+        due = await self.queue.next_due(list(self.platforms), self.packs)
         if self._stopping:
             return
         await self.clock.sleep_until(due or now + timedelta(hours=1), wake)
@@ -239,6 +240,16 @@ class Scheduler:
             if state is None or state.answers.get(self.guide.confirm_key) == "yes":
                 return None
             return texts.verify_reminder(self.guide.steps_entry, self.guide.troubleshoot_entry, t=t)
+        if row.kind == ALERT:
+            guide = self.service.packs.get(row.pack)
+            note = guide.changes if guide is not None else None
+            # The pack was bumped again (or removed) since: that note is no longer the news.
+            if guide is None or note is None or not guide.version == note.version == row.about:
+                return None
+            # The note in the recipient's language where the pack has it (else the pack's English).
+            local = guide.in_language(t.code).changes or note
+            return texts.change_alert(guide.name, local.text, guide.steps_entry, self.service.qualifier(guide.pack),
+                                      channel=channel, t=t)
         log.warning("reminders: reminder %d has an unknown kind %r; skipped", row.id, row.kind)
         return None
 

@@ -4,7 +4,10 @@ Kinds of reminder (the ``kind`` column):
 - ``deadline``: at one of a guide deadline's offsets before it (users, and Discord servers' channels);
 - ``checkback``: "look at the setting again" once every deadline has passed (``about`` = its due day);
 - ``verify``: one "did it work?" to a user who saw the steps and asked for reminders but never
-  said the setting is off.
+  said the setting is off;
+- ``alert``: a guide pack's ``changes`` note, once per subscriber and pack version (``about`` = the
+  version), in any pack. Scheduled at start-up by ``sync``; the unique key makes a restart, a second
+  copy or a SIGKILL mid-broadcast unable to schedule one twice.
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import calendar
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 
 from bot.clock import Clock
@@ -24,11 +27,28 @@ from bot.storage.base import NewReminder, Reminder, ReminderQueue, Subscriber, U
 
 log = logging.getLogger(__name__)
 
-DEADLINE, CHECKBACK, VERIFY = "deadline", "checkback", "verify"
+DEADLINE, CHECKBACK, VERIFY, ALERT = "deadline", "checkback", "verify", "alert"
 VERIFY_AFTER = timedelta(days=2)
 # A subscription row with this deadline id marks a recipient who follows deadlines, including ones
 # a maintainer adds to the guide later.
 FOLLOWS = ""
+# Subscription rows for change alerts: "!alerts@VERSION" says the recipient follows the pack's changes
+# and had seen that version when subscribing, so its note is no news to them. Deadline ids cannot
+# start with "!" (bot.guide.Id).
+ALERTS = "!alerts@"
+
+
+def alerts_marker(version: str) -> str:
+    return f"{ALERTS}{version}"
+
+
+def follows_alerts(known: set[str]) -> bool:
+    return any(d.startswith(ALERTS) for d in known)
+
+
+async def alert_subscribers(queue: ReminderQueue, packs: Sequence[str]) -> dict[str, int]:
+    """Return {pack: how many people and channels follow its changes}: anonymous totals (optout-bot stats)."""
+    return {pack: sum(follows_alerts(known) for known in (await queue.subscriptions(pack)).values()) for pack in packs}
 CHECK_BACK_MONTHS = {"P7D": 0, "P1M": 1, "P3M": 3}
 
 
@@ -51,14 +71,17 @@ def seconds(offset: timedelta) -> int:
 class ReminderService:
     """Schedule, describe and cancel reminders; implements bot.engine.Reminders."""
 
-    def __init__(self, queue: ReminderQueue, users: UserStore, guide: Guide, clock: Clock, *,
+    def __init__(self, queue: ReminderQueue, users: UserStore, guide: Guide | Sequence[Guide], clock: Clock, *,
                  verify_after: timedelta = VERIFY_AFTER, hints: Mapping[str, PlatformHints] | None = None) -> None:
         self.queue = queue
         # {platform: how it spells commands}: the confirmations say how to stop reminders there.
         self.hints = dict(hints or {})
         self.users = users
-        self.guide = guide
-        self.pack = guide.pack
+        guides = [guide] if isinstance(guide, Guide) else list(guide)
+        # The default pack has the deadlines, check-backs and check-ins; every pack has change alerts.
+        self.guide = guides[0]
+        self.pack = self.guide.pack
+        self.packs = {g.pack: g for g in guides}
         self.clock = clock
         self.verify_after = verify_after
         self._local_deadlines: dict[str, dict[str, Deadline]] = {}
@@ -172,10 +195,46 @@ class ReminderService:
         return lines
 
     async def cancel(self, key: UserKey) -> int:
-        """Cancel every pending reminder of the user; return how many."""
-        cancelled, _ = await self.queue.cancel(Recipient.user(key), self.pack)
+        """Cancel every pending reminder and subscription of the user, change alerts included, in every
+        pack; return how many reminders, plus one if it had subscriptions (0: there was nothing to stop)."""
+        cancelled, followed = await self.queue.cancel(Recipient.user(key))
         log.debug("reminders: %s cancelled %d", key, cancelled)
-        return cancelled
+        return cancelled + int(followed)
+
+    # Change alerts ----------------------------------------------------------------------------
+    def qualifier(self, pack: str) -> str | None:
+        """What a pack's button data carries (bot.button_data): None for the default pack."""
+        return None if pack == self.pack else pack
+
+    async def follow_changes(self, key: UserKey, pack: str, now: datetime, *, t: Lang = EN) -> str:
+        """Subscribe the user to a pack's change alerts; return the confirmation."""
+        guide = self.packs[pack]
+        await self.queue.subscribe(Subscriber(Recipient.user(key), pack), [alerts_marker(guide.version)], [])
+        log.debug("reminders: %s follows the changes of %s", key, pack)
+        return texts.alerts_subscribed(guide.name, self._stop_command(key), t=t)
+
+    async def sync_alerts(self, now: datetime) -> int:
+        """Schedule each pack's current ``changes`` note for its subscribers who have not had it; return new rows."""
+        added = 0
+        for guide in self.packs.values():
+            note = guide.changes
+            if note is None or note.version != guide.version:
+                continue  # a note left over from an earlier version announces nothing
+            seen = alerts_marker(guide.version)
+            rows = [NewReminder(sub.recipient, guide.pack, ALERT, guide.version, 0, now, sub.scope)
+                    for sub, known in (await self.queue.subscriptions(guide.pack)).items()
+                    if follows_alerts(known) and seen not in known]
+            new = await self.queue.schedule(rows)
+            if new:
+                log.info("reminders: %s changed (version %s): alerting %d subscribers", guide.pack, guide.version, new)
+            added += new
+        if added:
+            self.wake.set()
+        return added
+
+    async def alert_subscribers(self) -> dict[str, int]:
+        """Return {pack: how many people and channels follow its changes}."""
+        return await alert_subscribers(self.queue, list(self.packs))
 
     async def confirmed(self, key: UserKey, now: datetime) -> None:
         """The user confirmed the setting is off: drop the "did it work?" check-back."""
@@ -197,7 +256,11 @@ class ReminderService:
 
     # Start-up --------------------------------------------------------------------------------
     async def sync(self, now: datetime) -> int:
-        """Bring the schedule in line with the guide: new deadlines for subscribers, moved dates; return new rows."""
+        """Bring the schedule in line with the guides: new deadlines for subscribers, moved dates, change
+        alerts; return new rows."""
+        return await self._sync_deadlines(now) + await self.sync_alerts(now)
+
+    async def _sync_deadlines(self, now: datetime) -> int:
         for deadline in self.guide.deadlines:
             for offset in deadline.offsets:
                 await self.queue.move_due(self.pack, DEADLINE, deadline.id, seconds(offset), deadline.at - offset)
@@ -217,26 +280,38 @@ class ReminderService:
     # Announcement channels ------------------------------------------------------------------
     # A platform's admins turn announcements on and off for a ``scope`` the adapter chooses (Discord: the
     # server); the core only keeps which channel of the scope receives them.
-    async def subscribe_channel(self, channel: Recipient, scope: str, now: datetime) -> str:
-        """Post the scope's deadline announcements in ``channel``; return what will be posted."""
-        to = Subscriber(channel, self.pack, scope)
+    async def subscribe_channel(self, channel: Recipient, scope: str, now: datetime, pack: str | None = None) -> str:
+        """Post the scope's announcements of a pack in ``channel``: the default pack's deadlines and every
+        pack's changes; return what will be posted."""
+        pack = pack or self.pack
+        guide = self.packs.get(pack)
+        if guide is None:
+            return texts.CHANNEL_UNKNOWN_PACK
+        to = Subscriber(channel, pack, scope)
+        seen = alerts_marker(guide.version)
+        if pack != self.pack:
+            await self.queue.subscribe(to, [seen], [])
+            log.info("reminders: a %s server turned change alerts of %s on", channel.platform, pack)
+            return texts.channel_alerts_on(guide.name)
         ahead = self._ahead(now)
         rows = [r for d in ahead for r in self._deadline_rows(to, d, now, catch_up=False)]
-        await self.queue.subscribe(to, [FOLLOWS, *(d.id for d in ahead)], rows)
+        await self.queue.subscribe(to, [FOLLOWS, seen, *(d.id for d in ahead)], rows)
         self.wake.set()
         log.info("reminders: a %s server turned deadline announcements on", channel.platform)
         return texts.channel_on(self._lines(await self.queue.pending(channel, self.pack)))
 
-    async def unsubscribe_scope(self, platform: str, scope: str) -> bool:
-        """Stop the scope's announcements; return False if they were not on."""
-        removed = await self.queue.unsubscribe_scope(platform, scope)
+    async def unsubscribe_scope(self, platform: str, scope: str, pack: str | None = None) -> bool:
+        """Stop the scope's announcements of one pack, or of all; return False if they were not on."""
+        removed = await self.queue.unsubscribe_scope(platform, scope, pack)
         if removed:
-            log.info("reminders: a %s server turned deadline announcements off", platform)
+            log.info("reminders: a %s server turned announcements off", platform)
         return removed
 
     async def channel_status(self, platform: str, scope: str, now: datetime) -> str:
         """Say whether the scope gets announcements and which are scheduled."""
         channel = await self.queue.channel(platform, scope, self.pack)
-        if channel is None:
-            return texts.CHANNEL_NONE
-        return texts.channel_on(self._lines(await self.queue.pending(channel, self.pack)))
+        text = (texts.CHANNEL_NONE if channel is None
+                else texts.channel_on(self._lines(await self.queue.pending(channel, self.pack))))
+        others = [g.name for g in self.packs.values()
+                  if g.pack != self.pack and await self.queue.channel(platform, scope, g.pack) is not None]
+        return f"{text}\n\n{texts.channel_alerts_status(others)}" if others else text

@@ -160,6 +160,26 @@ def announcement(deadline: Deadline, now: datetime, steps: str, *, t: Lang = EN)
     return Reply(text, buttons=((Button(t._(SHOW_STEPS), data.entry(steps)),),))
 
 
+# Change alerts -------------------------------------------------------------------------------
+SHOW_UPDATED_STEPS = N_("📋 Show me the updated steps")
+
+
+def alerts_subscribed(name: str, stop_command: str, *, t: Lang = EN) -> str:
+    return t._("**Done!** When the facts behind the {name} steps change, I'll send you one short message "
+               "with what changed.\n\nYou can stop that any time with {stop}.").format(name=name, stop=stop_command)
+
+
+def change_alert(name: str, note: str, steps: str, pack: str | None, *, channel: bool = False,
+                 t: Lang = EN) -> Reply:
+    """The one message a pack's subscribers get for its ``changes`` note (``note`` already in the
+    recipient's language); ``pack`` qualifies the button."""
+    text = t._("🔔 **{name}: the steps have changed**").format(name=name) + f"\n\n{note.strip()}"
+    rows: list[tuple[Button, ...]] = [(Button(t._(SHOW_UPDATED_STEPS), data.entry(steps, pack)),)]
+    if not channel:
+        rows.append((Button(t._(STOP_REMINDERS), data.action(data.STOP, pack)),))
+    return Reply(text, buttons=tuple(rows))
+
+
 # Discord admins ------------------------------------------------------------------------------
 def channel_on(lines: list[str], *, t: Lang = EN) -> str:
     if not lines:
@@ -169,5 +189,19 @@ def channel_on(lines: list[str], *, t: Lang = EN) -> str:
         f"- {line}" for line in lines)
 
 
-CHANNEL_OFF = N_("Deadline announcements are off for this server.")
+CHANNEL_OFF = N_("Announcements are off for this server.")
 CHANNEL_NONE = N_("Deadline announcements are not set up for this server.")
+CHANNEL_UNKNOWN_PACK = N_("I don't have a guide for that assistant. Pick one from the list.")
+
+
+def channel_off(name: str, *, t: Lang = EN) -> str:
+    return t._("Announcements for {name} are off for this server.").format(name=name)
+
+
+def channel_alerts_on(name: str, *, t: Lang = EN) -> str:
+    return t._("Change alerts for {name} are on for this server: I'll post here when its steps change.").format(
+        name=name)
+
+
+def channel_alerts_status(names: list[str], *, t: Lang = EN) -> str:
+    return t._("Change alerts are on for: {names}.").format(names=", ".join(names))

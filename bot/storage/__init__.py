@@ -2,6 +2,7 @@
 
 from bot.storage.backends import open_backend
 from bot.storage.base import (
+    Coordination,
     CounterStore,
     ReminderQueue,
     StaleStateError,
@@ -14,6 +15,7 @@ from bot.storage.memory import MemoryStorage
 from bot.storage.sqlite import SqliteStorage, open_storage
 
 __all__ = [
+    "Coordination",
     "CounterStore",
     "MemoryStorage",
     "ReminderQueue",

@@ -3,7 +3,8 @@
 - ``UserStore``: where each user is in a guide pack (read, revision-checked save, erase, retention);
 - ``ReminderQueue``: reminders and subscriptions (schedule, claim under a lease, record, release) and the
   channels that receive a server's announcements;
-- ``CounterStore``: the anonymous funnel, small facts the bot keeps about itself, and a liveness ping.
+- ``CounterStore``: the anonymous funnel, small facts the bot keeps about itself, and a liveness ping;
+- ``Coordination``: what several instances on one database agree on (who runs a once-at-a-time job).
 
 A backend (a ``Storage``) implements all three over one database; one call is one transaction.
 """
@@ -14,7 +15,7 @@ import abc
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from bot.events import Recipient, UserKey
 
@@ -183,8 +184,8 @@ class ReminderQueue(abc.ABC):
     # Claiming and recording ------------------------------------------------------------------
     @abc.abstractmethod
     async def claim(self, now: datetime, limit: int, owner: str, lease_until: datetime,
-                    platforms: Sequence[str], pack: str) -> list[Reminder]:
-        """Claim up to ``limit`` due reminders (or ones whose lease lapsed) for ``owner``, oldest first.
+                    platforms: Sequence[str], packs: Sequence[str]) -> list[Reminder]:
+        """Claim up to ``limit`` due reminders of these packs (or ones whose lease lapsed) for ``owner``, oldest first.
 
         No two callers, in this process or another, ever hold a claim on one reminder at once.
         """
@@ -203,8 +204,8 @@ class ReminderQueue(abc.ABC):
         """Put a claimed reminder back in the queue, due at ``due_at``; False if the claim was no longer ours."""
 
     @abc.abstractmethod
-    async def next_due(self, platforms: Sequence[str], pack: str) -> datetime | None:
-        """Return when the next reminder falls due (or a lapsed claim may be taken over)."""
+    async def next_due(self, platforms: Sequence[str], packs: Sequence[str]) -> datetime | None:
+        """Return when the next reminder of these packs falls due (or a lapsed claim may be taken over)."""
 
     @abc.abstractmethod
     async def counts(self) -> dict[str, int]:
@@ -216,8 +217,9 @@ class ReminderQueue(abc.ABC):
         """Return the channel that receives the scope's announcements in a pack, if any."""
 
     @abc.abstractmethod
-    async def unsubscribe_scope(self, platform: str, scope: str) -> bool:
-        """Stop a scope's announcements in every pack (subscriptions and pending reminders); False if it had none."""
+    async def unsubscribe_scope(self, platform: str, scope: str, pack: str | None = None) -> bool:
+        """Stop a scope's announcements in one pack, or every pack (subscriptions and pending reminders);
+        False if it had none."""
 
 
 # Counters and facts about the bot ----------------------------------------------------------------
@@ -237,8 +239,32 @@ class CounterStore(abc.ABC):
         """Return True when the database answers."""
 
 
-class Storage(UserStore, ReminderQueue, CounterStore):
-    """A backend: one database behind all three ports."""
+# Several instances on one database ---------------------------------------------------------------
+# Update ids grow one by one, so a claim whose id is a multiple of this also drops the expired claims:
+# the table stays small without a timer or a statement more per update.
+CLEAN_UPDATES_EVERY = 500
+
+
+class Coordination(abc.ABC):
+    @abc.abstractmethod
+    async def take_lease(self, name: str, holder: str, now: datetime, until: datetime) -> bool:
+        """Hold the lease ``name`` for ``holder`` until ``until`` if it is free (never taken, or lapsed by
+        ``now``) or ``holder``'s already; return whether ``holder`` now holds it.
+
+        Of any number of callers racing for a free lease, in this process or another, exactly one wins.
+        """
+
+    @abc.abstractmethod
+    async def claim_update(self, platform: str, update_id: int, now: datetime, keep: timedelta) -> bool:
+        """Record that a platform update is being handled; False if it was claimed within ``keep`` before ``now``.
+
+        Of several instances handed one update (a platform's retry reaching another instance), exactly
+        one gets True. Claims older than ``keep`` are forgotten: the backend drops them as it goes.
+        """
+
+
+class Storage(UserStore, ReminderQueue, CounterStore, Coordination):
+    """A backend: one database behind all four ports."""
 
     @abc.abstractmethod
     async def close(self) -> None: ...

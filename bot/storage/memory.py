@@ -10,10 +10,11 @@ import copy
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 from bot.events import Recipient, UserKey
 from bot.storage.base import (
+    CLEAN_UPDATES_EVERY,
     PENDING,
     SENDING,
     SKIPPED,
@@ -46,6 +47,8 @@ class MemoryStorage(Storage):
         self._users: dict[_UserName, UserState] = {}
         self._funnel: Counter[tuple[str, str, str]] = Counter()  # (day, platform, counter)
         self._meta: dict[str, str] = {}
+        self._leases: dict[str, tuple[str, datetime]] = {}  # name -> (holder, until)
+        self._updates: dict[tuple[str, int], datetime] = {}  # (platform, update id) -> when claimed
         self._reminders: dict[int, _Row] = {}
         self._unique: dict[tuple, int] = {}
         self._next_id = 1
@@ -199,12 +202,12 @@ class MemoryStorage(Storage):
         return skipped
 
     async def claim(self, now: datetime, limit: int, owner: str, lease_until: datetime,
-                    platforms: Sequence[str], pack: str) -> list[Reminder]:
+                    platforms: Sequence[str], packs: Sequence[str]) -> list[Reminder]:
         if limit <= 0 or not platforms:
             return []
         due = [
             (row.new.due_at, rid) for rid, row in self._reminders.items()
-            if row.new.pack == pack and row.new.recipient.platform in platforms
+            if row.new.pack in packs and row.new.recipient.platform in platforms
             and ((row.status == PENDING and row.new.due_at <= now)
                  or (row.status == SENDING and row.lease_until is not None and row.lease_until < now))
         ]
@@ -248,11 +251,11 @@ class MemoryStorage(Storage):
         row.new = replace(row.new, due_at=due_at)
         return True
 
-    async def next_due(self, platforms: Sequence[str], pack: str) -> datetime | None:
+    async def next_due(self, platforms: Sequence[str], packs: Sequence[str]) -> datetime | None:
         times = [
             row.new.due_at if row.status == PENDING else row.lease_until
             for row in self._reminders.values()
-            if row.new.pack == pack and row.new.recipient.platform in platforms and row.status in (PENDING, SENDING)
+            if row.new.pack in packs and row.new.recipient.platform in platforms and row.status in (PENDING, SENDING)
         ]
         return min((t for t in times if t is not None), default=None)
 
@@ -263,15 +266,15 @@ class MemoryStorage(Storage):
         return next((to for (to, p, _), s in self._subs.items() if to.platform == platform and s == scope and p == pack),
                     None)
 
-    async def unsubscribe_scope(self, platform: str, scope: str) -> bool:
-        def hit(to: Recipient, s: str | None) -> bool:
-            return to.platform == platform and s == scope
+    async def unsubscribe_scope(self, platform: str, scope: str, pack: str | None = None) -> bool:
+        def hit(to: Recipient, s: str | None, p: str) -> bool:
+            return to.platform == platform and s == scope and (pack is None or p == pack)
 
         for rid in [rid for rid, row in self._reminders.items()
-                    if row.status == PENDING and hit(row.new.recipient, row.new.scope)]:
+                    if row.status == PENDING and hit(row.new.recipient, row.new.scope, row.new.pack)]:
             self._drop(rid)
         before = len(self._subs)
-        self._subs = {k: v for k, v in self._subs.items() if not hit(k[0], v)}
+        self._subs = {k: v for k, v in self._subs.items() if not hit(k[0], v, k[1])}
         return len(self._subs) < before
 
     # Counters and facts -----------------------------------------------------------------------
@@ -287,6 +290,22 @@ class MemoryStorage(Storage):
 
     async def set_meta(self, name: str, value: str) -> None:
         self._meta[name] = value
+
+    async def claim_update(self, platform: str, update_id: int, now: datetime, keep: timedelta) -> bool:
+        if update_id % CLEAN_UPDATES_EVERY == 0:
+            self._updates = {k: at for k, at in self._updates.items() if at > now - keep}
+        at = self._updates.get((platform, update_id))
+        if at is not None and at > now - keep:
+            return False
+        self._updates[(platform, update_id)] = now
+        return True
+
+    async def take_lease(self, name: str, holder: str, now: datetime, until: datetime) -> bool:
+        current = self._leases.get(name)
+        if current is not None and current[0] != holder and current[1] > now:
+            return False
+        self._leases[name] = (holder, until)
+        return True
 
     async def ping(self) -> bool:
         return self._open

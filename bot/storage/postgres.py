@@ -21,7 +21,7 @@ import logging
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import TypeVar
 from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit, urlunsplit
 
@@ -29,6 +29,7 @@ import asyncpg
 
 from bot.events import Recipient, UserKey
 from bot.storage.base import (
+    CLEAN_UPDATES_EVERY,
     PENDING,
     SENDING,
     SKIPPED,
@@ -103,7 +104,7 @@ ON CONFLICT DO NOTHING
 _CLAIM = f"""
 UPDATE reminders SET status = '{SENDING}', owner = $1, lease_until = $2, attempts = attempts + 1
 WHERE id IN (
-    SELECT id FROM reminders WHERE pack = $3 AND platform = ANY($4::text[])
+    SELECT id FROM reminders WHERE pack = ANY($3::text[]) AND platform = ANY($4::text[])
     AND ((status = '{PENDING}' AND due_at <= $5) OR (status = '{SENDING}' AND lease_until < $5))
     ORDER BY due_at LIMIT $6 FOR UPDATE SKIP LOCKED
 )
@@ -383,12 +384,12 @@ class PostgresStorage(Storage):
             SKIPPED, recipient.platform, recipient.kind, recipient.id, pack, kind, PENDING)))
 
     async def claim(self, now: datetime, limit: int, owner: str, lease_until: datetime,
-                    platforms: Sequence[str], pack: str) -> list[Reminder]:
-        if limit <= 0 or not platforms:
+                    platforms: Sequence[str], packs: Sequence[str]) -> list[Reminder]:
+        if limit <= 0 or not platforms or not packs:
             return []
         # SKIP LOCKED: a row another instance is claiming right now is left to it, never waited for, so
         # concurrent claims split the due rows between them instead of queueing behind each other.
-        rows = await self._run(lambda con: con.fetch(_CLAIM, owner, lease_until, pack, list(platforms), now, limit))
+        rows = await self._run(lambda con: con.fetch(_CLAIM, owner, lease_until, list(packs), list(platforms), now, limit))
         return sorted((_reminder(r) for r in rows), key=lambda r: (r.due_at, r.id))
 
     async def extend_leases(self, owner: str, ids: Sequence[int], lease_until: datetime) -> int:
@@ -408,15 +409,15 @@ class PostgresStorage(Storage):
             "UPDATE reminders SET status = $1, due_at = $2, owner = NULL, lease_until = NULL WHERE id = $3 AND owner = $4",
             PENDING, due_at, rid, owner))) == 1
 
-    async def next_due(self, platforms: Sequence[str], pack: str) -> datetime | None:
-        if not platforms:
+    async def next_due(self, platforms: Sequence[str], packs: Sequence[str]) -> datetime | None:
+        if not platforms or not packs:
             return None
         # Two subqueries, each answered from its partial index; sent rows, which pile up, are never read.
         return await self._run(lambda con: con.fetchval(
-            f"SELECT least((SELECT min(due_at) FROM reminders WHERE status = '{PENDING}' AND pack = $1"
+            f"SELECT least((SELECT min(due_at) FROM reminders WHERE status = '{PENDING}' AND pack = ANY($1::text[])"
             f" AND platform = ANY($2::text[])), (SELECT min(lease_until) FROM reminders WHERE status = '{SENDING}'"
-            f" AND pack = $1 AND platform = ANY($2::text[])))",
-            pack, list(platforms)))
+            f" AND pack = ANY($1::text[]) AND platform = ANY($2::text[])))",
+            list(packs), list(platforms)))
 
     async def counts(self) -> dict[str, int]:
         rows = await self._run(lambda con: con.fetch("SELECT status, count(*) FROM reminders GROUP BY status"))
@@ -428,12 +429,13 @@ class PostgresStorage(Storage):
             " LIMIT 1", platform, scope, pack))
         return Recipient(platform, row[0], row[1]) if row else None
 
-    async def unsubscribe_scope(self, platform: str, scope: str) -> bool:
+    async def unsubscribe_scope(self, platform: str, scope: str, pack: str | None = None) -> bool:
+        # ($3 IS NULL): every pack.
         async def unsubscribe(con: asyncpg.Connection) -> bool:
-            await con.execute("DELETE FROM reminders WHERE platform = $1 AND scope = $2 AND status = $3",
-                              platform, scope, PENDING)
-            return _count(await con.execute("DELETE FROM reminder_subs WHERE platform = $1 AND scope = $2",
-                                            platform, scope)) > 0
+            await con.execute("DELETE FROM reminders WHERE platform = $1 AND scope = $2 AND ($3::text IS NULL"
+                              " OR pack = $3) AND status = $4", platform, scope, pack, PENDING)
+            return _count(await con.execute("DELETE FROM reminder_subs WHERE platform = $1 AND scope = $2"
+                                            " AND ($3::text IS NULL OR pack = $3)", platform, scope, pack)) > 0
 
         return await self._in_transaction(unsubscribe)
 
@@ -451,6 +453,42 @@ class PostgresStorage(Storage):
         await self._run(lambda con: con.execute(
             "INSERT INTO meta (name, value) VALUES ($1, $2) ON CONFLICT (name) DO UPDATE SET value = excluded.value",
             name, value))
+
+    async def claim_update(self, platform: str, update_id: int, now: datetime, keep: timedelta) -> bool:
+        expired = now - keep
+        if update_id % CLEAN_UPDATES_EVERY == 0:
+            await self._run(lambda con: con.execute("DELETE FROM seen_updates WHERE seen_at <= $1", expired))
+        # The primary key decides between racing instances: one inserts, the others find its row.
+        return await self._run(lambda con: con.fetchval(
+            "INSERT INTO seen_updates (platform, update_id, seen_at) VALUES ($1, $2, $3)"
+            " ON CONFLICT (platform, update_id) DO UPDATE SET seen_at = excluded.seen_at"
+            " WHERE seen_updates.seen_at <= $4 RETURNING true", platform, update_id, now, expired)) is True
+
+    async def take_lease(self, name: str, holder: str, now: datetime, until: datetime) -> bool:
+        # One statement: the row lock of ON CONFLICT makes racing takers queue, and each sees the winner's row.
+        return await self._run(lambda con: con.fetchval(
+            "INSERT INTO leases (name, holder, until) VALUES ($1, $2, $3) ON CONFLICT (name) DO UPDATE"
+            " SET holder = excluded.holder, until = excluded.until"
+            " WHERE leases.holder = excluded.holder OR leases.until <= $4 RETURNING true",
+            name, holder, until, now)) is True
+
+    async def row_counts(self, tables: Sequence[str]) -> dict[str, int]:
+        """Return {table: rows}, a funnel day's stripes counted as one row (for ``optout-bot db copy``)."""
+        async def count(con: asyncpg.Connection) -> dict[str, int]:
+            counts = {}
+            for table in tables:
+                rows = "(SELECT DISTINCT day, platform, counter FROM funnel) f" if table == "funnel" else f'"{table}"'
+                counts[table] = await con.fetchval(f"SELECT count(*) FROM {rows}")
+            return counts
+
+        return await self._run(count)
+
+    async def import_rows(self, rows: dict[str, tuple[list[str], list[tuple]]], *, replace: bool = False) -> None:
+        """Insert {table: (columns, rows)} in one transaction: into empty tables, or emptied ones with ``replace``.
+
+        Funnel totals go to stripe 0; reminders keep their ids, and new ones are numbered after them.
+        """
+        return await self._in_transaction(lambda con: _import(con, rows, replace, self._target.where))
 
     async def ping(self) -> bool:
         try:
@@ -498,6 +536,32 @@ async def _subscribe(con: asyncpg.Connection, sub: Subscriber, deadline_ids: lis
     if not rows:
         return 0
     return _count(await con.execute(_INSERT_REMINDERS, *_reminder_columns(rows)))
+
+
+async def _import(con: asyncpg.Connection, rows: dict[str, tuple[list[str], list[tuple]]], replace: bool,
+                  where: str) -> None:
+    tables = ", ".join(f'"{t}"' for t in rows)
+    # No instance may write while the copy runs: it would be lost by --replace, or refused for a key.
+    await con.execute(f"LOCK TABLE {tables} IN EXCLUSIVE MODE")
+    held = {t: n for t in rows if (n := await con.fetchval(f'SELECT count(*) FROM "{t}"'))}
+    if held and not replace:
+        said = ", ".join(f"{t} {n}" for t, n in held.items())
+        raise StorageError(f"DATABASE_URL: the database at {where} is not empty ({said} rows); copy into an empty"
+                           " database, or pass --replace to empty it first")
+    if held:
+        await con.execute(f"TRUNCATE {tables} RESTART IDENTITY")
+    for table, (columns, data) in rows.items():
+        if table == "funnel":
+            columns, data = [*columns, "stripe"], [(*row, 0) for row in data]
+        if not data:
+            continue
+        names = ", ".join(f'"{c}"' for c in columns)
+        marks = ", ".join(f"${i}" for i in range(1, len(columns) + 1))
+        keep_ids = " OVERRIDING SYSTEM VALUE" if table == "reminders" else ""
+        await con.executemany(f'INSERT INTO "{table}" ({names}){keep_ids} VALUES ({marks})', data)
+    if "reminders" in rows:
+        await con.execute("SELECT setval(pg_get_serial_sequence('reminders', 'id'),"
+                          " coalesce((SELECT max(id) FROM reminders), 0) + 1, false)")
 
 
 async def _migrate(con: asyncpg.Connection, create: bool, target: Target) -> int:

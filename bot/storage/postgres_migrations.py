@@ -81,7 +81,25 @@ MIGRATIONS: list[str] = [
     CREATE INDEX reminder_subs_user ON reminder_subs (platform, user_id);
     CREATE INDEX reminder_subs_scope ON reminder_subs (platform, scope);
     """,
-    # 2: the language a person chose with /language, beside the platform's hint (locale). Kept on every
+    # 2: leases, so that of several instances only one runs a once-a-day job (the retention sweep).
+    """
+    CREATE TABLE leases (
+        name   text PRIMARY KEY,
+        holder text NOT NULL,
+        until  timestamptz NOT NULL
+    );
+    """,
+    # 3: platform updates being handled (Telegram's update_id), so a retry that reaches another instance
+    # is not handled twice; rows are dropped after a while (bot/storage/base.py: claim_update).
+    """
+    CREATE TABLE seen_updates (
+        platform  text NOT NULL,
+        update_id bigint NOT NULL,
+        seen_at   timestamptz NOT NULL,
+        PRIMARY KEY (platform, update_id)
+    );
+    """,
+    # 4: the language a person chose with /language, beside the platform's hint (locale). Kept on every
     # row of the person, so a choice made in one pack holds in all of them.
     """
     ALTER TABLE users ADD COLUMN language text;

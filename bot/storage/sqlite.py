@@ -17,12 +17,13 @@ import sqlite3
 import threading
 from collections import Counter, OrderedDict
 from collections.abc import Callable, Iterable, Sequence
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import TypeVar
 
 from bot.events import Recipient, UserKey
 from bot.storage.base import (
+    CLEAN_UPDATES_EVERY,
     PENDING,
     SENDING,
     SKIPPED,
@@ -48,6 +49,10 @@ _COUNT_SQL = (
 _USER_COLUMNS = "guide_version, node, step, answers, history, pending, locale, rev, created_at, updated_at, language"
 _REMINDER_COLUMNS = (
     "id, platform, recipient_kind, recipient_id, pack, scope, kind, about, offset_s, due_at, status, attempts"
+)
+_TAKE_LEASE = (
+    "INSERT INTO leases (name, holder, until) VALUES (?1, ?2, ?3) ON CONFLICT(name) DO UPDATE"
+    " SET holder = excluded.holder, until = excluded.until WHERE leases.holder = excluded.holder OR leases.until <= ?4"
 )
 UserRow = tuple  # the _USER_COLUMNS of one stored row, as read
 
@@ -338,8 +343,8 @@ class SqliteStorage(Storage):
         )
 
     async def claim(self, now: datetime, limit: int, owner: str, lease_until: datetime,
-                    platforms: Sequence[str], pack: str) -> list[Reminder]:
-        if limit <= 0 or not platforms:
+                    platforms: Sequence[str], packs: Sequence[str]) -> list[Reminder]:
+        if limit <= 0 or not platforms or not packs:
             return []
         t = to_db_time(now)
         # One UPDATE ... RETURNING claims a whole batch atomically: inside BEGIN IMMEDIATE no other
@@ -347,10 +352,11 @@ class SqliteStorage(Storage):
         claimed = await self._write(
             _read,
             f"UPDATE reminders SET status = ?, owner = ?, lease_until = ?, attempts = attempts + 1"
-            f" WHERE id IN (SELECT id FROM reminders WHERE pack = ? AND platform IN ({_marks(len(platforms))})"
+            f" WHERE id IN (SELECT id FROM reminders WHERE pack IN ({_marks(len(packs))})"
+            f" AND platform IN ({_marks(len(platforms))})"
             f" AND ((status = ? AND due_at <= ?) OR (status = ? AND lease_until < ?)) ORDER BY due_at LIMIT ?)"
             f" RETURNING {_REMINDER_COLUMNS}",
-            (SENDING, owner, to_db_time(lease_until), pack, *platforms, PENDING, t, SENDING, t, limit),
+            (SENDING, owner, to_db_time(lease_until), *packs, *platforms, PENDING, t, SENDING, t, limit),
         )
         return sorted((_reminder(r) for r in claimed), key=lambda r: (r.due_at, r.id))
 
@@ -374,16 +380,16 @@ class SqliteStorage(Storage):
             (PENDING, to_db_time(due_at), rid, owner),
         ) == 1
 
-    async def next_due(self, platforms: Sequence[str], pack: str) -> datetime | None:
-        if not platforms:
+    async def next_due(self, platforms: Sequence[str], packs: Sequence[str]) -> datetime | None:
+        if not platforms or not packs:
             return None
-        marks = _marks(len(platforms))
+        marks, pack_marks = _marks(len(platforms)), _marks(len(packs))
         ((first,),) = await self._call(
             _read,
-            f"SELECT MIN(t) FROM (SELECT MIN(due_at) AS t FROM reminders WHERE status = ? AND pack = ?"
+            f"SELECT MIN(t) FROM (SELECT MIN(due_at) AS t FROM reminders WHERE status = ? AND pack IN ({pack_marks})"
             f" AND platform IN ({marks}) UNION ALL SELECT MIN(lease_until) FROM reminders WHERE status = ?"
-            f" AND pack = ? AND platform IN ({marks}))",
-            (PENDING, pack, *platforms, SENDING, pack, *platforms),
+            f" AND pack IN ({pack_marks}) AND platform IN ({marks}))",
+            (PENDING, *packs, *platforms, SENDING, *packs, *platforms),
         )
         return from_db_time(first) if first else None
 
@@ -395,8 +401,8 @@ class SqliteStorage(Storage):
                                 " WHERE platform = ? AND scope = ? AND pack = ? LIMIT 1", (platform, scope, pack))
         return Recipient(platform, rows[0][0], rows[0][1]) if rows else None
 
-    async def unsubscribe_scope(self, platform: str, scope: str) -> bool:
-        return await self._write(_unsubscribe_scope, platform, scope)
+    async def unsubscribe_scope(self, platform: str, scope: str, pack: str | None = None) -> bool:
+        return await self._write(_unsubscribe_scope, platform, scope, pack)
 
     # Counters and facts -----------------------------------------------------------------------
     async def funnel(self, since: date, until: date) -> dict[tuple[str, str], int]:
@@ -414,6 +420,17 @@ class SqliteStorage(Storage):
     async def set_meta(self, name: str, value: str) -> None:
         await self._write(_rowcount, "INSERT INTO meta (name, value) VALUES (?, ?)"
                           " ON CONFLICT(name) DO UPDATE SET value = excluded.value", (name, value))
+
+    async def claim_update(self, platform: str, update_id: int, now: datetime, keep: timedelta) -> bool:
+        return await self._write(_claim_update, platform, update_id, to_db_time(now), to_db_time(now - keep))
+
+    async def take_lease(self, name: str, holder: str, now: datetime, until: datetime) -> bool:
+        # One statement: the upsert changes the row only where the lease is free or the holder's own.
+        return await self._write(_rowcount, _TAKE_LEASE, (name, holder, to_db_time(until), to_db_time(now))) == 1
+
+    async def export_rows(self, tables: Sequence[str]) -> dict[str, tuple[list[str], list[tuple]]]:
+        """Return {table: (columns, rows)} as stored, read in one transaction (for ``optout-bot db copy``)."""
+        return await self._write(_export, list(tables))
 
     async def ping(self) -> bool:
         try:
@@ -543,9 +560,28 @@ def _record(db: sqlite3.Connection, owner: str, outcomes: list[tuple[int, str]],
     return recorded
 
 
-def _unsubscribe_scope(db: sqlite3.Connection, platform: str, scope: str) -> bool:
-    db.execute("DELETE FROM reminders WHERE platform = ? AND scope = ? AND status = ?", (platform, scope, PENDING))
-    return db.execute("DELETE FROM reminder_subs WHERE platform = ? AND scope = ?", (platform, scope)).rowcount > 0
+def _unsubscribe_scope(db: sqlite3.Connection, platform: str, scope: str, pack: str | None) -> bool:
+    where = "platform = ? AND scope = ?" + (" AND pack = ?" if pack else "")
+    params = (platform, scope, *((pack,) if pack else ()))
+    db.execute(f"DELETE FROM reminders WHERE {where} AND status = ?", (*params, PENDING))
+    return db.execute(f"DELETE FROM reminder_subs WHERE {where}", params).rowcount > 0
+
+
+def _claim_update(db: sqlite3.Connection, platform: str, update_id: int, now: str, expired: str) -> bool:
+    if update_id % CLEAN_UPDATES_EVERY == 0:
+        db.execute("DELETE FROM seen_updates WHERE seen_at <= ?", (expired,))
+    return db.execute(
+        "INSERT INTO seen_updates (platform, update_id, seen_at) VALUES (?, ?, ?) ON CONFLICT(platform, update_id)"
+        " DO UPDATE SET seen_at = excluded.seen_at WHERE seen_updates.seen_at <= ?",
+        (platform, update_id, now, expired)).rowcount == 1
+
+
+def _export(db: sqlite3.Connection, tables: list[str]) -> dict[str, tuple[list[str], list[tuple]]]:
+    exported = {}
+    for table in tables:
+        cursor = db.execute(f"SELECT * FROM {table}")
+        exported[table] = ([d[0] for d in cursor.description], cursor.fetchall())
+    return exported
 
 
 def _migrate(db: sqlite3.Connection) -> int:

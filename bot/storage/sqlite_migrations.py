@@ -145,7 +145,26 @@ MIGRATIONS: list[str] = [
     CREATE INDEX reminder_subs_scope ON reminder_subs(platform, scope);
     DROP TABLE announce_channels;
     """,
-    # 4: the language a person chose with /language, beside the platform's hint (locale). Kept on every
+    # 4: leases, so that of several processes on one database only one runs a once-a-day job (the
+    # retention sweep); times in the same UTC ISO form as everywhere, so they compare as text.
+    """
+    CREATE TABLE leases (
+        name   TEXT PRIMARY KEY,
+        holder TEXT NOT NULL,
+        until  TEXT NOT NULL
+    ) WITHOUT ROWID;
+    """,
+    # 5: platform updates being handled (Telegram's update_id), so a retry that reaches another process
+    # is not handled twice; rows are dropped after a while (bot/storage/base.py: claim_update).
+    """
+    CREATE TABLE seen_updates (
+        platform  TEXT NOT NULL,
+        update_id INTEGER NOT NULL,
+        seen_at   TEXT NOT NULL,
+        PRIMARY KEY (platform, update_id)
+    ) WITHOUT ROWID;
+    """,
+    # 6: the language a person chose with /language, beside the platform's hint (locale). Kept on every
     # row of the person, so a choice made in one pack holds in all of them.
     """
     ALTER TABLE users ADD COLUMN language TEXT;

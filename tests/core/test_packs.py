@@ -36,7 +36,8 @@ async def test_the_default_pack_opens_with_other_assistants_listing_every_other_
     home = await engine.handle(KEY, Start())
     assert home.replies[-1].text.startswith("Hi! I help you check one setting in Claude")
     listing = await engine.handle(KEY, Press(button(home, "🧩 Other assistants")))
-    assert labels(listing)[:-1] == [g.name for g in PACKS[1:]]  # then "Continue where I was"
+    # "Check all my assistants" first, then each other pack, then "Continue where I was".
+    assert labels(listing)[:-1] == [texts.CHECK_ALL, *(g.name for g in PACKS[1:])]
     assert listing.replies[-1].text == texts.OTHER_ASSISTANTS
     opened = await engine.handle(KEY, Press(button(listing, "Gemini")))
     assert opened.replies[-1].text.startswith("I help you check one Gemini setting")

@@ -95,3 +95,30 @@ def test_a_webhook_url_needs_a_secret_of_telegrams_shape(monkeypatch: pytest.Mon
         load_settings()
     monkeypatch.setenv("TELEGRAM_WEBHOOK_SECRET", "a-good_secret")
     assert load_settings().telegram_webhook_secret.get_secret_value() == "a-good_secret"
+
+
+@pytest.mark.parametrize(
+    ("count", "ids", "needle"),
+    [
+        (None, "0", "DISCORD_SHARD_IDS: needs DISCORD_SHARD_COUNT"),
+        ("2", "0,2", "DISCORD_SHARD_IDS: each shard number once, from 0 to 1"),
+        ("2", "1,1", "DISCORD_SHARD_IDS: each shard number once"),
+        ("2", "one", "DISCORD_SHARD_IDS: malformed: write the shard numbers separated by commas"),
+        ("0", None, "DISCORD_SHARD_COUNT: Input should be greater than or equal to 1"),
+    ],
+)
+def test_discord_shards_are_checked_first(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, count: str | None,
+                                          ids: str | None, needle: str) -> None:
+    monkeypatch.chdir(tmp_path)
+    for name, value in (("DISCORD_SHARD_COUNT", count), ("DISCORD_SHARD_IDS", ids)):
+        if value is not None:
+            monkeypatch.setenv(name, value)
+    with pytest.raises(SettingsError, match=f"^{needle}"):
+        load_settings()
+
+
+def test_discord_shard_ids_are_read_as_a_comma_list(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("DISCORD_SHARD_COUNT", "4")
+    monkeypatch.setenv("DISCORD_SHARD_IDS", "3, 1")
+    assert load_settings().discord_shard_ids == (1, 3)

@@ -162,7 +162,7 @@ async def test_other_assistants_lists_the_packs_and_opens_one(fake: FakeDiscord,
     listing = await member.pop_message()
     while not listing.labels():
         listing = await member.pop_message()
-    assert listing.labels()[:-1] == [p.name for p in PACKS_IN_ORDER]
+    assert listing.labels()[:-1] == [texts.CHECK_ALL, *(p.name for p in PACKS_IN_ORDER)]
     await member.press("ChatGPT", listing)
     opened = await member.pop_message()
     assert first_paragraph(node_text(CHATGPT, CHATGPT.node("start"), {}, NOW)) in opened.content

@@ -160,14 +160,26 @@ class FakeDiscord:
 
     async def wait_identified(self, count: int = 1, within: float = 20.0) -> None:
         deadline = time.monotonic() + within
-        while self.identifies < count or not self._live():
+        while self.identifies < count or not any(gw.identified and not gw.ws.closed for gw in self._sockets):
             if time.monotonic() > deadline:
                 raise AssertionError(f"the bot did not connect to the fake gateway ({self.identifies} IDENTIFY)")
             await asyncio.sleep(0.02)
 
-    def _live(self) -> _Gateway | None:
+    def _live(self, guild_id: int | None = None) -> _Gateway | None:
+        """The connection an event goes to: with shards, the one Discord's rule names (DMs go to shard 0)."""
         live = [gw for gw in self._sockets if gw.identified and not gw.ws.closed]
+        sharded = [gw for gw in live if gw.shard is not None]
+        if sharded:
+            count = sharded[0].shard[1]
+            wanted = (guild_id >> 22) % count if guild_id else 0
+            owner = [gw for gw in sharded if gw.shard[0] == wanted]
+            return owner[-1] if owner else None
         return live[-1] if live else None
+
+    @property
+    def shards(self) -> list[tuple[int, int]]:
+        """The (shard id, shard count) of every live sharded connection."""
+        return sorted(gw.shard for gw in self._sockets if gw.shard and gw.identified and not gw.ws.closed)
 
     # Payloads ---------------------------------------------------------------------------------
     def user_json(self, user_id: int, *, bot: bool = False) -> dict[str, Any]:
@@ -424,7 +436,10 @@ class FakeDiscord:
                     await ws.close(code=4004, message=b"Authentication failed.")
                     break
                 self.identifies += 1
+                shard = payload["d"].get("shard")  # [id, count] from a sharded client
+                gw.shard = tuple(shard) if shard else None
                 await gw.dispatch("READY", {
+                    **({"shard": shard} if shard else {}),
                     "v": 10, "user": self.user_json(self.bot_id, bot=True), "session_id": f"s{snowflake()}",
                     "resume_gateway_url": self.gateway_url, "guilds": [{"id": str(self.guild_id), "unavailable": True}],
                     "application": {"id": str(self.app_id), "flags": 0}, "private_channels": [], "relationships": [],
@@ -437,7 +452,7 @@ class FakeDiscord:
         return ws
 
     async def dispatch_interaction(self, payload: dict[str, Any], inter: Interaction) -> Interaction:
-        gw = self._live()
+        gw = self._live(int(payload["guild_id"]) if payload.get("guild_id") else None)
         if gw is None:
             raise AssertionError("no bot is connected to the fake gateway")
         self.interactions[inter.id] = inter
@@ -453,6 +468,7 @@ class _Gateway:
         self.deflate = deflate
         self.seq = 0
         self.identified = False
+        self.shard: tuple[int, int] | None = None
         self._lock = asyncio.Lock()
 
     async def send(self, payload: dict[str, Any]) -> None:

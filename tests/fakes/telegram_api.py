@@ -387,6 +387,7 @@ class FakeBotAPI:
         self._closing = False
         self._runner: web.AppRunner | None = None
         self._webhook_task: asyncio.Task[None] | None = None
+        self._polls: list[web.Request] = []  # getUpdates requests waiting for updates
         self._session: ClientSession | None = None
 
     # Lifecycle ---------------------------------------------------------------------------------
@@ -488,22 +489,44 @@ class FakeBotAPI:
         return update
 
     def user_message(self, user: FakeUser, chat: dict[str, Any], text: str = "", **extra: Any) -> FakeMessage:
+        message, update = self.message_update(user, chat, text, **extra)
+        del update["update_id"]
+        self.queue_update(update)
+        return message
+
+    def message_update(self, user: FakeUser, chat: dict[str, Any], text: str = "",
+                       **extra: Any) -> tuple[FakeMessage, dict[str, Any]]:
+        """A message the user typed, as Telegram posts it, with its update_id, not queued (see callback_update)."""
         message = FakeMessage(
             chat_id=chat["id"], message_id=next(self._message_ids[chat["id"]]), text=text, from_bot=False,
             sender=user.json, chat=chat, date=int(time.time()), extra=extra,
         )
         self.chats[chat["id"]].append(message)
-        self.queue_update({"message": message.to_json()})
-        return message
+        return message, {"update_id": next(self._update_ids), "message": message.to_json()}
 
     def callback_query(self, user: FakeUser, message: FakeMessage | None, data: str) -> FakeCallbackQuery:
+        query, update = self.callback_update(user, message, data)
+        del update["update_id"]
+        self.queue_update(update)
+        return query
+
+    def callback_update(self, user: FakeUser, message: FakeMessage | None, data: str) -> tuple[FakeCallbackQuery, dict[str, Any]]:
+        """A button press as Telegram posts it, with its update_id, not queued: a test posts it where it wants."""
         query = FakeCallbackQuery(id=f"{user.id}{next(self._query_ids):08d}", user_id=user.id, message=message, data=data)
         self.queries[query.id] = query
         body: dict[str, Any] = {"id": query.id, "from": user.json, "chat_instance": f"ci{user.id}", "data": data}
         if message is not None:
             body["message"] = message.to_json()
-        self.queue_update({"callback_query": body})
-        return query
+        return query, {"update_id": next(self._update_ids), "callback_query": body}
+
+    async def post_update(self, url: str, update: dict[str, Any], secret: str | None) -> int:
+        """POST an update (update_id included) to ``url`` as Telegram's webhook delivery does; return the status."""
+        assert self._session is not None
+        headers = {"Content-Type": "application/json"}
+        if secret is not None:
+            headers["X-Telegram-Bot-Api-Secret-Token"] = secret
+        async with self._session.post(url, data=json.dumps(update), headers=headers) as response:
+            return response.status
 
     async def post_to_webhook(self, update: dict[str, Any], secret: str | None) -> int:
         """POST an update straight to the bot's webhook with the given secret header; return the status."""
@@ -543,7 +566,7 @@ class FakeBotAPI:
             handler = getattr(self, f"_api_{method.lower()}", None)
             if handler is None:
                 raise ApiError(404, "Not Found: method not found")
-            result = await handler(params)
+            result = await (handler(params, request) if method.lower() == "getupdates" else handler(params))
             if limited:
                 self.limited.append((time.monotonic(), _int(params.get("chat_id")) or 0, method))
         except ApiError as err:
@@ -714,9 +737,21 @@ class FakeBotAPI:
     async def _api_getwebhookinfo(self, params: dict[str, Any]) -> dict[str, Any]:
         return {"url": self.webhook_url or "", "has_custom_certificate": False, "pending_update_count": len(self._updates)}
 
-    async def _api_getupdates(self, params: dict[str, Any]) -> list[dict[str, Any]]:
+    async def _api_getupdates(self, params: dict[str, Any], request: web.Request) -> list[dict[str, Any]]:
         if self.webhook_url:
             raise ApiError(409, "Conflict: can't use getUpdates method while webhook is active; use deleteWebhook to delete the webhook first")
+        # One poller at a time, as Telegram allows: a poll while another client's poll is pending on a
+        # connection that is still open gets 409 (a stopped or killed bot's poll does not count).
+        if any(other.transport is not None and not other.transport.is_closing() for other in self._polls
+               if other.transport is not request.transport):
+            raise ApiError(409, "Conflict: terminated by other getUpdates request; make sure that only one bot instance is running")
+        self._polls.append(request)
+        try:
+            return await self._poll(params)
+        finally:
+            self._polls.remove(request)
+
+    async def _poll(self, params: dict[str, Any]) -> list[dict[str, Any]]:
         if params.get("allowed_updates") is not None:
             self.allowed_updates = params["allowed_updates"] or None
         offset = _int(params.get("offset")) or 0

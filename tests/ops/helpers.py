@@ -27,6 +27,7 @@ def bot_env(tmp_path: Path, **settings: str | None) -> dict[str, str]:
         CONTENT_PATH=str(MINI_GUIDE),
         DATABASE_URL=f"sqlite:///{tmp_path / 'bot.db'}",
         PYTHONUNBUFFERED="1",
+        INSTANCE_NAME="test-bot",  # the instance label of every metric
     )
     for name, value in settings.items():
         if value is None:

@@ -138,7 +138,7 @@ async def test_a_failing_platform_does_not_take_down_the_other(fake: FakeBotAPI,
         assert (await user.pop_until_buttons())[-1].labels[0] == "Help me decide"
         errors = [line for line in bot.log.splitlines() if "ERROR" in line]
         assert len(errors) == 1 and "DISCORD_" in errors[0] and "other platforms keep running" in errors[0]
-        await bot.wait_metric('optout_errors_total{kind="platform_start"} 1.0')
+        await bot.wait_metric('optout_errors_total{instance="test-bot",kind="platform_start"} 1.0')
         assert await bot.terminate(within=10) == 0
     assert "Traceback" not in bot.log
 

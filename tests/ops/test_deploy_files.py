@@ -121,3 +121,35 @@ def test_dockerfile_copies_nothing_that_dockerignore_drops(dockerfile) -> None:
     ignored = set((ROOT / ".dockerignore").read_text().split())
     copied = [shlex.split(args)[0] for args in _args(dockerfile, "COPY")]
     assert copied and not [c for c in copied if c in ignored], "the Dockerfile copies an ignored path"
+
+
+def test_the_ha_profile_runs_two_replicas_on_postgres_behind_nginx(compose: dict) -> None:
+    services = compose["services"]
+    assert "profiles" not in services["bot"], "the single-instance bot must stay the default"
+    postgres, replicas, proxy = services["postgres"], services["bot-ha"], services["proxy"]
+    assert all(s["profiles"] == ["ha"] for s in (postgres, replicas, proxy))
+
+    mounts = [v.split(":") for v in postgres["volumes"]]
+    assert any(src in compose["volumes"] and dst == "/var/lib/postgresql/data" for src, dst, *_ in mounts)
+    assert "pg_isready" in " ".join(postgres["healthcheck"]["test"])
+    password = postgres["environment"]["POSTGRES_PASSWORD"]
+    assert password.startswith("${POSTGRES_PASSWORD:?"), "the password comes from .env, never from this file"
+
+    env = replicas["environment"]
+    assert replicas["deploy"]["replicas"] == 2
+    assert env["DATABASE_URL"] == (f"postgresql://{postgres['environment']['POSTGRES_USER']}:{password}"
+                                   f"@postgres:5432/{postgres['environment']['POSTGRES_DB']}")
+    assert replicas["depends_on"]["postgres"]["condition"] == "service_healthy"
+    assert "ports" not in replicas  # two replicas cannot publish one host port
+    assert replicas["stop_grace_period"] == "15s" and replicas["env_file"] in (".env", [".env"])
+
+    conf_mount = next(v.split(":") for v in proxy["volumes"] if v.endswith("default.conf:ro"))
+    conf = (ROOT / conf_mount[0]).read_text()
+    assert f"server bot-ha:{env['TELEGRAM_WEBHOOK_PORT']}" in conf and "proxy_pass http://bots;" in conf
+    assert "location /telegram-hook" in conf and "443 ssl" in conf
+    assert proxy["depends_on"]["bot-ha"]["condition"] == "service_healthy"
+    assert any(p.endswith(":443") for p in proxy["ports"])
+
+
+def test_env_example_names_the_ha_password() -> None:
+    assert re.search(r"^# POSTGRES_PASSWORD=$", (ROOT / ".env.example").read_text(), re.M)

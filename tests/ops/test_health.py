@@ -120,6 +120,20 @@ async def test_metrics_serves_prometheus_text_with_the_engine_histogram(http, se
     assert await _sample(session, base, "optout_engine_step_seconds_count") == before + 1
 
 
+async def test_every_metric_carries_the_instance_label(services: Services) -> None:
+    server = HealthServer("127.0.0.1", 0, services.storage, [], instance="bot-7")
+    await server.start()
+    try:
+        await services.engine.handle(UserKey("telegram", "1"), Start())
+        async with aiohttp.ClientSession() as session, session.get(f"http://127.0.0.1:{server.port}/metrics") as resp:
+            text = await resp.text()
+    finally:
+        await server.stop()
+    samples = [line for line in text.splitlines() if line and not line.startswith("#")]
+    assert any(line.startswith("optout_engine_step_seconds_count{") for line in samples)  # the names are kept
+    assert samples and all('instance="bot-7"' in line for line in samples), text
+
+
 async def test_metrics_speaks_openmetrics_when_asked(http) -> None:
     session, base = http
     async with session.get(f"{base}/metrics", headers={"Accept": "application/openmetrics-text"}) as resp:

@@ -84,6 +84,23 @@ async def test_stop_wakes_the_sleeping_task_at_once(storage: SqliteStorage, cloc
     await asyncio.wait_for(sweeper.stop(), 1.0)
 
 
+async def test_of_two_instances_on_one_database_only_one_sweeps_a_day(
+    engine: Engine, storage: SqliteStorage, clock: ManualClock
+) -> None:
+    one = RetentionSweeper(storage, clock, days=180, leases=storage, holder="bot-1")
+    two = RetentionSweeper(storage, clock, days=180, leases=storage, holder="bot-2")
+    await _visit(engine, clock, OLD, days_ago=200)
+    assert await one.sweep_if_due() == 1
+    await _visit(engine, clock, MIDDLE, days_ago=181)
+    assert await two.sweep_if_due() is None  # one has swept today
+    assert await one.sweep_if_due() == 1  # its own lease: a holder may sweep again (its daily timer)
+    await clock.advance(timedelta(days=1))
+    await _visit(engine, clock, FRESH, days_ago=181)
+    assert await two.sweep_if_due() == 1  # a day on, the lease has lapsed: whoever comes first sweeps
+    assert await one.sweep_if_due() is None
+    assert await _gone(storage, FRESH)
+
+
 async def test_privacy_names_the_configured_retention(tmp_path: Path, mini_guide: Guide) -> None:
     # Tokens of the right shape: each configured platform tells the engine how it spells commands.
     settings = load_settings(

@@ -86,8 +86,8 @@ async def test_health_endpoints_of_a_running_bot(fake: FakeBotAPI, tmp_path: Pat
         await user.send("/start")
         await user.pop_until_buttons()
         # The counter moves when the handler returns, just after the reply went out: poll for it.
-        metrics = await bot.wait_metric('optout_updates_total{outcome="ok",platform="telegram"} 1.0')
-        assert "optout_engine_step_seconds_count 1.0" in metrics
+        metrics = await bot.wait_metric('optout_updates_total{instance="test-bot",outcome="ok",platform="telegram"} 1.0')
+        assert 'optout_engine_step_seconds_count{instance="test-bot"} 1.0' in metrics
         assert await bot.terminate(within=10) == 0
         # One JSON object per line, and the user id, which is in the database, in none of them.
         assert {r["level"] for r in bot.log_records()} <= {"INFO", "WARNING"}

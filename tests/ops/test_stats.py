@@ -7,12 +7,16 @@ from pathlib import Path
 
 import pytest
 
+from bot import texts
 from bot.clock import ManualClock
 from bot.engine import Engine
 from bot.events import Press, Start, UserKey
 from bot.guide import load_guide
+from bot.reminders.service import ReminderService
 from bot.storage import open_storage
+from tests.core.driver import EngineChat
 from tests.ops.helpers import MINI_GUIDE, assert_one_clear_line, run_bot
+from tests.reminders.helpers import write_pack
 
 DAY = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
 
@@ -38,8 +42,9 @@ async def db(tmp_path: Path) -> Path:
     return tmp_path / "bot.db"
 
 
-def _table(stdout: str) -> tuple[list[str], dict[str, list[int]]]:
-    lines = stdout.strip().splitlines()
+def _table(stdout: str, which: int = 0) -> tuple[list[str], dict[str, list[int]]]:
+    """The ``which``-th table of the output (tables are separated by a blank line)."""
+    lines = stdout.strip().split("\n\n")[which].splitlines()
     header = lines[1].split()
     return header, {cells[0]: [int(c) for c in cells[1:]] for cells in (line.split() for line in lines[2:])}
 
@@ -93,3 +98,43 @@ def test_missing_database_is_named_and_not_created(tmp_path: Path) -> None:
     assert proc.returncode == 2
     assert_one_clear_line(proc, "DATABASE_URL", "typo")
     assert not (tmp_path / "typo").exists()
+
+
+async def test_per_pack_starts_results_confirmations_and_alert_subscribers(tmp_path: Path) -> None:
+    content = tmp_path / "content"
+    content.mkdir()
+    (content / "mini.yaml").write_text(MINI_GUIDE.read_text(encoding="utf-8"), encoding="utf-8")
+    guides = [load_guide(content / "mini.yaml"), write_pack(content / "other.yaml", "1")]
+    clock = ManualClock(DAY)
+    storage = await open_storage(tmp_path / "bot.db")
+    try:
+        service = ReminderService(storage, storage, guides, clock)
+        engine = Engine(guides, storage, clock, reminders=service)
+        for uid, platform in (("1", "telegram"), ("2", "telegram"), ("3", "discord")):
+            chat = EngineChat(engine, uid, platform)
+            await chat.start("other")
+            await chat.press("Just show me the steps")
+            if uid != "3":
+                await chat.press(texts.FOLLOW_CHANGES)
+            if uid == "1":
+                await chat.press(texts.CONTINUE_WHERE)
+                await chat.press("I've turned it off")
+        mini = EngineChat(engine, "4")
+        await mini.start()
+        await mini.press("Just show me the steps")
+        await mini.press(texts.FOLLOW_CHANGES)
+        await mini.command("stop")  # ends the alerts again: not a subscriber now
+    finally:
+        await storage.close()
+
+    proc = run_bot(["stats", "--since", "2026-03-10", "--until", "2026-03-10"], tmp_path,
+                   CONTENT_PATH=str(content / "mini.yaml"))
+    assert proc.returncode == 0, proc.stderr
+    header, rows = _table(proc.stdout, 1)
+    assert proc.stdout.split("\n\n")[1].startswith("Guide packs 2026-03-10 to 2026-03-10")
+    assert header == ["pack", "started", "results", "turned_off", "alert_subscribers"]
+    assert rows == {"mini": [1, 1, 0, 0], "other": [3, 3, 1, 2]}
+    header, funnel = _table(proc.stdout)
+    # The first table is the default pack's funnel alone (the discord user only used the other pack).
+    assert header == ["step", "telegram", "total"] and funnel["started"] == [1, 1]
+    assert not any("/" in step for step in funnel)

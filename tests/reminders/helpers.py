@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import shutil
 import time
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
@@ -11,7 +12,7 @@ from pathlib import Path
 
 import yaml
 
-from bot.guide import Guide, load_guide
+from bot.guide import DEFAULT_CONTENT_PATH, Guide, load_guide
 from bot.platform import Delivery, Outgoing
 
 MINI_GUIDE = Path(__file__).resolve().parents[1] / "fixtures" / "mini.yaml"
@@ -104,3 +105,40 @@ def write_guide(path: Path, deadlines: Iterable[tuple[str, datetime, list[str]]]
 
 def days(n: float) -> timedelta:
     return timedelta(days=n)
+
+
+# Change alerts on the shipped packs --------------------------------------------------------------
+NOTE = "Reportedly, the switch now sits under Settings > Data Controls > Improve the model for everyone."
+
+
+def copy_content(tmp_path: Path) -> Path:
+    """The shipped packs and fact sheets, in a folder a maintainer can edit; returns Claude's pack."""
+    content = tmp_path / "content"
+    shutil.copytree(DEFAULT_CONTENT_PATH.parent, content)
+    return content / "claude.yaml"
+
+
+def bump(content: Path, pack: str = "chatgpt", version: str = "2026.12.1") -> None:
+    """What a maintainer does: bump the pack's version and add a sourced note for it."""
+    path = content.parent / f"{pack}.yaml"
+    text = path.read_text(encoding="utf-8")
+    old = next(line for line in text.splitlines() if line.startswith("version:"))
+    text = text.replace(old, f'version: "{version}"', 1)
+    text += f'\n# facts: CG1\nchanges:\n  version: "{version}"\n  text: "{NOTE}"\n  sources: [data-controls]\n'
+    path.write_text(text, encoding="utf-8")
+
+
+def write_pack(path: Path, version: str, note_version: str | None = None) -> Guide:
+    """The mini guide as another assistant's pack (named after the file, no deadlines), with a changes note."""
+    raw = yaml.safe_load(MINI_GUIDE.read_text(encoding="utf-8"))
+    raw.pop("pack")
+    raw["title"], raw["version"], raw["deadlines"] = "Other bot", version, []
+    for node in raw["nodes"]:
+        for block in node["blocks"]:
+            block.pop("when", None)
+            block["text"] = block["text"].replace("{deadline.final.left}", "some time").replace(
+                "{deadline.final.date}", "a date")
+    if note_version:
+        raw["changes"] = {"version": note_version, "text": NOTE, "sources": ["news"]}
+    path.write_text(yaml.safe_dump(raw, sort_keys=False), encoding="utf-8")
+    return load_guide(path)

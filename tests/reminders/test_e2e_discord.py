@@ -14,9 +14,10 @@ from pathlib import Path
 
 import pytest
 
+from bot import texts
 from tests.discord.conftest import TOKEN, BotProcess
 from tests.fakes.discord_api import FakeChannel, FakeDiscord
-from tests.reminders.helpers import write_guide
+from tests.reminders.helpers import NOTE, bump, copy_content, write_guide
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -74,3 +75,44 @@ async def test_channel_announcements_and_dm_reminders_arrive_once(fake: FakeDisc
         assert fake.violations == []
     finally:
         assert await bot.stop() == 0, bot.output()[-3000:]
+
+
+async def test_a_change_alert_reaches_a_member_and_a_channel_once_across_restarts(fake: FakeDiscord,
+                                                                                   tmp_path: Path) -> None:
+    claude = copy_content(tmp_path)
+    bot = BotProcess(fake, tmp_path / "optout.db", tmp_path / "bot.log", CONTENT_PATH=str(claude), FAKE_NOW=FAKE_NOW)
+    await bot.start()
+    try:
+        member = fake.member(3402)
+        await member.slash("optout start", assistant="chatgpt")
+        await member.pop_message()
+        await member.slash("optout steps")  # commands go to the pack used last
+        result = await member.pop_message()
+        assert "Improve the model for everyone" in result.content and texts.FOLLOW_CHANGES in result.labels()
+        await member.press(texts.FOLLOW_CHANGES, result)
+        assert "When the facts behind the ChatGPT steps change" in (await member.pop_message()).content
+        admin = fake.member(3401, admin=True)
+        await admin.slash("optout-admin reminders on", channel=FakeChannel(fake.news_channel_id, "news"),
+                          assistant="chatgpt")
+        assert (await admin.pop_message()).content.startswith("Change alerts for ChatGPT are on for this server")
+    finally:
+        assert await bot.stop() == 0, bot.output()[-3000:]
+
+    def alerts(where: Callable[[int], bool]) -> list:
+        return [m for m in fake.messages.values() if where(m.channel_id) and m.content.startswith("🔔 **ChatGPT")]
+
+    bump(claude)
+    for _ in range(2):  # the bumped bot, then a restart of it: one alert each, in all
+        await bot.start()
+        try:
+            await wait_until(lambda: alerts(fake.dm_channels.__contains__) and alerts(fake.news_channel_id.__eq__), 40,
+                             "the alert in the member's DMs and in #news")
+            await asyncio.sleep(1)  # a repeat would come now
+        finally:
+            assert await bot.stop() == 0, bot.output()[-3000:]
+    (dm,) = alerts(fake.dm_channels.__contains__)
+    (news,) = alerts(fake.news_channel_id.__eq__)
+    assert NOTE in dm.content and NOTE in news.content
+    assert dm.labels() == ["📋 Show me the updated steps", "🔕 Stop reminders"]
+    assert news.labels() == ["📋 Show me the updated steps"]
+    assert fake.violations == []

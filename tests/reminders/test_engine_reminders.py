@@ -37,7 +37,7 @@ async def test_remind_me_pick_list_and_stop(db, tmp_path) -> None:
     await chat.command("stop")
     assert "Reminders stopped" in chat.text_shown
     await chat.command("stop")
-    assert "You have no reminders scheduled." in chat.text_shown
+    assert "You have no reminders scheduled and follow no changes." in chat.text_shown
 
 
 async def test_confirming_it_is_off_drops_the_did_it_work_check(db, tmp_path) -> None:

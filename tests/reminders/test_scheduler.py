@@ -69,7 +69,7 @@ async def test_cancelled_reminders_are_not_sent(db, tmp_path, telegram, running)
     await service.subscribe(ALICE, "dl", EARLY)
     await service.subscribe(BOB, "dl", EARLY)
     running.start(service, {"telegram": telegram})
-    assert await service.cancel(ALICE) == 2
+    assert await service.cancel(ALICE) == 2 + 1  # two reminders, and the subscription
     await clock.advance(days(3))
     await eventually(lambda: len(telegram.sent) == 1)
     await clock.advance(days(6))
@@ -308,7 +308,7 @@ async def test_a_claim_left_by_a_dead_process_is_taken_over_after_its_lease(db, 
     await service.subscribe(ALICE, "dl", EARLY)
     await clock.advance(days(3))
     claimed = await service.queue.claim(clock.now(), 10, "dead-process", clock.now() + timedelta(seconds=10),
-                                        ["telegram"], guide.pack)
+                                        ["telegram"], [guide.pack])
     assert len(claimed) == 1
     running.start(service, {"telegram": telegram})
     await settle()

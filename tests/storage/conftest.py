@@ -8,46 +8,17 @@ one line.
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
-import asyncpg
 import pytest
 
 from bot.events import UserKey
 from bot.storage import Storage, UserState, open_backend
-from tests.postgres_server import PostgresServer, why_unavailable
+from tests.postgres_server import new_database
 
 T0 = datetime(2026, 11, 22, 12, tzinfo=UTC)
-
-
-@pytest.fixture(scope="session")
-def postgres_server() -> Iterator[PostgresServer]:
-    reason = why_unavailable()
-    if reason is not None:
-        pytest.skip(reason)
-    server = PostgresServer.start()
-    yield server
-    server.stop()
-
-
-async def new_database(server: PostgresServer) -> str:
-    """Create an empty database on the test server; return its DATABASE_URL."""
-    name = f"test_{uuid.uuid4().hex[:16]}"
-    admin = await asyncpg.connect(server.url())
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await admin.close()
-    return server.url(name)
-
-
-@pytest.fixture
-async def postgres_url(postgres_server: PostgresServer) -> str:
-    """A fresh, empty database of its own for each test (about 0.1 s; the server runs with fsync off)."""
-    return await new_database(postgres_server)
 
 
 async def _postgres(request: pytest.FixtureRequest, tmp: Path) -> str:
@@ -70,8 +41,13 @@ BACKENDS: dict[str, Callable[[pytest.FixtureRequest, Path], Awaitable[str]]] = {
 
 
 @pytest.fixture(params=sorted(BACKENDS))
-async def backend(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Storage]:
-    store = await open_backend(await BACKENDS[request.param](request, tmp_path))
+async def backend_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    return await BACKENDS[request.param](request, tmp_path)
+
+
+@pytest.fixture
+async def backend(backend_url: str) -> AsyncIterator[Storage]:
+    store = await open_backend(backend_url)
     yield store
     await store.close()
 

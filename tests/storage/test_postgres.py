@@ -53,13 +53,15 @@ async def test_a_new_database_gets_every_migration_once(postgres_url: str) -> No
     assert await _version(postgres_url) == len(MIGRATIONS)
 
 
-async def test_migrating_from_schema_1_keeps_the_rows_and_adds_the_chosen_language(postgres_url: str) -> None:
+async def test_migrating_from_schema_3_keeps_the_rows_and_adds_the_chosen_language(postgres_url: str) -> None:
+    # 3 is the schema just before the language column (4).
     con = await asyncpg.connect(postgres_url)
     try:
         await con.execute("CREATE TABLE schema_migrations (version integer PRIMARY KEY,"
                           " applied_at timestamptz NOT NULL DEFAULT now())")
-        await con.execute(MIGRATIONS[0])
-        await con.execute("INSERT INTO schema_migrations (version) VALUES (1)")
+        for version, script in enumerate(MIGRATIONS[:3], start=1):
+            await con.execute(script)
+            await con.execute("INSERT INTO schema_migrations (version) VALUES ($1)", version)
         await con.execute(
             "INSERT INTO users (platform, user_id, pack, locale, guide_version, node, step, answers, history, rev,"
             " created_at, updated_at) VALUES ('telegram', '1', 'claude', 'de', 'v1', 'plan', 3, '{}', '[]', 2, $1, $1)",
@@ -299,7 +301,7 @@ async def test_two_instances_claiming_at_once_never_share_a_reminder(postgres_ur
 
         async def drain(store: PostgresStorage, owner: str) -> list[int]:
             got: list[int] = []
-            while batch := await store.claim(T0, 7, owner, T0 + timedelta(seconds=10), ["telegram"], "claude"):
+            while batch := await store.claim(T0, 7, owner, T0 + timedelta(seconds=10), ["telegram"], ["claude"]):
                 got += [r.id for r in batch]
             return got
 

@@ -28,8 +28,8 @@ def row(to: Recipient = ALICE, offset_s: int = 86400, due: datetime = T0, about:
 
 
 async def claim(backend: Storage, owner: str = "a", at: datetime = T0, limit: int = 10,
-                platforms: tuple[str, ...] = ("telegram",), pack: str = PACK):
-    return await backend.claim(at, limit, owner, at + LEASE, list(platforms), pack)
+                platforms: tuple[str, ...] = ("telegram",), packs: tuple[str, ...] = (PACK,)):
+    return await backend.claim(at, limit, owner, at + LEASE, list(platforms), list(packs))
 
 
 async def test_the_unique_key_keeps_one_row(backend: Storage) -> None:
@@ -55,7 +55,16 @@ async def test_claim_honours_the_limit_the_platforms_and_the_pack(backend: Stora
     assert {r.recipient.platform for r in await claim(backend)} == {"telegram"}
     assert await claim(backend, platforms=()) == []
     assert [r.recipient for r in await claim(backend, platforms=("discord",))] == [user("9", "discord")]
-    assert [(r.recipient, r.pack) for r in await claim(backend, pack="gemini")] == [(user("8"), "gemini")]
+    assert [(r.recipient, r.pack) for r in await claim(backend, packs=("gemini",))] == [(user("8"), "gemini")]
+
+
+async def test_one_claim_serves_several_packs(backend: Storage) -> None:
+    await backend.schedule([row(), row(user("2"), pack="gemini"), row(user("3"), pack="chatgpt", due=T0 + LEASE)])
+    assert await backend.next_due(["telegram"], [PACK, "gemini", "chatgpt"]) == T0
+    assert await claim(backend, packs=()) == []
+    claimed = await claim(backend, packs=(PACK, "gemini", "chatgpt"))
+    assert sorted(r.pack for r in claimed) == [PACK, "gemini"]  # the chatgpt one is not due yet
+    assert await backend.next_due(["telegram"], ["chatgpt"]) == T0 + LEASE
 
 
 async def test_a_lapsed_claim_is_taken_over_and_a_live_one_kept(backend: Storage) -> None:
@@ -86,18 +95,18 @@ async def test_release_puts_it_back_for_later(backend: Storage) -> None:
     assert await backend.release(claimed.id, "other", T0) is False
     assert await backend.release(claimed.id, "a", T0 + timedelta(minutes=1)) is True
     assert await claim(backend, at=T0 + timedelta(seconds=59)) == []
-    assert await backend.next_due(["telegram"], PACK) == T0 + timedelta(minutes=1)
+    assert await backend.next_due(["telegram"], [PACK]) == T0 + timedelta(minutes=1)
     (again,) = await claim(backend, at=T0 + timedelta(minutes=1))
     assert again.attempts == 2 and again.due_at == T0 + timedelta(minutes=1)
 
 
 async def test_next_due_sees_pending_rows_and_lapsing_claims(backend: Storage) -> None:
-    assert await backend.next_due(["telegram"], PACK) is None
+    assert await backend.next_due(["telegram"], [PACK]) is None
     await backend.schedule([row(due=T0 + timedelta(days=3)), row(offset_s=5, due=T0)])
     await claim(backend, limit=1)
-    assert await backend.next_due(["telegram"], PACK) == T0 + LEASE
-    assert await backend.next_due(["discord"], PACK) is None
-    assert await backend.next_due(["telegram"], "gemini") is None
+    assert await backend.next_due(["telegram"], [PACK]) == T0 + LEASE
+    assert await backend.next_due(["discord"], [PACK]) is None
+    assert await backend.next_due(["telegram"], ["gemini"]) is None
 
 
 async def test_pending_cancel_and_skip_leave_sent_rows(backend: Storage) -> None:
@@ -143,6 +152,11 @@ async def test_a_scope_has_one_channel_per_pack(backend: Storage) -> None:
     (pending,) = await backend.pending(moved, PACK)
     assert (pending.recipient, pending.scope) == (moved, "5")
     assert await backend.subscriptions(PACK) == {Subscriber(moved, PACK, "5"): {"", "final"}}
+    await backend.subscribe(Subscriber(NEWS, "gemini", "5"), ["!alerts@1"], [row(NEWS, pack="gemini", scope="5")])
+    assert await backend.unsubscribe_scope("discord", "5", "gemini") is True  # that pack only
+    assert await backend.unsubscribe_scope("discord", "5", "gemini") is False
+    assert await backend.channel("discord", "5", "gemini") is None and await backend.pending(NEWS, "gemini") == []
+    assert await backend.channel("discord", "5", PACK) == moved
     assert await backend.unsubscribe_scope("discord", "5") is True
     assert await backend.unsubscribe_scope("discord", "5") is False
     assert await backend.channel("discord", "5", PACK) is None
@@ -153,11 +167,15 @@ async def test_forget_and_retention_erase_a_persons_reminders_but_no_channels(ba
     for pack in (PACK, "gemini"):
         await backend.subscribe(Subscriber(ALICE, pack), ["", "final"], [row(pack=pack)])
     await backend.subscribe(Subscriber(NEWS, PACK, "5"), ["", "final"], [row(NEWS, scope="5")])
+    # A change-alert subscription, with its alert (bot.reminders.service: ALERTS, kind "alert").
+    await backend.subscribe(Subscriber(ALICE, "chatgpt"), ["!alerts"],
+                            [row(pack="chatgpt", kind="alert", about="2026.12.1", offset_s=0)])
     # A channel whose id happens to equal the user's is not the user.
     same_id = Recipient("telegram", "channel", "1")
     await backend.schedule([row(same_id)])
     await backend.forget_user(UserKey("telegram", "1"))
     assert await backend.pending(ALICE, PACK) == [] and await backend.pending(ALICE, "gemini") == []
+    assert await backend.pending(ALICE, "chatgpt") == [] and await backend.subscriptions("chatgpt") == {}
     assert set(await backend.subscriptions(PACK)) == {Subscriber(NEWS, PACK, "5")}
     assert len(await backend.pending(same_id, PACK)) == 1
 

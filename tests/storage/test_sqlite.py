@@ -98,7 +98,7 @@ async def test_two_connections_racing_claim_each_row_once(tmp_path: Path) -> Non
 
         async def drain(store, owner: str) -> list[int]:
             got: list[int] = []
-            while batch := await store.claim(T0, 7, owner, T0 + timedelta(seconds=10), ["telegram"], "claude"):
+            while batch := await store.claim(T0, 7, owner, T0 + timedelta(seconds=10), ["telegram"], ["claude"]):
                 got += [r.id for r in batch]
                 await asyncio.sleep(0)
             return got
@@ -187,13 +187,14 @@ async def test_migrating_from_schema_2_puts_every_row_in_the_claude_pack(tmp_pat
     with closing(sqlite3.connect(path)) as db:
         assert db.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS)
         tables = {name for (name,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-        assert tables == {"users", "funnel", "meta", "reminders", "reminder_subs"}
+        assert tables == {"users", "funnel", "meta", "reminders", "reminder_subs", "leases", "seen_updates"}
 
 
-async def test_migrating_from_schema_3_keeps_the_rows_and_adds_the_chosen_language(tmp_path: Path) -> None:
-    path = tmp_path / "v3.db"
+async def test_migrating_from_schema_5_keeps_the_rows_and_adds_the_chosen_language(tmp_path: Path) -> None:
+    # 5 is the schema just before the language column (6).
+    path = tmp_path / "v5.db"
     at = T0.isoformat(timespec="microseconds")
-    with closing(_at_version(path, 3)) as db, db:
+    with closing(_at_version(path, 5)) as db, db:
         db.execute("INSERT INTO users VALUES ('telegram', '7', 'claude', 'de', 'v1', 'code', 2, '{}', '[]', NULL, 3,"
                    " ?, ?)", (at, at))
     store = await open_storage(path)

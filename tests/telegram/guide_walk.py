@@ -82,6 +82,8 @@ def expected_labels(guide: Guide, node_id: str, has_history: bool, answers: dict
         labels = [node.continue_label]
     else:
         labels = [o.label for o in node.options if o.when.allows(answers or {})]
+    if isinstance(node, ResultNode):
+        labels.append(texts.FOLLOW_CHANGES)  # `optout-bot run` has reminders, so every result offers alerts
     if has_history:
         labels.append(texts.BACK)
     if node_id != guide.start:
