@@ -46,7 +46,7 @@ async def _fill_sqlite(url: str) -> None:
         await storage.subscribe(Subscriber(channel, "mini", scope="guild-9"), ["final"],
                                 [NewReminder(channel, "mini", "deadline", "final", 60, AT, scope="guild-9")])
         claimed = await storage.claim(AT + timedelta(minutes=5), 2, "owner-a", AT + timedelta(minutes=6),
-                                      ["telegram", "discord"], "mini")
+                                      ["telegram", "discord"], ["mini"])
         await storage.record("owner-a", [(claimed[0].id, SENT)], Counter({("telegram", date(2026, 11, 22)): 1}))
         await storage.set_meta("discord_command_hash", "abc123")
     finally:
