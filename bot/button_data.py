@@ -7,7 +7,7 @@ id) and hand it back unchanged in a ``Press``. At most ``BUTTON_DATA_MAX`` bytes
     b:STEP          Back from the node shown at STEP              s        Start over
     e:ENTRY         open a guide entry point (never stale)        c        show the current step again
     r:OFFER         schedule the reminder OFFER                   x:ACTION a global action (stop, remind, done, alerts)
-    f:yes / f:no    answer the erase-my-data confirmation
+    f:yes / f:no    answer the erase-my-data confirmation         l:LANG   speak LANG from now on (/language)
     a:open / a:+PACK / a:go / a:next   "Check all my assistants": open the list, toggle a pack, Continue, Next
 
 Any of them may be qualified by a guide pack, ``PACK/`` in front (``chatgpt/o:3:yes``); without one
@@ -24,9 +24,9 @@ from dataclasses import dataclass
 BUTTON_DATA_MAX = 60  # bytes, leaves room below Telegram's 64
 
 OPTION, CONTINUE, BACK, START_OVER, CURRENT = "o", "n", "b", "s", "c"
-ENTRY, OFFER, ACTION, FORGET, CHECK_ALL = "e", "r", "x", "f", "a"
+ENTRY, OFFER, ACTION, FORGET, LANGUAGE, CHECK_ALL = "e", "r", "x", "f", "l", "a"
 # Kinds that name no step: they act the same whatever the user's place, so they are never stale.
-UNSTEPPED = frozenset({ENTRY, OFFER, ACTION, FORGET, CHECK_ALL})
+UNSTEPPED = frozenset({ENTRY, OFFER, ACTION, FORGET, LANGUAGE, CHECK_ALL})
 # "Check all my assistants" (never pack-qualified: it spans the packs). "+PACK" toggles a pack.
 CHECK_ALL_OPEN, CHECK_ALL_GO, CHECK_ALL_NEXT = "open", "go", "next"
 
@@ -88,6 +88,10 @@ def action(name: str, pack: str | None = None) -> str:
 
 def forget(yes: bool, pack: str | None = None) -> str:
     return str(ButtonData(FORGET, arg="yes" if yes else "no", pack=pack))
+
+
+def language(code: str, pack: str | None = None) -> str:
+    return str(ButtonData(LANGUAGE, arg=code, pack=pack))
 
 
 def check_all(arg: str) -> str:

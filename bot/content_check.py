@@ -11,7 +11,18 @@ from pathlib import Path
 from bot import button_data
 from bot.button_data import BUTTON_DATA_MAX
 from bot.content_facts import check_facts, fact_sheets, pack_warnings, read_sheet
-from bot.guide import Guide, InfoNode, QuestionNode, ResultNode, When, load_guide, placeholders
+from bot.guide import (
+    CHECKED,
+    Guide,
+    InfoNode,
+    QuestionNode,
+    ResultNode,
+    When,
+    load_guide,
+    placeholders,
+    translation_path,
+)
+from bot.i18n import ENGLISH, LANGUAGES
 
 LABEL_MAX = 64
 # A generous step counter: the longest button data the engine builds for an option. Each adapter
@@ -121,7 +132,87 @@ def check_guide(guide: Guide, path: Path | str = "guide") -> list[str]:
     for field, entry in (("steps_entry", guide.steps_entry), ("troubleshoot_entry", guide.troubleshoot_entry)):
         if entry is not None and entry not in guide.entries:
             problem(field, f"names {entry!r}, which is not one of the guide's entries")
+    return problems + check_translations(guide, path)
+
+
+# A markdown link's target: a translation links where the English does.
+_LINK = re.compile(r"\]\((https?://[^)\s]+)\)")
+
+
+def check_translations(guide: Guide, path: Path | str = "guide") -> list[str]:
+    """One line per way a declared language falls short of the English guide (``file: where: problem``).
+
+    Every block, option, continue label and deadline label English has must be translated, with the
+    same ``{deadline...}`` placeholders and links, and buttons within the platforms' limits; nothing
+    may be translated that English does not have.
+    """
+    problems: list[str] = []
+    if ENGLISH not in guide.languages:
+        problems.append(f"{path}: languages: must include {ENGLISH!r} (this file's own language)")
+    for language in guide.languages:
+        if language == ENGLISH:
+            continue
+        where = translation_path(Path(path), language)
+
+        def problem(at: str, what: str, where: Path = where) -> None:
+            problems.append(f"{where}: {at}: {what}")
+
+        if language not in LANGUAGES:
+            problems.append(f"{path}: languages: {language!r} is not one the bot speaks ({', '.join(LANGUAGES)})")
+            continue
+        tr = guide.translations.get(language)
+        if tr is None:
+            problems.append(f"{path}: languages: {language!r} is declared but has no translation")
+            continue
+        if tr.version != guide.version:
+            problem("version", f"translates version {tr.version!r}, but the guide is {guide.version!r}: "
+                               "update the texts, then the version")
+        for deadline in guide.deadlines:
+            if not tr.deadlines.get(deadline.id, "").strip():
+                problem(f"deadlines.{deadline.id}", "label not translated")
+        for extra in set(tr.deadlines) - {d.id for d in guide.deadlines}:
+            problem(f"deadlines.{extra}", "no such deadline in the English guide")
+        for extra in set(tr.nodes) - {n.id for n in guide.nodes}:
+            problem(extra, "no such node in the English guide")
+        if guide.changes is None:
+            if tr.changes:
+                problem("changes", "the English guide has no changes note")
+        elif not tr.changes:
+            problem("changes", "the changes note is not translated (alert subscribers get it in their language)")
+        elif sorted(_LINK.findall(tr.changes)) != sorted(_LINK.findall(guide.changes.text)):
+            problem("changes", "links differ from English")
+        for node in guide.nodes:
+            nt = tr.nodes.get(node.id)
+            if nt is None:
+                problem(node.id, "node not translated")
+                continue
+            for block in node.blocks:
+                text = nt.blocks.get(block.id)
+                if text is None or not text.strip():
+                    problem(node.id, f"block {block.id!r} not translated")
+                    continue
+                if (sorted(placeholders(text)), text.count(CHECKED)) != (sorted(placeholders(block.text)), block.text.count(CHECKED)):
+                    problem(node.id, f"block {block.id!r}: placeholders {_names(text)} differ from English {_names(block.text)}")
+                if sorted(_LINK.findall(text)) != sorted(_LINK.findall(block.text)):
+                    problem(node.id, f"block {block.id!r}: links differ from English")
+            for extra in set(nt.blocks) - {b.id for b in node.blocks}:
+                problem(node.id, f"block {extra!r} is not in the English guide")
+            if isinstance(node, InfoNode):
+                labels = {"continue_label": nt.continue_label}
+            else:
+                labels = {f"option {o.id!r}": nt.options.get(o.id) for o in node.options}
+                for extra in set(nt.options) - {o.id for o in node.options}:
+                    problem(node.id, f"option {extra!r} is not in the English guide")
+            for what, label in labels.items():
+                if label is None or not label.strip():
+                    problem(node.id, f"{what} not translated")
+                elif len(label) > LABEL_MAX:
+                    problem(node.id, f"{what}: button label over {LABEL_MAX} characters: {label[:30]!r}...")
     return problems
+
+
+def _names(text: str) -> str:
+    return ", ".join(f"{{deadline.{d}.{f}}}" for d, f in sorted(placeholders(text))) or "none"
 
 
 def _conditional(when: When) -> bool:

@@ -17,6 +17,7 @@ from bot import texts
 from bot.clock import Clock
 from bot.events import Button, Command, Event, Outcome, PlatformHints, Press, Reply, Start, Text, UserKey
 from bot.guide import Guide, InfoNode, Option, QuestionNode, ResultNode, When, fill_placeholders, placeholders
+from bot.i18n import EN, LANGUAGES, NAMES, Lang, lang, person_language
 from bot.locks import KeyedLocks
 from bot.metrics import STEP_LATENCY
 from bot.storage.base import StaleStateError, UserState, UserStore
@@ -34,15 +35,16 @@ HISTORY_MAX = 50  # Back goes this far; the guide is far shallower, this only bo
 class Reminders(Protocol):
     """What the engine needs from the reminder service (bot.reminders implements it)."""
 
-    def offers(self, key: UserKey, now: datetime, *, turned_off: bool = False) -> list[tuple[str, str]]:
+    def offers(self, key: UserKey, now: datetime, *, turned_off: bool = False, t: Lang = EN) -> list[tuple[str, str]]:
         """Return (offer id, button label) pairs that fit the date; only check-backs once ``turned_off``."""
         ...
 
-    async def subscribe(self, key: UserKey, offer: str, now: datetime, *, turned_off: bool = False) -> str | None:
+    async def subscribe(self, key: UserKey, offer: str, now: datetime, *, turned_off: bool = False,
+                        t: Lang = EN) -> str | None:
         """Schedule an offer; return the confirmation text, or None if the offer is not valid now."""
         ...
 
-    async def describe(self, key: UserKey, now: datetime) -> str | None:
+    async def describe(self, key: UserKey, now: datetime, *, t: Lang = EN) -> str | None:
         """Return a sentence about what is scheduled for the user, or None when nothing is."""
         ...
 
@@ -50,7 +52,7 @@ class Reminders(Protocol):
         """Cancel every reminder and change alert of the user, in every pack; return 0 if there was none."""
         ...
 
-    async def follow_changes(self, key: UserKey, pack: str, now: datetime) -> str:
+    async def follow_changes(self, key: UserKey, pack: str, now: datetime, *, t: Lang = EN) -> str:
         """Subscribe the user to a pack's change alerts; return the confirmation."""
         ...
 
@@ -70,14 +72,35 @@ class _Step:
 
 
 @dataclass
+class _Local:
+    """A pack's nodes and texts in one of its languages (ids, conditions and dates as in English)."""
+
+    nodes: dict[str, QuestionNode | InfoNode | ResultNode]
+    texts: _TextCache
+
+
+@dataclass
 class _Pack:
     """One guide pack as the engine serves it."""
 
     guide: Guide
-    nodes: dict[str, QuestionNode | InfoNode | ResultNode]
-    texts: _TextCache
     # What its button data carries: None for the default pack, whose data stays unqualified.
     qualifier: str | None
+    # {language: its texts}, for each language the pack declares (English always).
+    local: dict[str, _Local]
+
+    @property
+    def nodes(self) -> dict[str, QuestionNode | InfoNode | ResultNode]:
+        """The nodes in English: the structure every language shares."""
+        return self.local[self.guide.language].nodes
+
+    @classmethod
+    def of(cls, guide: Guide, qualifier: str | None) -> _Pack:
+        local = {}
+        for code in dict.fromkeys((guide.language, *guide.languages)):
+            g = guide.in_language(code)
+            local[g.language] = _Local({n.id: n for n in g.nodes}, _TextCache(g))
+        return cls(guide, qualifier, local)
 
 
 class Engine:
@@ -101,10 +124,7 @@ class Engine:
         self.pack = self.guide.pack
         self.clock = clock
         self.reminders = reminders
-        self._packs = {
-            g.pack: _Pack(g, {n.id: n for n in g.nodes}, _TextCache(g), None if g is self.guide else g.pack)
-            for g in guides
-        }
+        self._packs = {g.pack: _Pack.of(g, None if g is self.guide else g.pack) for g in guides}
         self._locks: KeyedLocks[UserKey] = KeyedLocks()
 
     @property
@@ -157,17 +177,24 @@ class Engine:
         notice: list[Reply] = []
         if state is None:
             state = self._new_state(key, guide, now)
+            if len(self._packs) > 1:
+                # A language chosen in another pack holds here too (it is on every row of the person).
+                state.language = await self.storage.get_language(key)
         elif state.guide_version != guide.version or state.node not in nodes:
-            notice.append(Reply(texts.GUIDE_UPDATED, notice=True))
             old = state
             state = self._new_state(key, guide, now, created=old.created_at)
-            state.rev, state.locale = old.rev, old.locale
+            state.rev, state.locale, state.language = old.rev, old.locale, old.language
+            notice.append(Reply(self._t(state)._(texts.GUIDE_UPDATED), notice=True))
             pressed = data.parse(event.data) if isinstance(event, Press) else None
             if pressed is not None and pressed.kind not in data.UNSTEPPED:
                 # The button belonged to the old guide; the fresh start below is the answer.
                 event = Start()
         if locale:
             state.locale = locale
+        chosen = state.language
+        if fresh and self._guide_language(state) != self.language(state):
+            # Once per person and pack: their first step here says why the guide is in English.
+            notice.append(Reply(self._t(state)._(texts.ONLY_IN_ENGLISH), notice=True))
         if touring:
             state.answers[TOUR_KEY] = touring  # before the step, so that it survives Back and Start over
         step = await self._apply(state, event, now)
@@ -179,6 +206,9 @@ class Engine:
                 # Another pack's funnel is counted apart: "chatgpt/started" beside Claude's "started".
                 counters = tuple(f"{state.pack}/{c}" for c in counters)
             await self.storage.save_step(state, counters)
+            if state.language != chosen:
+                # The choice holds in every pack: put it on the person's other rows too.
+                await self.storage.set_language(key, state.language)
         return Outcome(replies=notice + step.replies, forgotten=step.forgotten)
 
     def _route(self, event: Event) -> tuple[str | None, Event]:
@@ -201,6 +231,24 @@ class Engine:
         states = [await self.storage.get_user(key, pack) for pack in self._packs]
         found = [s for s in states if s is not None]
         return max(found, key=lambda s: s.updated_at).pack if found else self.pack
+
+    # Language ---------------------------------------------------------------------------------
+    @staticmethod
+    def language(state: UserState) -> str:
+        """The person's language: their /language choice, else the platform's hint mapped to one we speak."""
+        return person_language(state.language, state.locale)
+
+    def _t(self, state: UserState) -> Lang:
+        return lang(self.language(state))
+
+    def _guide_language(self, state: UserState) -> str:
+        """The language the guide is shown in: the person's, or English when this pack lacks it."""
+        code = self.language(state)
+        pack = self._p(state)
+        return code if code in pack.local else pack.guide.language
+
+    def _local(self, state: UserState) -> _Local:
+        return self._p(state).local[self._guide_language(state)]
 
     # State ------------------------------------------------------------------------------------
     def _new_state(self, key: UserKey, guide: Guide, now: datetime, created: datetime | None = None) -> UserState:
@@ -253,7 +301,7 @@ class Engine:
         target = guide.start if entry == "start" else guide.entries.get(entry) if entry else None
         notice = []
         if entry and target is None:
-            notice = [Reply(texts.UNKNOWN_ENTRY, notice=True)]
+            notice = [Reply(self._t(state)._(texts.UNKNOWN_ENTRY), notice=True)]
         if target is None and not from_start:
             return self._again(state, now, texts.UNKNOWN_ENTRY)
         counters = self._restart(state)
@@ -264,6 +312,8 @@ class Engine:
     async def _command(self, state: UserState, cmd: Command, now: datetime) -> _Step:
         name = cmd.name.lower()
         hints = self.hints.get(state.key.platform, DEFAULT_HINTS)
+        t = self._t(state)
+        q = self._q(state)
         if name == "start":
             return self._open_entry(state, cmd.arg, now, from_start=True)
         if name == "steps":
@@ -274,14 +324,21 @@ class Engine:
             return await self._stop_reminders(state, now)
         if name == "forget":
             state.pending = "forget"
-            return _Step([Reply(texts.FORGET_ASK, buttons=((Button(texts.FORGET_YES, data.forget(True, self._q(state))), Button(texts.FORGET_NO, data.forget(False, self._q(state)))),))])
+            buttons = ((Button(t._(texts.FORGET_YES), data.forget(True, q)), Button(t._(texts.FORGET_NO), data.forget(False, q))),)
+            return _Step([Reply(t._(texts.FORGET_ASK), buttons=buttons)])
+        if name == "language":
+            if cmd.arg and cmd.arg.strip() in LANGUAGES:
+                return self._set_language(state, cmd.arg.strip(), now)
+            rows = [(Button(NAMES[code], data.language(code, q)),) for code in LANGUAGES]
+            return _Step([Reply(t._(texts.LANGUAGE_ASK), buttons=(*rows, self._continue_row(state)))], save=False)
         if name == "sources":
             return _Step([self._sources_reply(state)], save=False)
         if name == "privacy":
-            return _Step([Reply(texts.privacy(hints, self.retention_days), buttons=(self._continue_row(state),))], save=False)
+            text = texts.privacy(hints, self.retention_days, t=t)
+            return _Step([Reply(text, buttons=(self._continue_row(state),))], save=False)
         if name == "help":
-            return _Step([Reply(texts.help_text(hints), buttons=(self._continue_row(state),))], save=False)
-        return self._again(state, now, texts.unknown_command(hints))
+            return _Step([Reply(texts.help_text(hints, t=t), buttons=(self._continue_row(state),))], save=False)
+        return self._again(state, now, texts.unknown_command(hints, t=t))
 
     async def _press(self, state: UserState, raw: str, now: datetime) -> _Step:
         pressed = data.parse(raw)
@@ -299,6 +356,10 @@ class Engine:
             return await self._forget_answer(state, arg, now)
         if kind == data.OFFER:
             return await self._remind_choose(state, arg, now)
+        if kind == data.LANGUAGE:
+            if arg not in LANGUAGES:
+                return self._again(state, now, texts.BAD_BUTTON)
+            return self._set_language(state, arg, now)
         if kind == data.ACTION:
             if arg == data.STOP:
                 return await self._stop_reminders(state, now)
@@ -317,9 +378,18 @@ class Engine:
             return self._continue(state, now)
         return await self._choose(state, arg, now)
 
+    def _set_language(self, state: UserState, code: str, now: datetime) -> _Step:
+        """Remember the person's language and show where they are again, in it: nothing else moves."""
+        state.language = code
+        replies = [Reply(self._t(state)._(texts.LANGUAGE_SET))]
+        if self._guide_language(state) != code:
+            replies.append(Reply(self._t(state)._(texts.ONLY_IN_ENGLISH), notice=True))
+        # A step re-shown with its step number unchanged: its buttons stay valid, older ones stay stale.
+        return _Step([*replies, *self._render(state, now)])
+
     def _again(self, state: UserState, now: datetime, why: str) -> _Step:
-        """Explain briefly and show the current step again, changing nothing."""
-        return _Step([Reply(why, notice=True), *self._render(state, now)], save=False)
+        """Explain briefly (``why``: a msgid of bot.texts, or a text already translated) and show the current step again."""
+        return _Step([Reply(self._t(state)._(why), notice=True), *self._render(state, now)], save=False)
 
     def _back(self, state: UserState, now: datetime) -> _Step:
         if not state.history:
@@ -332,7 +402,7 @@ class Engine:
         return _Step(self._render(state, now))
 
     def _continue(self, state: UserState, now: datetime) -> _Step:
-        node = self._p(state).nodes[state.node]
+        node = self._local(state).nodes[state.node]
         if not isinstance(node, InfoNode):
             return self._again(state, now, texts.STALE_BUTTON)
         answered = Reply(self._pressed_text(node, state, now), edit=True, chosen=node.continue_label)
@@ -340,7 +410,7 @@ class Engine:
         return _Step([answered, *self._render(state, now)], counters=counters)
 
     async def _choose(self, state: UserState, option_id: str, now: datetime) -> _Step:
-        node = self._p(state).nodes[state.node]
+        node = self._local(state).nodes[state.node]
         option = self._option(node, option_id)
         if option is None or not visible(option.when, state.answers, self._p(state).guide, now):
             return self._again(state, now, texts.BAD_BUTTON)
@@ -379,18 +449,19 @@ class Engine:
         already = self._turned_off(state)
         state.answers[self._p(state).guide.confirm_key] = "yes"
         state.pending = None
+        t = self._t(state)
         offers: list[tuple[str, str]] = []
         reminders = self._reminders(state)
         if reminders is not None:
             await reminders.confirmed(state.key, now)
-            offers = reminders.offers(state.key, now, turned_off=True)
+            offers = reminders.offers(state.key, now, turned_off=True, t=t)
         # The check-backs go straight on the thanks: one tap, and never a deadline reminder
         # written for people who have not switched it off.
         rows = [(Button(label, data.offer(offer, self._q(state))),) for offer, label in offers]
-        rows.append((Button(texts.START_OVER, data.start_over(self._q(state))),))
+        rows.append((Button(t._(texts.START_OVER), data.start_over(self._q(state))),))
         if touring := self._touring_row(state):
             rows.insert(0, touring)
-        text = f"{texts.THANKS_OFF}\n\n{texts.CHECK_BACK_ASK}" if offers else texts.THANKS_OFF
+        text = f"{t._(texts.THANKS_OFF)}\n\n{t._(texts.CHECK_BACK_ASK)}" if offers else t._(texts.THANKS_OFF)
         if offers:
             state.pending = "remind"
         return _Step([Reply(text, buttons=tuple(rows))], counters=() if already else ("confirmed_off",))
@@ -401,15 +472,16 @@ class Engine:
     # Reminders --------------------------------------------------------------------------------
     async def _remind_menu(self, state: UserState, now: datetime) -> _Step:
         reminders = self._reminders(state)
+        t = self._t(state)
         if reminders is None:
-            return _Step([Reply(texts.NO_REMINDERS_HERE, buttons=(self._continue_row(state),))], save=False)
-        offers = reminders.offers(state.key, now, turned_off=self._turned_off(state))
-        scheduled = await reminders.describe(state.key, now)
+            return _Step([Reply(t._(texts.NO_REMINDERS_HERE), buttons=(self._continue_row(state),))], save=False)
+        offers = reminders.offers(state.key, now, turned_off=self._turned_off(state), t=t)
+        scheduled = await reminders.describe(state.key, now, t=t)
         rows: list[tuple[Button, ...]] = [(Button(label, data.offer(offer, self._q(state))),) for offer, label in offers]
         if scheduled:
-            rows.append((Button(texts.STOP_REMINDERS, data.action(data.STOP, self._q(state))),))
+            rows.append((Button(t._(texts.STOP_REMINDERS), data.action(data.STOP, self._q(state))),))
         rows.append(self._continue_row(state))
-        text = texts.REMIND_ASK if offers else texts.REMIND_NONE
+        text = t._(texts.REMIND_ASK) if offers else t._(texts.REMIND_NONE)
         if scheduled:
             text = f"{scheduled}\n\n{text}"
         state.pending = "remind"
@@ -419,61 +491,71 @@ class Engine:
         reminders = self._reminders(state)
         if reminders is None:
             return self._again(state, now, texts.NO_REMINDERS_HERE)
-        confirmation = await reminders.subscribe(state.key, offer, now, turned_off=self._turned_off(state))
+        t = self._t(state)
+        confirmation = await reminders.subscribe(state.key, offer, now, turned_off=self._turned_off(state), t=t)
         if confirmation is None:
             step = await self._remind_menu(state, now)
-            step.replies.insert(0, Reply(texts.OFFER_GONE, notice=True))
+            step.replies.insert(0, Reply(t._(texts.OFFER_GONE), notice=True))
             return step
         state.pending = None
-        buttons = ((Button(texts.STOP_REMINDERS, data.action(data.STOP, self._q(state))), *self._continue_row(state)),)
+        buttons = ((Button(t._(texts.STOP_REMINDERS), data.action(data.STOP, self._q(state))), *self._continue_row(state)),)
         return _Step([Reply(confirmation, buttons=buttons)], counters=("reminder_subscribed",))
 
     async def _follow_changes(self, state: UserState, now: datetime) -> _Step:
         # Every pack has change alerts (not only the default one, which alone has deadlines).
+        t = self._t(state)
         if self.reminders is None:
-            return _Step([Reply(texts.NO_REMINDERS_HERE, buttons=(self._continue_row(state),))], save=False)
-        confirmation = await self.reminders.follow_changes(state.key, state.pack, now)
+            return _Step([Reply(t._(texts.NO_REMINDERS_HERE), buttons=(self._continue_row(state),))], save=False)
+        confirmation = await self.reminders.follow_changes(state.key, state.pack, now, t=t)
         return _Step([Reply(confirmation, buttons=(self._continue_row(state),))], counters=("alert_subscribed",))
 
     async def _stop_reminders(self, state: UserState, now: datetime) -> _Step:
         # /stop ends every reminder of the user, whichever pack they are in.
         cancelled = await self.reminders.cancel(state.key) if self.reminders else 0
-        text = texts.REMINDERS_STOPPED if cancelled else texts.NO_REMINDERS_TO_STOP
+        t = self._t(state)
+        text = t._(texts.REMINDERS_STOPPED) if cancelled else t._(texts.NO_REMINDERS_TO_STOP)
         return _Step([Reply(text, buttons=(self._continue_row(state),))], save=False)
 
     # Erase my data ----------------------------------------------------------------------------
     async def _forget_answer(self, state: UserState, answer: str, now: datetime) -> _Step:
         if state.pending != "forget":
             return self._again(state, now, texts.STALE_BUTTON)
+        t = self._t(state)
         if answer != "yes":
             state.pending = None
-            return _Step([Reply(texts.FORGET_KEPT, buttons=(self._continue_row(state),))])
+            return _Step([Reply(t._(texts.FORGET_KEPT), buttons=(self._continue_row(state),))])
         await self.storage.forget_user(state.key)
-        return _Step([Reply(texts.FORGOTTEN)], save=False, forgotten=True)
+        return _Step([Reply(t._(texts.FORGOTTEN))], save=False, forgotten=True)
 
     # Rendering --------------------------------------------------------------------------------
     def _continue_row(self, state: UserState) -> tuple[Button, ...]:
-        return (Button(texts.CONTINUE_WHERE, data.current(self._q(state))),)
+        return (Button(self._t(state)._(texts.CONTINUE_WHERE), data.current(self._q(state))),)
 
     def _packs_reply(self, state: UserState) -> Reply:
-        rows = [(Button(texts.CHECK_ALL, data.check_all(data.CHECK_ALL_OPEN)),)] if len(self._packs) > 1 else []
+        t = self._t(state)
+        rows = [(Button(t._(texts.CHECK_ALL), data.check_all(data.CHECK_ALL_OPEN)),)] if len(self._packs) > 1 else []
         rows += [
             (Button(p.guide.name, data.entry("start", p.qualifier)),) for p in self._packs.values() if p.guide.pack != state.pack
         ]
-        return Reply(texts.OTHER_ASSISTANTS, buttons=(*rows, self._continue_row(state)))
+        return Reply(t._(texts.OTHER_ASSISTANTS), buttons=(*rows, self._continue_row(state)))
 
     def _sources_reply(self, state: UserState) -> Reply:
-        lines = [texts.SOURCES_INTRO, ""]
-        lines += [f"- [{s.title}]({s.url}) (seen {s.seen:%d %b %Y})" for s in self._p(state).guide.sources]
+        # The sources are English pages, so their titles stay as published.
+        t = self._t(state)
+        lines = [t._(texts.SOURCES_INTRO), ""]
+        lines += [f"- [{s.title}]({s.url}) ({t._(texts.SOURCE_SEEN).format(date=t.short_date(s.seen))})"
+                  for s in self._p(state).guide.sources]
         return Reply("\n".join(lines), buttons=(self._continue_row(state),))
 
     def _pressed_text(self, node: QuestionNode | InfoNode | ResultNode, state: UserState, now: datetime) -> str:
         # The buttons were on the node's last message, so that is the one an answer replaces.
-        return self._p(state).texts.parts(node, state.answers, now)[-1]
+        return self._local(state).texts.parts(node, state.answers, now)[-1]
 
     def _render(self, state: UserState, now: datetime) -> list[Reply]:
         """The current node as messages: most nodes are one; the buttons go on the last."""
-        node = self._p(state).nodes[state.node]
+        local = self._local(state)
+        node = local.nodes[state.node]
+        t = self._t(state)
         rows: list[tuple[Button, ...]] = []
         if isinstance(node, InfoNode):
             rows.append((Button(node.continue_label, data.next_step(state.step, self._q(state))),))
@@ -484,17 +566,17 @@ class Engine:
                 if visible(o.when, state.answers, self._p(state).guide, now)
             ]
         if isinstance(node, ResultNode) and self.reminders is not None:
-            rows.append((Button(texts.FOLLOW_CHANGES, data.action(data.ALERTS, self._q(state))),))
+            rows.append((Button(t._(texts.FOLLOW_CHANGES), data.action(data.ALERTS, self._q(state))),))
         if isinstance(node, ResultNode) and (touring := self._touring_row(state)):
             rows.append(touring)
         nav: list[Button] = []
         if state.history:
-            nav.append(Button(texts.BACK, data.back(state.step, self._q(state))))
+            nav.append(Button(t._(texts.BACK), data.back(state.step, self._q(state))))
         if state.node != self._p(state).guide.start:
-            nav.append(Button(texts.START_OVER, data.start_over(self._q(state))))
+            nav.append(Button(t._(texts.START_OVER), data.start_over(self._q(state))))
         if nav:
             rows.append(tuple(nav))
-        *before, last = self._p(state).texts.parts(node, state.answers, now)
+        *before, last = local.texts.parts(node, state.answers, now)
         return [*(Reply(part) for part in before), Reply(last, buttons=tuple(rows))]
 
 
@@ -507,66 +589,76 @@ class Engine:
         if not touring:
             return None
         label = texts.CHECK_ALL_SUMMARY if touring == TOUR_LAST else texts.CHECK_ALL_NEXT
-        return (Button(label, data.check_all(data.CHECK_ALL_NEXT)),)
+        return (Button(self._t(state)._(label), data.check_all(data.CHECK_ALL_NEXT)),)
 
     async def _check_all(self, key: UserKey, arg: str, locale: str | None, now: datetime) -> Outcome:
         record = await self.storage.get_user(key, CHECK_ALL_PACK)
         if arg == data.CHECK_ALL_OPEN or record is None:
             if record is not None and record.node == "walk":
                 await self._end_tour(key, record)  # a new check replaces the one under way
-            record = record or UserState(key=key, pack=CHECK_ALL_PACK, guide_version="1", node="select", created_at=now)
+            if record is None:
+                record = UserState(key=key, pack=CHECK_ALL_PACK, guide_version="1", node="select", created_at=now)
+                record.language = await self.storage.get_language(key)
             record.node, record.step, record.answers, record.history = "select", 0, {}, []
+            if locale:
+                record.locale = locale
             await self._save_record(record, now)
             return Outcome([self._select_reply(record)])
+        if locale:
+            record.locale = locale
+        # The record is one of the person's rows, so it carries their language like the others.
+        t = self._t(record)
         chosen = [p for p in record.answers.get("chosen", "").split(",") if p in self._packs]
         if arg.startswith("+") and record.node == "select" and arg[1:] in self._packs:
             pack = arg[1:]
             chosen = [p for p in self._packs if (p in chosen) != (p == pack)]
             record.answers["chosen"] = ",".join(chosen)
             await self._save_record(record, now)
-            label = texts.check_all_toggled(self._packs[pack].guide.name, pack in chosen)
-            return Outcome([Reply(texts.CHECK_ALL_ASK, edit=True, chosen=label), self._select_reply(record)])
+            label = texts.check_all_toggled(self._packs[pack].guide.name, pack in chosen, t=t)
+            return Outcome([Reply(t._(texts.CHECK_ALL_ASK), edit=True, chosen=label), self._select_reply(record)])
         if arg == data.CHECK_ALL_GO and record.node == "select":
             if not chosen:
-                return Outcome([Reply(texts.CHECK_ALL_NONE, notice=True), self._select_reply(record)])
+                return Outcome([Reply(t._(texts.CHECK_ALL_NONE), notice=True), self._select_reply(record)])
             record.node, record.step = "walk", 0
             await self._save_record(record, now)
-            opened = await self._open_tour_pack(key, chosen, 0, locale, now)
-            answered = Reply(texts.CHECK_ALL_ASK, edit=True, chosen=texts.check_all_chosen([self._packs[p].guide.name for p in chosen]))
+            opened = await self._open_tour_pack(key, chosen, 0, locale, now, t)
+            names = ", ".join(self._packs[p].guide.name for p in chosen)  # a plain list reads the same in every language
+            answered = Reply(t._(texts.CHECK_ALL_ASK), edit=True, chosen=names)
             return Outcome([answered, *opened])
         if arg == data.CHECK_ALL_NEXT and record.node == "walk":
             record.step += 1
             if record.step < len(chosen):
                 await self._save_record(record, now)
-                return Outcome(await self._open_tour_pack(key, chosen, record.step, locale, now))
-            return Outcome([await self._summary(key, record, chosen, now)])
+                return Outcome(await self._open_tour_pack(key, chosen, record.step, locale, now, t))
+            return Outcome([await self._summary(key, record, chosen, now, t)])
         if record.node == "done":
-            return Outcome([await self._summary(key, record, chosen, now)])
+            return Outcome([await self._summary(key, record, chosen, now, t)])
         # A toggle after Continue, or Continue twice: say where the check is.
         if record.node == "select":
-            return Outcome([Reply(texts.STALE_BUTTON, notice=True), self._select_reply(record)])
-        return Outcome([Reply(texts.STALE_BUTTON, notice=True),
-                        *await self._open_tour_pack(key, chosen, min(record.step, len(chosen) - 1), locale, now)])
+            return Outcome([Reply(t._(texts.STALE_BUTTON), notice=True), self._select_reply(record)])
+        return Outcome([Reply(t._(texts.STALE_BUTTON), notice=True),
+                        *await self._open_tour_pack(key, chosen, min(record.step, len(chosen) - 1), locale, now, t)])
 
     def _select_reply(self, record: UserState) -> Reply:
+        t = self._t(record)
         chosen = set(record.answers.get("chosen", "").split(","))
         rows = [(Button(texts.check_all_option(p.guide.name, pack in chosen), data.check_all(f"+{pack}")),)
                 for pack, p in self._packs.items()]
-        rows.append((Button(texts.CHECK_ALL_GO, data.check_all(data.CHECK_ALL_GO)),))
-        return Reply(texts.CHECK_ALL_ASK, buttons=tuple(rows))
+        rows.append((Button(t._(texts.CHECK_ALL_GO), data.check_all(data.CHECK_ALL_GO)),))
+        return Reply(t._(texts.CHECK_ALL_ASK), buttons=tuple(rows))
 
     async def _open_tour_pack(self, key: UserKey, chosen: list[str], index: int, locale: str | None,
-                              now: datetime) -> list[Reply]:
+                              now: datetime, t: Lang) -> list[Reply]:
         pack = chosen[index]
         touring = TOUR_LAST if index == len(chosen) - 1 else TOUR_ON
         outcome = await self._in_pack(key, pack, Start(), locale, now, touring=touring)
-        heading = texts.check_all_heading(index + 1, len(chosen), self._packs[pack].guide.name)
+        heading = texts.check_all_heading(index + 1, len(chosen), self._packs[pack].guide.name, t=t)
         replies = list(outcome.replies)
         first = next(i for i, r in enumerate(replies) if not r.notice)
         replies[first] = replace(replies[first], text=f"{heading}\n\n{replies[first].text}")
         return replies
 
-    async def _summary(self, key: UserKey, record: UserState, chosen: list[str], now: datetime) -> Reply:
+    async def _summary(self, key: UserKey, record: UserState, chosen: list[str], now: datetime, t: Lang) -> Reply:
         done, left = [], []
         for pack in chosen:
             state = await self.storage.get_user(key, pack)
@@ -579,7 +671,7 @@ class Engine:
         rows = [(Button(self._packs[p].guide.name, data.entry(self._packs[p].guide.steps_entry, self._packs[p].qualifier)),)
                 for p in left]
         names = [self._packs[p].guide.name for p in done], [self._packs[p].guide.name for p in left]
-        return Reply(texts.check_all_summary(*names), buttons=tuple(rows))
+        return Reply(texts.check_all_summary(*names, t=t), buttons=tuple(rows))
 
     async def _end_tour(self, key: UserKey, record: UserState) -> None:
         """Take the "Next assistant" button off the packs of a check that has ended."""
@@ -653,7 +745,7 @@ def node_parts(
     for block in node.blocks:
         if not visible(block.when, answers, guide, now):
             continue
-        text = fill_placeholders(block.text.strip(), guide, now)
+        text = fill_placeholders(block.text.strip(), guide, now, lang(guide.language))
         if not text:
             continue
         if block.new_message and parts[-1]:

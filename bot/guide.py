@@ -10,6 +10,8 @@ from typing import Annotated, Literal
 import yaml
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
+from bot.i18n import EN, ENGLISH, Lang, lang
+
 DEFAULT_CONTENT_PATH = Path(__file__).resolve().parent.parent / "content" / "claude.yaml"
 
 # Plain ids; option ids and entry names travel inside button data, whose size `content check` checks.
@@ -117,6 +119,28 @@ class ResultNode(_Node):
 Node = Annotated[QuestionNode | InfoNode | ResultNode, Field(discriminator="kind")]
 
 
+class NodeTranslation(Model):
+    blocks: dict[Id, str] = {}
+    options: dict[Id, str] = {}
+    continue_label: str | None = None
+
+
+class Translation(Model):
+    """One language's texts for a guide, keyed by the English guide's ids (``content/i18n/PACK.LANG.yaml``).
+
+    Only text: conditions, sources, ``# facts:`` comments and dates stay in the English file, so a
+    translation cannot drift from what the sources back. ``version`` is the English version it
+    translates; `content check` fails when the English moves on without it.
+    """
+
+    version: str
+    title: str
+    deadlines: dict[Id, str] = {}
+    nodes: dict[Id, NodeTranslation] = {}
+    # The ``changes`` note's text: alert subscribers get it in their language.
+    changes: str | None = Field(default=None, min_length=1, max_length=400)
+
+
 class ChangeNote(Model):
     """What changed in a pack's ``version``: sent once to its alert subscribers; sourced like a block."""
 
@@ -131,6 +155,11 @@ class Guide(Model):
     # the file's name (content/claude.yaml: "claude") when the file does not say.
     pack: Id
     version: str = Field(min_length=1, max_length=32)
+    # The languages the pack speaks: English (this file) and those with a translation file.
+    languages: tuple[str, ...] = (ENGLISH,)
+    # The language of the texts of this instance (see ``in_language``), and the loaded translations.
+    language: str = ENGLISH
+    translations: dict[str, Translation] = {}
     title: str
     # The assistant's name on buttons and in lists ("ChatGPT"); the title when not given.
     short_name: str | None = Field(None, alias="name", max_length=40)
@@ -164,6 +193,31 @@ class Guide(Model):
     def deadline(self, deadline_id: str) -> Deadline:
         return {d.id: d for d in self.deadlines}[deadline_id]
 
+    def in_language(self, language: str) -> Guide:
+        """The same guide with its texts in ``language``; English when the pack has no such translation.
+
+        A text the translation lacks stays English (`content check` reports it, and start-up runs the check).
+        """
+        tr = self.translations.get(language)
+        if tr is None or language not in self.languages:
+            return self
+        nodes = []
+        for node in self.nodes:
+            nt = tr.nodes.get(node.id, NodeTranslation())
+            update: dict[str, object] = {
+                "blocks": tuple(b.model_copy(update={"text": nt.blocks.get(b.id, b.text)}) for b in node.blocks)
+            }
+            if isinstance(node, InfoNode):
+                update["continue_label"] = nt.continue_label or node.continue_label
+            else:
+                update["options"] = tuple(o.model_copy(update={"label": nt.options.get(o.id, o.label)})
+                                          for o in node.options)
+            nodes.append(node.model_copy(update=update))
+        deadlines = tuple(d.model_copy(update={"label": tr.deadlines.get(d.id, d.label)}) for d in self.deadlines)
+        changes = self.changes.model_copy(update={"text": tr.changes}) if self.changes and tr.changes else self.changes
+        return self.model_copy(update={"language": language, "title": tr.title, "nodes": tuple(nodes),
+                                       "deadlines": deadlines, "changes": changes, "translations": {}})
+
     @property
     def _nodes_by_id(self) -> dict[str, QuestionNode | InfoNode | ResultNode]:
         # Frozen models cannot hold a cache attribute; the guide is small, so a dict per call is cheap
@@ -175,22 +229,50 @@ class GuideError(Exception):
     """A guide file that cannot be read or does not match the format; str() is one line per problem."""
 
 
-def load_guide(path: Path | str | None = None) -> Guide:
-    """Load and validate a guide from a YAML file (structure only; see bot.content_check for the graph)."""
-    path = Path(path) if path else DEFAULT_CONTENT_PATH
+def translation_path(path: Path, language: str) -> Path:
+    """Where a guide's translation lives: ``content/i18n/claude.de.yaml`` for ``content/claude.yaml``.
+
+    A folder of its own, so that a loader looking for packs as ``content/*.yaml`` never takes a
+    translation for a pack.
+    """
+    return path.parent / "i18n" / f"{path.stem}.{language}.yaml"
+
+
+def _read_yaml(path: Path, what: str) -> object:
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
     except OSError as exc:
-        raise GuideError(f"{path}: cannot read the guide: {exc.strerror or exc}") from None
+        raise GuideError(f"{path}: cannot read the {what}: {exc.strerror or exc}") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" (line {mark.line + 1})" if mark else ""
         raise GuideError(f"{path}: not valid YAML{where}: {getattr(exc, 'problem', exc)}") from None
+
+
+def load_guide(path: Path | str | None = None) -> Guide:
+    """Load and validate a guide and the translations it declares (structure only; bot.content_check does the rest)."""
+    path = Path(path) if path else DEFAULT_CONTENT_PATH
+    raw = _read_yaml(path, "guide")
     if isinstance(raw, dict):
         raw.setdefault("pack", path.stem)
+        languages = raw.get("languages") or ()
+        if isinstance(languages, list) and "translations" not in raw:
+            raw["translations"] = {}
+            for language in languages:
+                if language != ENGLISH and isinstance(language, str):
+                    tr_path = translation_path(path, language)
+                    raw["translations"][language] = _load_translation(tr_path)
     try:
         return Guide.model_validate(raw)
     except Exception as exc:  # pydantic.ValidationError; anything else is still a bad guide
+        raise GuideError("\n".join(_validation_lines(path, raw, exc))) from None
+
+
+def _load_translation(path: Path) -> Translation:
+    raw = _read_yaml(path, "translation")
+    try:
+        return Translation.model_validate(raw)
+    except Exception as exc:
         raise GuideError("\n".join(_validation_lines(path, raw, exc))) from None
 
 
@@ -228,24 +310,22 @@ def placeholders(text: str) -> list[tuple[str, str]]:
     return _PLACEHOLDER.findall(text)
 
 
-def fill_placeholders(text: str, guide: Guide, now: datetime) -> str:
+def fill_placeholders(text: str, guide: Guide, now: datetime, t: Lang | None = None) -> str:
     """Replace ``{deadline.ID.date}`` with the date and ``{deadline.ID.left}`` with the time left."""
+
+    t = t or lang(guide.language)
 
     def sub(match: re.Match[str]) -> str:
         deadline = guide.deadline(match.group(1))
         if match.group(2) == "date":
-            return format_date(deadline.at)
-        return format_left(deadline.at, now)
+            return t.date(deadline.at)
+        return format_left(deadline.at, now, t=t)
 
     text = _PLACEHOLDER.sub(sub, text)
     if CHECKED in text:
         checked = guide.checked
-        text = text.replace(CHECKED, format_date(checked) if checked else "(never)")
+        text = text.replace(CHECKED, t.date(checked) if checked else t._("(never)"))
     return text
-
-
-def format_date(at: date) -> str:
-    return f"{at.day} {at:%B %Y}"
 
 
 # The first time zone to reach any wall-clock time (Kiribati, UTC+14).
@@ -261,7 +341,7 @@ def earliest_reading(at: datetime) -> datetime:
     return datetime.combine(at.date(), at.time(), EARLIEST_ZONE)
 
 
-def format_left(at: datetime, now: datetime) -> str:
+def format_left(at: datetime, now: datetime, *, t: Lang = EN) -> str:
     """Say how long is left until a deadline, in whole days ("3 days", "1 day", "less than a day").
 
     Never in hours: a date without a time zone cannot honestly be counted down to the hour, so the
@@ -269,5 +349,5 @@ def format_left(at: datetime, now: datetime) -> str:
     """
     days = (earliest_reading(at) - now) // timedelta(days=1)
     if days < 1:
-        return "less than a day"
-    return f"{days} day{'s' if days != 1 else ''}"
+        return t._("less than a day")
+    return t.duration(days, "day")

@@ -14,9 +14,17 @@ from bot.storage.base import CounterStore
 log = logging.getLogger(__name__)
 
 
-def commands_digest(tree: app_commands.CommandTree, application_id: int | None, guild: discord.Object | None) -> str:
-    """Hash what a sync would send, so an unchanged definition is recognised on the next start."""
-    payload = [command.to_dict(tree) for command in tree.get_commands(guild=guild)]
+async def commands_payload(tree: app_commands.CommandTree, guild: discord.Object | None) -> list[dict]:
+    """What ``tree.sync`` sends: with a translator, every command's localisations included."""
+    commands = tree.get_commands(guild=guild)
+    if tree.translator is None:
+        return [command.to_dict(tree) for command in commands]
+    return [await command.get_translated_payload(tree, tree.translator) for command in commands]
+
+
+async def commands_digest(tree: app_commands.CommandTree, application_id: int | None, guild: discord.Object | None) -> str:
+    """Hash what a sync would send, translations too, so an unchanged definition is recognised on the next start."""
+    payload = await commands_payload(tree, guild)
     text = json.dumps({"application": application_id, "commands": payload}, sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()
 
@@ -27,7 +35,7 @@ async def sync_if_changed(tree: app_commands.CommandTree, storage: CounterStore,
     if guild is not None:
         tree.copy_global_to(guild=guild)
     meta = f"discord_commands_hash:{guild_id}" if guild_id else "discord_commands_hash"
-    digest = commands_digest(tree, tree.client.application_id, guild)
+    digest = await commands_digest(tree, tree.client.application_id, guild)
     if await storage.get_meta(meta) == digest:
         log.info("slash commands unchanged since the last sync; not syncing")
         return False

@@ -1,7 +1,8 @@
 """The slash commands: ``/optout`` for members, ``/optout-admin`` for server admins.
 
-discord.py takes a command's description from its docstring, so each docstring is what members
-read in Discord's command picker.
+What members read in Discord's command picker is each command's and option's ``description``: an
+English msgid of bot/locale's catalogs wrapped in ``locale_str``, which the tree's translator
+(adapters/discord/translator.py) turns into every language we speak when the commands are synced.
 """
 
 from __future__ import annotations
@@ -10,8 +11,10 @@ from typing import TYPE_CHECKING, Literal
 
 import discord
 from discord import app_commands
+from discord.app_commands import locale_str
 
 from bot.events import Command, PlatformHints, Recipient, Start
+from bot.i18n import N_
 from bot.reminders import texts as reminder_texts
 
 if TYPE_CHECKING:
@@ -42,14 +45,15 @@ class OptoutCommands(app_commands.Group):
     def __init__(self, handler: InteractionHandler) -> None:
         super().__init__(
             name="optout",
-            description="Turn off Claude's “Help improve Claude” model-training setting, step by step",
+            description=locale_str(N_("Turn off Claude's “Help improve Claude” model-training setting, step by step")),
             allowed_contexts=EVERYWHERE,
             allowed_installs=app_commands.AppInstallationType(guild=True),
         )
         self.handler = handler
 
-    @app_commands.command()
-    @app_commands.describe(assistant="Another assistant's guide (ChatGPT, Gemini, ...); leave empty for Claude's")
+    @app_commands.command(description=locale_str(N_("Walk through the guide from the beginning")))
+    @app_commands.describe(
+        assistant=locale_str(N_("Another assistant's guide (ChatGPT, Gemini, ...); leave empty for Claude's")))
     async def start(self, interaction: discord.Interaction, assistant: str | None = None) -> None:
         """Walk through the guide from the beginning."""
         await self.handler.command(interaction, Start(assistant))
@@ -58,33 +62,38 @@ class OptoutCommands(app_commands.Group):
     async def _assistants(self, interaction: discord.Interaction, typed: str) -> list[app_commands.Choice[str]]:
         return assistant_choices(self.handler, typed)
 
-    @app_commands.command()
+    @app_commands.command(description=locale_str(N_("Just show me the steps")))
     async def steps(self, interaction: discord.Interaction) -> None:
         """Show just the steps to turn the setting off."""
         await self.handler.command(interaction, Command("steps"))
 
-    @app_commands.command()
-    @app_commands.describe(turn="Leave empty to set up a reminder; choose off to stop them all")
+    @app_commands.command(description=locale_str(N_("Set up a reminder, or stop all reminders")))
+    @app_commands.describe(turn=locale_str(N_("Leave empty to set up a reminder; choose off to stop them all")))
     async def remind(self, interaction: discord.Interaction, turn: Literal["off"] | None = None) -> None:
         """Set up a reminder, or stop all reminders."""
         await self.handler.command(interaction, Command("stop" if turn == "off" else "remind"))
 
-    @app_commands.command()
+    @app_commands.command(description=locale_str(N_("Erase everything the bot has about you")))
     async def forget(self, interaction: discord.Interaction) -> None:
         """Erase everything the bot has about you (asks first)."""
         await self.handler.command(interaction, Command("forget"))
 
-    @app_commands.command()
+    @app_commands.command(description=locale_str(N_("Choose the bot's language")))
+    async def language(self, interaction: discord.Interaction) -> None:
+        """Offer the languages as buttons; the choice is remembered and beats the client's locale."""
+        await self.handler.command(interaction, Command("language"))
+
+    @app_commands.command(description=locale_str(N_("Where the facts come from")))
     async def sources(self, interaction: discord.Interaction) -> None:
         """List where the guide's facts come from."""
         await self.handler.command(interaction, Command("sources"))
 
-    @app_commands.command()
+    @app_commands.command(description=locale_str(N_("What the bot stores about you")))
     async def privacy(self, interaction: discord.Interaction) -> None:
         """Explain what the bot stores about you."""
         await self.handler.command(interaction, Command("privacy"))
 
-    @app_commands.command(name="help")
+    @app_commands.command(name="help", description=locale_str(N_("What the bot can do")))
     async def help_(self, interaction: discord.Interaction) -> None:
         """List what the bot can do."""
         await self.handler.command(interaction, Command("help"))
@@ -96,7 +105,7 @@ class AdminCommands(app_commands.Group):
     def __init__(self, handler: InteractionHandler, reminders: ReminderService, clock: Clock) -> None:
         super().__init__(
             name="optout-admin",
-            description="Set up Opt-Out Assistant for this server",
+            description=locale_str(N_("Set up Opt-Out Assistant for this server")),
             default_permissions=discord.Permissions(manage_guild=True),
             # dm_permission (guild_only) is Discord's deprecated field, contexts its successor: set both.
             guild_only=True,
@@ -108,7 +117,7 @@ class AdminCommands(app_commands.Group):
         self.clock = clock
         ChannelReminderCommands(handler, reminders, clock, parent=self)  # a parent adopts its subgroup
 
-    @app_commands.command()
+    @app_commands.command(description=locale_str(N_("Show where deadline reminders are announced in this server")))
     async def status(self, interaction: discord.Interaction) -> None:
         """Show where deadline reminders are announced in this server."""
 
@@ -124,15 +133,17 @@ class ChannelReminderCommands(app_commands.Group):
     def __init__(
         self, handler: InteractionHandler, reminders: ReminderService, clock: Clock, parent: app_commands.Group
     ) -> None:
-        super().__init__(name="reminders", description="Announce deadline reminders and guide changes in a channel",
+        super().__init__(name="reminders",
+                         description=locale_str(N_("Announce deadline reminders and guide changes in a channel")),
                          parent=parent)
         self.handler = handler
         self.reminders = reminders
         self.clock = clock
 
-    @app_commands.command()
-    @app_commands.describe(channel="The channel where reminders are announced",
-                           assistant="Another assistant's guide: announce when it changes; empty for Claude's")
+    @app_commands.command(description=locale_str(N_("Announce deadline reminders, or an assistant's guide changes, in a channel")))
+    @app_commands.describe(
+        channel=locale_str(N_("The channel where reminders are announced")),
+        assistant=locale_str(N_("Another assistant's guide: announce when it changes; empty for Claude's")))
     async def on(self, interaction: discord.Interaction, channel: discord.TextChannel,
                  assistant: str | None = None) -> None:
         """Announce deadline reminders, or an assistant's guide changes, in a channel."""
@@ -144,8 +155,8 @@ class ChannelReminderCommands(app_commands.Group):
 
         await self.handler.admin(interaction, work)
 
-    @app_commands.command()
-    @app_commands.describe(assistant="Stop only this assistant's announcements; empty for all of them")
+    @app_commands.command(description=locale_str(N_("Stop announcing in this server")))
+    @app_commands.describe(assistant=locale_str(N_("Stop only this assistant's announcements; empty for all of them")))
     async def off(self, interaction: discord.Interaction, assistant: str | None = None) -> None:
         """Stop announcing in this server."""
 

@@ -21,6 +21,7 @@ from adapters.discord.command_sync import sync_if_changed
 from adapters.discord.commands import command_groups
 from adapters.discord.handler import InteractionHandler
 from adapters.discord.render import compose
+from adapters.discord.translator import CatalogTranslator
 from bot import button_data
 from bot.events import Button, Outcome, Recipient
 from bot.platform import Delivery, Outgoing, PlatformError
@@ -76,6 +77,8 @@ class OptoutClient(discord.Client):
         self.add_dynamic_items(*DYNAMIC_ITEMS)
         for group in self._groups:
             self.tree.add_command(group)
+        # Before the sync: it sends each command's descriptions in every language the translator knows.
+        await self.tree.set_translator(CatalogTranslator())
         if not self.syncs_commands():
             # The commands are the application's, not a shard's: one sync is enough, and two instances
             # syncing at once would spend Discord's daily allowance of command creations twice.

@@ -26,6 +26,7 @@ from adapters.telegram.render import compose, toast
 from adapters.telegram.sending import edit_into, send_part, with_retries
 from bot.engine import Engine
 from bot.events import Command, Event, Outcome, PlatformHints, Press, Recipient, Start, Text, UserKey
+from bot.i18n import N_
 from bot.locks import KeyedLocks
 from bot.metrics import ERRORS, UPDATES
 
@@ -35,17 +36,19 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 PLATFORM = "telegram"
-COMMANDS = ("steps", "remind", "stop", "forget", "sources", "privacy", "help")
-# What users see in the client's command menu (setMyCommands).
+COMMANDS = ("steps", "remind", "stop", "forget", "language", "sources", "privacy", "help")
+# What users see in the client's command menu (setMyCommands), set once per language (English msgids;
+# the catalogs of bot/locale translate them: pybabel extracts adapters/ too).
 MENU = (
-    ("start", "Walk through the guide from the beginning"),
-    ("steps", "Just show me the steps"),
-    ("remind", "Set up a reminder"),
-    ("stop", "Stop all reminders"),
-    ("forget", "Erase everything the bot has about you"),
-    ("sources", "Where the facts come from"),
-    ("privacy", "What the bot stores about you"),
-    ("help", "What the bot can do"),
+    ("start", N_("Walk through the guide from the beginning")),
+    ("steps", N_("Just show me the steps")),
+    ("remind", N_("Set up a reminder")),
+    ("stop", N_("Stop all reminders")),
+    ("forget", N_("Erase everything the bot has about you")),
+    ("language", N_("Choose the bot's language")),
+    ("sources", N_("Where the facts come from")),
+    ("privacy", N_("What the bot stores about you")),
+    ("help", N_("What the bot can do")),
 )
 HINTS = PlatformHints(command_prefix="/", stop_reminders="/stop")
 # Telegram's deep-link payload: up to 64 of these characters.

@@ -25,6 +25,7 @@ from adapters.telegram.handlers import MENU, TelegramHandlers
 from adapters.telegram.rate_limits import PriorityRateLimiter
 from adapters.telegram.send_transport import AiohttpRequest
 from adapters.telegram.sending import UnpromptedBot, send_unprompted
+from bot.i18n import ENGLISH, LANGUAGES, lang
 from bot.platform import Delivery, Outgoing, PlatformError
 
 if TYPE_CHECKING:
@@ -198,7 +199,12 @@ class TelegramPlatform:
 
     async def _set_menu(self, app: Application) -> None:
         try:
-            await app.bot.set_my_commands([BotCommand(name, text) for name, text in MENU])
+            # One menu per language: Telegram shows users the one for their app's language_code (ISO 639-1,
+            # so Brazilian Portuguese is "pt"), and the one without a code to everyone else.
+            for code in LANGUAGES:
+                t = lang(code)
+                await app.bot.set_my_commands([BotCommand(name, t._(text)) for name, text in MENU],
+                                              language_code=None if code == ENGLISH else code.split("_")[0])
         except TelegramError as exc:
             # The bot works without the menu; users can still type the commands.
             log.warning("telegram: could not set the command menu (%s)", self._redact(str(exc)))

@@ -16,6 +16,7 @@ from collections import Counter
 from datetime import date, datetime, timedelta
 
 from bot.events import Recipient, Reply, UserKey
+from bot.i18n import lang, person_language
 from bot.metrics import REMINDERS
 from bot.platform import Delivery, Outgoing, Platform
 from bot.reminders import texts
@@ -221,29 +222,34 @@ class Scheduler:
         if channel and (row.scope is None
                         or await self.queue.channel(row.recipient.platform, row.scope, row.pack) != row.recipient):
             return None  # announcements turned off, or moved to another channel, since it was claimed
+        # Rendered when sent, in the recipient's language as it is now (a channel's is not known: English).
+        state = None if channel else await self.service.users.get_user(
+            UserKey(row.recipient.platform, row.recipient.id), row.pack)
+        t = lang(person_language(state.language, state.locale) if state else None)
         if row.kind == DEADLINE:
-            deadline = next((d for d in self.guide.deadlines if d.id == row.about), None)
+            deadline = self.service.deadlines_in(t).get(row.about)
             # Passed while the bot was down, or taken out of the guide: recorded as skipped, not sent.
             if deadline is None or deadline.at <= now or row.offset_s not in {int(o.total_seconds()) for o in deadline.offsets}:
                 return None
             if channel:
-                return texts.announcement(deadline, now, self.guide.steps_entry)
-            return texts.deadline_reminder(deadline, now, self.guide.steps_entry)
+                return texts.announcement(deadline, now, self.guide.steps_entry, t=t)
+            return texts.deadline_reminder(deadline, now, self.guide.steps_entry, t=t)
         if row.kind == CHECKBACK:
-            return texts.checkback_reminder(self.guide.steps_entry)
+            return texts.checkback_reminder(self.guide.steps_entry, t=t)
         if row.kind == VERIFY:
-            state = await self.service.users.get_user(UserKey(row.recipient.platform, row.recipient.id), row.pack)
             if state is None or state.answers.get(self.guide.confirm_key) == "yes":
                 return None
-            return texts.verify_reminder(self.guide.steps_entry, self.guide.troubleshoot_entry)
+            return texts.verify_reminder(self.guide.steps_entry, self.guide.troubleshoot_entry, t=t)
         if row.kind == ALERT:
             guide = self.service.packs.get(row.pack)
             note = guide.changes if guide is not None else None
             # The pack was bumped again (or removed) since: that note is no longer the news.
             if guide is None or note is None or not guide.version == note.version == row.about:
                 return None
-            return texts.change_alert(guide.name, note.text, guide.steps_entry, self.service.qualifier(guide.pack),
-                                      channel=channel)
+            # The note in the recipient's language where the pack has it (else the pack's English).
+            local = guide.in_language(t.code).changes or note
+            return texts.change_alert(guide.name, local.text, guide.steps_entry, self.service.qualifier(guide.pack),
+                                      channel=channel, t=t)
         log.warning("reminders: reminder %d has an unknown kind %r; skipped", row.id, row.kind)
         return None
 

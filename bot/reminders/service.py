@@ -20,7 +20,8 @@ from datetime import datetime, timedelta
 
 from bot.clock import Clock
 from bot.events import PlatformHints, Recipient, UserKey
-from bot.guide import Deadline, Guide, ResultNode, format_date
+from bot.guide import Deadline, Guide, ResultNode
+from bot.i18n import EN, Lang
 from bot.reminders import texts
 from bot.storage.base import NewReminder, Reminder, ReminderQueue, Subscriber, UserStore
 
@@ -83,6 +84,7 @@ class ReminderService:
         self.packs = {g.pack: g for g in guides}
         self.clock = clock
         self.verify_after = verify_after
+        self._local_deadlines: dict[str, dict[str, Deadline]] = {}
         # Set whenever something is scheduled, so the scheduler re-reads when the next one is due.
         self.wake = asyncio.Event()
 
@@ -94,28 +96,33 @@ class ReminderService:
     def _future_offsets(deadline: Deadline, now: datetime) -> list[timedelta]:
         return sorted((o for o in deadline.offsets if deadline.at - o > now), reverse=True)
 
-    def offers(self, key: UserKey, now: datetime, *, turned_off: bool = False) -> list[tuple[str, str]]:
+    def deadlines_in(self, t: Lang) -> dict[str, Deadline]:
+        """The guide's deadlines with their labels in ``t``'s language (English where the pack lacks it)."""
+        local = self._local_deadlines.get(t.code)
+        if local is None:
+            local = self._local_deadlines[t.code] = {d.id: d for d in self.guide.in_language(t.code).deadlines}
+        return local
+
+    def offers(self, key: UserKey, now: datetime, *, turned_off: bool = False, t: Lang = EN) -> list[tuple[str, str]]:
         """Return (offer id, button label) pairs that fit the date and the user.
 
         Someone who has said the setting is off gets check-backs, never deadline reminders (those
         are written for people who have not switched it off yet).
         """
         if turned_off:
-            return self._check_backs()
+            return self._check_backs(t)
         upcoming = [(d, offs) for d in self._ahead(now) if (offs := self._future_offsets(d, now))]
         if len(upcoming) == 1:
             deadline, offsets = upcoming[0]
-            words = texts.join_words([texts.format_offset(o) for o in offsets])
-            return [("dl", texts.DEADLINE_OFFER_ONE.format(offsets=words, date=format_date(deadline.at)))]
+            return [("dl", texts.deadline_offer(offsets, deadline, t=t))]
         if upcoming:
             every = sorted({o for _, offs in upcoming for o in offs}, reverse=True)
-            words = texts.join_words([texts.format_offset(o) for o in every])
-            return [("dl", texts.DEADLINE_OFFER_MANY.format(offsets=words))]
-        return self._check_backs()
+            return [("dl", texts.deadline_offer(every, None, t=t))]
+        return self._check_backs(t)
 
     @staticmethod
-    def _check_backs() -> list[tuple[str, str]]:
-        return [(f"cb:{code}", label) for code, label in texts.CHECK_BACK_OFFERS]
+    def _check_backs(t: Lang) -> list[tuple[str, str]]:
+        return [(f"cb:{code}", t._(label)) for code, label in texts.CHECK_BACK_OFFERS]
 
     def _deadline_rows(self, to: Subscriber, deadline: Deadline, now: datetime, *, catch_up: bool) -> list[NewReminder]:
         offsets = self._future_offsets(deadline, now)
@@ -128,7 +135,8 @@ class ReminderService:
                 for o in offsets]
 
     # The engine's calls ----------------------------------------------------------------------
-    async def subscribe(self, key: UserKey, offer: str, now: datetime, *, turned_off: bool = False) -> str | None:
+    async def subscribe(self, key: UserKey, offer: str, now: datetime, *, turned_off: bool = False,
+                        t: Lang = EN) -> str | None:
         """Schedule an offer; return the confirmation text, or None if the offer is not valid now."""
         if offer not in {o for o, _ in self.offers(key, now, turned_off=turned_off)}:
             return None
@@ -137,15 +145,16 @@ class ReminderService:
             ahead = self._ahead(now)
             rows = [r for d in ahead for r in self._deadline_rows(to, d, now, catch_up=False)]
             await self.queue.subscribe(to, [FOLLOWS, *(d.id for d in ahead)], rows)
-            lines = [texts.deadline_line(d, o) for d in ahead for o in self._future_offsets(d, now)]
-            text = texts.subscribed(lines, self._stop_command(key))
+            local = self.deadlines_in(t)
+            lines = [texts.deadline_line(local[d.id], o, t=t) for d in ahead for o in self._future_offsets(d, now)]
+            text = texts.subscribed(lines, self._stop_command(key), t=t)
         else:
             due = checkback_due(offer.removeprefix("cb:"), now)
             await self.queue.subscribe(to, [FOLLOWS], [])
             await self.queue.replace_pending(
                 NewReminder(to.recipient, self.pack, CHECKBACK, due.date().isoformat(), 0, due)
             )
-            text = texts.checkback_subscribed(format_date(due), self._stop_command(key))
+            text = texts.checkback_subscribed(due, self._stop_command(key), t=t)
         await self._maybe_verify(key, now)
         self.wake.set()
         log.debug("reminders: %s subscribed to %s", key, offer)
@@ -168,21 +177,21 @@ class ReminderService:
             wait = min(wait, (ahead[0].at - now) / 2)
         await self.queue.schedule([NewReminder(Recipient.user(key), self.pack, VERIFY, "", 0, now + wait)])
 
-    async def describe(self, key: UserKey, now: datetime) -> str | None:
+    async def describe(self, key: UserKey, now: datetime, *, t: Lang = EN) -> str | None:
         """Return a sentence about what is scheduled for the user, or None when nothing is."""
-        lines = self._lines(await self.queue.pending(Recipient.user(key), self.pack))
-        return texts.scheduled(lines) if lines else None
+        lines = self._lines(await self.queue.pending(Recipient.user(key), self.pack), t)
+        return texts.scheduled(lines, t=t) if lines else None
 
-    def _lines(self, rows: list[Reminder]) -> list[str]:
-        deadlines = {d.id: d for d in self.guide.deadlines}
+    def _lines(self, rows: list[Reminder], t: Lang = EN) -> list[str]:
+        deadlines = self.deadlines_in(t)
         lines = []
         for row in rows:
             if row.kind == DEADLINE and row.about in deadlines:
-                lines.append(texts.deadline_line(deadlines[row.about], timedelta(seconds=row.offset_s)))
+                lines.append(texts.deadline_line(deadlines[row.about], timedelta(seconds=row.offset_s), t=t))
             elif row.kind == CHECKBACK:
-                lines.append(texts.checkback_line(row.due_at))
+                lines.append(texts.checkback_line(row.due_at, t=t))
             elif row.kind == VERIFY:
-                lines.append(texts.verify_line(row.due_at))
+                lines.append(texts.verify_line(row.due_at, t=t))
         return lines
 
     async def cancel(self, key: UserKey) -> int:
@@ -197,12 +206,12 @@ class ReminderService:
         """What a pack's button data carries (bot.button_data): None for the default pack."""
         return None if pack == self.pack else pack
 
-    async def follow_changes(self, key: UserKey, pack: str, now: datetime) -> str:
+    async def follow_changes(self, key: UserKey, pack: str, now: datetime, *, t: Lang = EN) -> str:
         """Subscribe the user to a pack's change alerts; return the confirmation."""
         guide = self.packs[pack]
         await self.queue.subscribe(Subscriber(Recipient.user(key), pack), [alerts_marker(guide.version)], [])
         log.debug("reminders: %s follows the changes of %s", key, pack)
-        return texts.alerts_subscribed(guide.name, self._stop_command(key))
+        return texts.alerts_subscribed(guide.name, self._stop_command(key), t=t)
 
     async def sync_alerts(self, now: datetime) -> int:
         """Schedule each pack's current ``changes`` note for its subscribers who have not had it; return new rows."""

@@ -1,4 +1,7 @@
-"""What reminders say: the messages the scheduler sends and the sentences the "Remind me" menu shows."""
+"""What reminders say: the messages the scheduler sends and the sentences the "Remind me" menu shows.
+
+Every function takes the recipient's ``bot.i18n.Lang``; constants are English msgids (see bot/texts.py).
+"""
 
 from __future__ import annotations
 
@@ -6,42 +9,43 @@ from datetime import datetime, timedelta
 
 from bot import button_data as data
 from bot.events import Button, Reply
-from bot.guide import Deadline, format_date, format_left
+from bot.guide import Deadline, format_left
+from bot.i18n import EN, N_, Lang
 from bot.texts import STOP_REMINDERS
 
-SHOW_STEPS = "📋 Show me the steps"
-ITS_OFF = "✅ I've turned it off"
-STILL_OFF = "✅ It's still off"
-COULD_NOT = "🤔 I couldn't find it"
-# The setting's name, with the other label some copies of Anthropic's article give it (F9, uncertain).
-SETTING = "“Help improve Claude” (it may read “Help improve our AI models”)"
+SHOW_STEPS = N_("📋 Show me the steps")
+ITS_OFF = N_("✅ I've turned it off")
+STILL_OFF = N_("✅ It's still off")
+COULD_NOT = N_("🤔 I couldn't find it")
 
-DEADLINE_OFFER_ONE = "{offsets} before {date}"
-DEADLINE_OFFER_MANY = "Before each deadline ({offsets})"
-CHECK_BACK_OFFERS = (("P7D", "In 1 week"), ("P1M", "In 1 month"), ("P3M", "In 3 months"))
+DEADLINE_OFFER_ONE = N_("{offsets} before {date}")
+DEADLINE_OFFER_MANY = N_("Before each deadline ({offsets})")
+CHECK_BACK_OFFERS = (("P7D", N_("In 1 week")), ("P1M", N_("In 1 month")), ("P3M", N_("In 3 months")))
 
 
-def format_offset(offset: timedelta) -> str:
+def setting(*, t: Lang = EN) -> str:
+    """The setting's name, with the other label some copies of Anthropic's article give it (F9, uncertain).
+
+    Claude's labels are quoted in English, with a translation in brackets in other languages: the fact
+    sheet has them only in English, and a Claude set to another language may show them translated.
+    """
+    return t._("“Help improve Claude” (it may read “Help improve our AI models”)")
+
+
+def format_offset(offset: timedelta, *, t: Lang = EN) -> str:
     """Say an offset the way a person would ("7 days", "1 hour", "90 minutes", "30 seconds")."""
     seconds = int(offset.total_seconds())
     for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60), ("second", 1)):
         if seconds >= size and seconds % size == 0:
-            n = seconds // size
-            return f"{n} {unit}{'s' if n != 1 else ''}"
-    return "less than a second"
+            return t.duration(seconds // size, unit)
+    return t._("less than a second")
 
 
-def join_words(items: list[str]) -> str:
-    if len(items) <= 1:
-        return "".join(items)
-    return f"{', '.join(items[:-1])} and {items[-1]}"
-
-
-def format_when(at: datetime, offset_s: int | None = None) -> str:
+def format_when(at: datetime, offset_s: int | None = None, *, t: Lang = EN) -> str:
     """A due time: the date, with the time of day when the offset is not whole days."""
     if offset_s is not None and offset_s % 86400:
-        return f"{format_date(at)}, {at:%H:%M} {_zone(at)}"
-    return format_date(at)
+        return f"{t.date(at)}, {t.time(at)} {_zone(at)}"
+    return t.date(at)
 
 
 def _zone(at: datetime) -> str:
@@ -55,21 +59,30 @@ def _zone(at: datetime) -> str:
 
 
 # The menu ------------------------------------------------------------------------------------
-def subscribed(lines: list[str], stop_command: str) -> str:
-    return "**Done!** I'll remind you:\n" + "\n".join(f"- {line}" for line in lines) + (
-        f"\n\nYou can stop reminders any time with the button below or {stop_command}."
-    )
+def deadline_offer(offsets: list[timedelta], deadline: Deadline | None, *, t: Lang = EN) -> str:
+    """The "Remind me" button for deadline reminders: one deadline ahead, or several (``deadline`` None)."""
+    words = t.join([format_offset(o, t=t) for o in offsets])
+    if deadline is None:
+        return t._(DEADLINE_OFFER_MANY).format(offsets=words)
+    return t._(DEADLINE_OFFER_ONE).format(offsets=words, date=t.date(deadline.at))
 
 
-def checkback_subscribed(when: str, stop_command: str) -> str:
-    return (
-        f"**Done!** I'll check back with you on {when}, so you can look at the setting again "
-        f"(policies change).\n\nYou can stop reminders any time with the button below or {stop_command}."
-    )
+def subscribed(lines: list[str], stop_command: str, *, t: Lang = EN) -> str:
+    return t._("**Done!** I'll remind you:") + "\n" + "\n".join(f"- {line}" for line in lines) + "\n\n" + t._(
+        "You can stop reminders any time with the button below or {command}."
+    ).format(command=stop_command)
+
+
+def checkback_subscribed(due: datetime, stop_command: str, *, t: Lang = EN) -> str:
+    return t._(
+        "**Done!** I'll check back with you on {date}, so you can look at the setting again (policies change)."
+    ).format(date=t.date(due)) + "\n\n" + t._(
+        "You can stop reminders any time with the button below or {command}."
+    ).format(command=stop_command)
 
 
 def mid_sentence(label: str) -> str:
-    """A deadline label as it reads inside a sentence: "Deadline to choose" -> "the deadline to choose"."""
+    """A deadline label as it reads inside an English sentence: "Deadline to choose" -> "the deadline to choose"."""
     words = label.split(" ", 1)
     first = words[0]
     if len(first) > 1 and first[1:].islower():  # leave acronyms and names such as "EU" alone
@@ -78,105 +91,117 @@ def mid_sentence(label: str) -> str:
     return f"{first}{rest}" if first.lower() == "the" else f"the {first}{rest}"
 
 
-def deadline_line(deadline: Deadline, offset: timedelta) -> str:
+def deadline_line(deadline: Deadline, offset: timedelta, *, t: Lang = EN) -> str:
+    """``deadline`` is in the recipient's language already (bot.guide's ``Guide.in_language``)."""
     due = deadline.at - offset
-    return (f"{format_when(due, int(offset.total_seconds()))}: {format_offset(offset)} before "
-            f"{mid_sentence(deadline.label)} ({format_date(deadline.at)})")
+    # Other languages quote the label; turning a title into a phrase is only worked out for English.
+    name = mid_sentence(deadline.label) if t.code == EN.code else deadline.label
+    return t._("{when}: {offset} before {deadline} ({date})").format(
+        when=format_when(due, int(offset.total_seconds()), t=t), offset=format_offset(offset, t=t), deadline=name,
+        date=t.date(deadline.at),
+    )
 
 
-def checkback_line(due: datetime) -> str:
-    return f"{format_date(due)}: a check-back to look at the setting again"
+def checkback_line(due: datetime, *, t: Lang = EN) -> str:
+    return t._("{date}: a check-back to look at the setting again").format(date=t.date(due))
 
 
-def verify_line(due: datetime) -> str:
-    return f"{format_date(due)}: a quick check that turning it off worked"
+def verify_line(due: datetime, *, t: Lang = EN) -> str:
+    return t._("{date}: a quick check that turning it off worked").format(date=t.date(due))
 
 
-def scheduled(lines: list[str]) -> str:
-    return "**Your reminders:**\n" + "\n".join(f"- {line}" for line in lines)
+def scheduled(lines: list[str], *, t: Lang = EN) -> str:
+    return t._("**Your reminders:**") + "\n" + "\n".join(f"- {line}" for line in lines)
 
 
 # The messages --------------------------------------------------------------------------------
-def deadline_reminder(deadline: Deadline, now: datetime, steps: str) -> Reply:
-    text = (
-        f"⏰ **Reminder: {deadline.label}**\n\n"
-        f"{format_date(deadline.at)}: **{format_left(deadline.at, now)}** left.\n\n"
-        f"If you haven't turned off {SETTING} yet, the steps take a minute."
-    )
-    return Reply(text, buttons=((Button(SHOW_STEPS, data.entry(steps)),), (Button(ITS_OFF, data.action(data.DONE)),),
-                                (Button(STOP_REMINDERS, data.action(data.STOP)),)))
+def deadline_reminder(deadline: Deadline, now: datetime, steps: str, *, t: Lang = EN) -> Reply:
+    text = t._(
+        "⏰ **Reminder: {deadline}**\n\n"
+        "{date}: **{left}** left.\n\n"
+        "If you haven't turned off {setting} yet, the steps take a minute."
+    ).format(deadline=deadline.label, date=t.date(deadline.at), left=format_left(deadline.at, now, t=t),
+             setting=setting(t=t))
+    return Reply(text, buttons=((Button(t._(SHOW_STEPS), data.entry(steps)),),
+                                (Button(t._(ITS_OFF), data.action(data.DONE)),),
+                                (Button(t._(STOP_REMINDERS), data.action(data.STOP)),)))
 
 
-def checkback_reminder(steps: str) -> Reply:
-    text = (
+def checkback_reminder(steps: str, *, t: Lang = EN) -> Reply:
+    text = t._(
         "👋 **Checking back, as you asked.**\n\n"
-        f"Policies and settings change, so it's worth a quick look: is {SETTING} still off?"
-    )
-    return Reply(text, buttons=((Button(SHOW_STEPS, data.entry(steps)),), (Button(STILL_OFF, data.action(data.DONE)),),
-                                (Button(STOP_REMINDERS, data.action(data.STOP)),)))
+        "Policies and settings change, so it's worth a quick look: is {setting} still off?"
+    ).format(setting=setting(t=t))
+    return Reply(text, buttons=((Button(t._(SHOW_STEPS), data.entry(steps)),),
+                                (Button(t._(STILL_OFF), data.action(data.DONE)),),
+                                (Button(t._(STOP_REMINDERS), data.action(data.STOP)),)))
 
 
-def verify_reminder(steps: str, troubleshoot: str | None) -> Reply:
-    text = (
+def verify_reminder(steps: str, troubleshoot: str | None, *, t: Lang = EN) -> Reply:
+    text = t._(
         "👋 **Did it work?**\n\n"
-        f"You looked at the steps to turn off {SETTING} but haven't told me it's off yet. "
+        "You looked at the steps to turn off {setting} but haven't told me it's off yet. "
         "If something didn't match what you saw, I can help."
-    )
-    rows: list[tuple[Button, ...]] = [(Button(ITS_OFF, data.action(data.DONE)),)]
-    rows.append((Button(COULD_NOT, data.entry(troubleshoot)),) if troubleshoot else (Button(SHOW_STEPS, data.entry(steps)),))
-    rows.append((Button(STOP_REMINDERS, data.action(data.STOP)),))
+    ).format(setting=setting(t=t))
+    rows: list[tuple[Button, ...]] = [(Button(t._(ITS_OFF), data.action(data.DONE)),)]
+    rows.append((Button(t._(COULD_NOT), data.entry(troubleshoot)),) if troubleshoot
+                else (Button(t._(SHOW_STEPS), data.entry(steps)),))
+    rows.append((Button(t._(STOP_REMINDERS), data.action(data.STOP)),))
     return Reply(text, buttons=tuple(rows))
 
 
-def announcement(deadline: Deadline, now: datetime, steps: str) -> Reply:
-    text = (
-        f"📢 **{deadline.label}**\n\n"
-        f"{format_date(deadline.at)}: **{format_left(deadline.at, now)}** left to make your choice. "
-        f"If you don't want your chats used for training, you can switch off {SETTING} now or at any "
-        "time later."
-    )
-    return Reply(text, buttons=((Button(SHOW_STEPS, data.entry(steps)),),))
+def announcement(deadline: Deadline, now: datetime, steps: str, *, t: Lang = EN) -> Reply:
+    text = t._(
+        "📢 **{deadline}**\n\n"
+        "{date}: **{left}** left to make your choice. "
+        "If you don't want your chats used for training, you can switch off {setting} now or at any time later."
+    ).format(deadline=deadline.label, date=t.date(deadline.at), left=format_left(deadline.at, now, t=t),
+             setting=setting(t=t))
+    return Reply(text, buttons=((Button(t._(SHOW_STEPS), data.entry(steps)),),))
 
 
 # Change alerts -------------------------------------------------------------------------------
-SHOW_UPDATED_STEPS = "📋 Show me the updated steps"
+SHOW_UPDATED_STEPS = N_("📋 Show me the updated steps")
 
 
-def alerts_subscribed(name: str, stop_command: str) -> str:
-    return (f"**Done!** When the facts behind the {name} steps change, I'll send you one short message "
-            f"with what changed.\n\nYou can stop that any time with {stop_command}.")
+def alerts_subscribed(name: str, stop_command: str, *, t: Lang = EN) -> str:
+    return t._("**Done!** When the facts behind the {name} steps change, I'll send you one short message "
+               "with what changed.\n\nYou can stop that any time with {stop}.").format(name=name, stop=stop_command)
 
 
-def change_alert(name: str, note: str, steps: str, pack: str | None, *, channel: bool = False) -> Reply:
-    """The one message a pack's subscribers get for its ``changes`` note; ``pack`` qualifies the button."""
-    text = f"🔔 **{name}: the steps have changed**\n\n{note.strip()}"
-    rows: list[tuple[Button, ...]] = [(Button(SHOW_UPDATED_STEPS, data.entry(steps, pack)),)]
+def change_alert(name: str, note: str, steps: str, pack: str | None, *, channel: bool = False,
+                 t: Lang = EN) -> Reply:
+    """The one message a pack's subscribers get for its ``changes`` note (``note`` already in the
+    recipient's language); ``pack`` qualifies the button."""
+    text = t._("🔔 **{name}: the steps have changed**").format(name=name) + f"\n\n{note.strip()}"
+    rows: list[tuple[Button, ...]] = [(Button(t._(SHOW_UPDATED_STEPS), data.entry(steps, pack)),)]
     if not channel:
-        rows.append((Button(STOP_REMINDERS, data.action(data.STOP, pack)),))
+        rows.append((Button(t._(STOP_REMINDERS), data.action(data.STOP, pack)),))
     return Reply(text, buttons=tuple(rows))
 
 
 # Discord admins ------------------------------------------------------------------------------
-def channel_on(lines: list[str]) -> str:
+def channel_on(lines: list[str], *, t: Lang = EN) -> str:
     if not lines:
-        return ("Deadline announcements are on for this server. No deadline is ahead right now; "
-                "I'll post here when the guide gets a new one.")
-    return "Deadline announcements are on for this server. I'll post:\n" + "\n".join(f"- {line}" for line in lines)
+        return t._("Deadline announcements are on for this server. No deadline is ahead right now; "
+                   "I'll post here when the guide gets a new one.")
+    return t._("Deadline announcements are on for this server. I'll post:") + "\n" + "\n".join(
+        f"- {line}" for line in lines)
 
 
-CHANNEL_OFF = "Announcements are off for this server."
+CHANNEL_OFF = N_("Announcements are off for this server.")
+CHANNEL_NONE = N_("Deadline announcements are not set up for this server.")
+CHANNEL_UNKNOWN_PACK = N_("I don't have a guide for that assistant. Pick one from the list.")
 
 
-def channel_off(name: str) -> str:
-    return f"Announcements for {name} are off for this server."
-
-CHANNEL_UNKNOWN_PACK = "I don't have a guide for that assistant. Pick one from the list."
+def channel_off(name: str, *, t: Lang = EN) -> str:
+    return t._("Announcements for {name} are off for this server.").format(name=name)
 
 
-def channel_alerts_on(name: str) -> str:
-    return f"Change alerts for {name} are on for this server: I'll post here when its steps change."
+def channel_alerts_on(name: str, *, t: Lang = EN) -> str:
+    return t._("Change alerts for {name} are on for this server: I'll post here when its steps change.").format(
+        name=name)
 
 
-def channel_alerts_status(names: list[str]) -> str:
-    return f"Change alerts are on for: {', '.join(names)}."
-CHANNEL_NONE = "Deadline announcements are not set up for this server."
+def channel_alerts_status(names: list[str], *, t: Lang = EN) -> str:
+    return t._("Change alerts are on for: {names}.").format(names=", ".join(names))

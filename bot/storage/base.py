@@ -52,6 +52,9 @@ class UserState:
     pending: str | None = None
     # The platform's language hint (Telegram language_code, Discord locale), if it gave one.
     locale: str | None = None
+    # The language the person chose with /language (a code of bot.i18n.LANGUAGES); it beats the hint.
+    # The same on every row of the person: UserStore.set_language writes it to all their packs.
+    language: str | None = None
     # How many times the row was written (0: never); a save succeeds only if the stored row still has it.
     rev: int = 0
     created_at: datetime | None = None
@@ -70,6 +73,18 @@ class UserStore(abc.ABC):
         row exists already, or no longer exists, or was written since, raise StaleStateError (nothing
         is written): so a user erased by another process is never written back. On success
         ``state.rev`` is the new revision.
+        """
+
+    @abc.abstractmethod
+    async def get_language(self, key: UserKey) -> str | None:
+        """The language the person chose, read from any of their rows (most recent first); None if none."""
+
+    @abc.abstractmethod
+    async def set_language(self, key: UserKey, language: str | None) -> int:
+        """Put the person's chosen language on every row of theirs (every pack); return how many rows changed.
+
+        A changed row's ``rev`` goes up, so a step decided on an older read of that row is redone
+        (StaleStateError) rather than writing the old choice back. Rows already holding it are left alone.
         """
 
     @abc.abstractmethod

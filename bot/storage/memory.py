@@ -79,6 +79,19 @@ class MemoryStorage(Storage):
             self._funnel[(now.date().isoformat(), state.key.platform, counter)] += 1
         state.rev += 1
 
+    async def get_language(self, key: UserKey) -> str | None:
+        theirs = [s for (p, u, _), s in self._users.items() if (p, u) == (key.platform, key.user_id) and s.language]
+        return max(theirs, key=lambda s: s.updated_at or datetime.min.replace(tzinfo=UTC)).language if theirs else None
+
+    async def set_language(self, key: UserKey, language: str | None) -> int:
+        changed = 0
+        for (p, u, _), state in self._users.items():
+            if (p, u) == (key.platform, key.user_id) and state.language != language:
+                state.language = language
+                state.rev += 1
+                changed += 1
+        return changed
+
     async def forget_user(self, key: UserKey) -> None:
         self._erase({(key.platform, key.user_id)})
 

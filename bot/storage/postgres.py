@@ -62,7 +62,7 @@ BROKEN_CONNECTION = (asyncpg.PostgresConnectionError, asyncpg.InterfaceError, as
 # Errors of the connection or the server (as opposed to bugs): each becomes one StorageError line.
 DATABASE_ERRORS = (asyncpg.PostgresError, *BROKEN_CONNECTION)
 
-_USER_COLUMNS = "guide_version, node, step, answers, history, pending, locale, rev, created_at, updated_at"
+_USER_COLUMNS = "guide_version, node, step, answers, history, pending, locale, rev, created_at, updated_at, language"
 _REMINDER_COLUMNS = (
     "id, platform, recipient_kind, recipient_id, pack, scope, kind, about, offset_s, due_at, status, attempts"
 )
@@ -83,8 +83,8 @@ SELECT count(*) FROM saved
 _INSERT_USER = f"""
 WITH saved AS (
     INSERT INTO users (platform, user_id, pack, guide_version, node, step, answers, history, pending, locale, rev,
-                       created_at, updated_at)
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 1, $11, $12)
+                       created_at, updated_at, language)
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 1, $11, $12, $15)
     ON CONFLICT DO NOTHING RETURNING 1
 ), {_COUNT_STEP}"""
 # An update, never an insert: a row erased by another instance (/forget, retention) since this one was
@@ -92,7 +92,7 @@ WITH saved AS (
 _UPDATE_USER = f"""
 WITH saved AS (
     UPDATE users SET guide_version = $4, node = $5, step = $6, answers = $7, history = $8, pending = $9,
-                     locale = $10, rev = rev + 1, updated_at = $12
+                     locale = $10, rev = rev + 1, updated_at = $12, language = $15
     WHERE platform = $1 AND user_id = $2 AND pack = $3 AND rev = $11 RETURNING 1
 ), {_COUNT_STEP}"""
 _INSERT_REMINDERS = """
@@ -273,7 +273,7 @@ class PostgresStorage(Storage):
             key.platform, key.user_id, pack))
         if row is None:
             return None
-        version, node, step, answers, history, pending, locale, rev, created, updated = row
+        version, node, step, answers, history, pending, locale, rev, created, updated, language = row
         return UserState(
             key=key,
             pack=pack,
@@ -284,6 +284,7 @@ class PostgresStorage(Storage):
             history=[(n, a) for n, a in json.loads(history)],
             pending=pending,
             locale=locale,
+            language=language,
             rev=rev,
             created_at=created,
             updated_at=updated,
@@ -298,12 +299,23 @@ class PostgresStorage(Storage):
             state.pending, state.locale,
         )
         if state.rev == 0:
-            sql, args = _INSERT_USER, (*common, state.created_at or now, now, now.date(), list(counters))
+            sql, args = _INSERT_USER, (*common, state.created_at or now, now, now.date(), list(counters), state.language)
         else:
-            sql, args = _UPDATE_USER, (*common, state.rev, now, now.date(), list(counters))
+            sql, args = _UPDATE_USER, (*common, state.rev, now, now.date(), list(counters), state.language)
         if await self._run(lambda con: con.fetchval(sql, *args)) != 1:
             raise StaleStateError(f"{key.platform}:{key.user_id}:{state.pack}")  # nothing written, counters neither
         state.rev += 1
+
+    async def get_language(self, key: UserKey) -> str | None:
+        return await self._run(lambda con: con.fetchval(
+            "SELECT language FROM users WHERE platform = $1 AND user_id = $2 AND language IS NOT NULL"
+            " ORDER BY updated_at DESC LIMIT 1", key.platform, key.user_id))
+
+    async def set_language(self, key: UserKey, language: str | None) -> int:
+        return _count(await self._run(lambda con: con.execute(
+            "UPDATE users SET language = $3, rev = rev + 1"
+            " WHERE platform = $1 AND user_id = $2 AND language IS DISTINCT FROM $3",
+            key.platform, key.user_id, language)))
 
     async def forget_user(self, key: UserKey) -> None:
         await self._in_transaction(lambda con: _erase(con, [key.platform], [key.user_id]))

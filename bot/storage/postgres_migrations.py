@@ -99,4 +99,9 @@ MIGRATIONS: list[str] = [
         PRIMARY KEY (platform, update_id)
     );
     """,
+    # 4: the language a person chose with /language, beside the platform's hint (locale). Kept on every
+    # row of the person, so a choice made in one pack holds in all of them.
+    """
+    ALTER TABLE users ADD COLUMN language text;
+    """,
 ]

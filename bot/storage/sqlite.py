@@ -46,7 +46,7 @@ _COUNT_SQL = (
     "INSERT INTO funnel (day, platform, counter, n) VALUES (?, ?, ?, ?)"
     " ON CONFLICT(day, platform, counter) DO UPDATE SET n = n + excluded.n"
 )
-_USER_COLUMNS = "guide_version, node, step, answers, history, pending, locale, rev, created_at, updated_at"
+_USER_COLUMNS = "guide_version, node, step, answers, history, pending, locale, rev, created_at, updated_at, language"
 _REMINDER_COLUMNS = (
     "id, platform, recipient_kind, recipient_id, pack, scope, kind, about, offset_s, due_at, status, attempts"
 )
@@ -211,7 +211,7 @@ class SqliteStorage(Storage):
                 self._remember(name, row)
         else:
             self._rows.move_to_end(name)
-        version, node, step, answers, history, pending, locale, rev, created, updated = row
+        version, node, step, answers, history, pending, locale, rev, created, updated, language = row
         return UserState(
             key=key,
             pack=pack,
@@ -222,6 +222,7 @@ class SqliteStorage(Storage):
             history=[(n, a) for n, a in json.loads(history)],
             pending=pending,
             locale=locale,
+            language=language,
             rev=rev,
             created_at=from_db_time(created),
             updated_at=from_db_time(updated),
@@ -247,6 +248,7 @@ class SqliteStorage(Storage):
             state.rev + 1,
             to_db_time(state.created_at or now),
             to_db_time(now),
+            state.language,
         )
         counts = [(now.date().isoformat(), state.key.platform, c, 1) for c in counters]
         try:
@@ -260,6 +262,15 @@ class SqliteStorage(Storage):
         elif (previous := self._rows.get(name)) is not None:
             # The update keeps the stored created_at; the cached row must say the same.
             self._remember(name, row[:8] + previous[8:9] + row[9:])
+
+    async def get_language(self, key: UserKey) -> str | None:
+        return await self._call(_get_language, (key.platform, key.user_id))
+
+    async def set_language(self, key: UserKey, language: str | None) -> int:
+        changed = await self._write(_set_language, (key.platform, key.user_id), language)
+        # Their cached rows hold the old revision; also any a concurrent read cached while this ran.
+        self._erased(key)
+        return changed
 
     async def forget_user(self, key: UserKey) -> None:
         self._drop_cached(key)
@@ -447,23 +458,39 @@ def _save_step(db: sqlite3.Connection, name: tuple[str, str, str], row: UserRow,
                counts: list[tuple[str, str, str, int]]) -> None:
     if expected_rev == 0:
         changed = db.execute(
-            f"INSERT INTO users (platform, user_id, pack, {_USER_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            f"INSERT INTO users (platform, user_id, pack, {_USER_COLUMNS}) VALUES ({_marks(14)})"
             " ON CONFLICT DO NOTHING",
             (*name, *row),
         ).rowcount
     else:
         # An update, never an insert: a row erased by another process (/forget, retention) since this
         # one was read must stay erased, and the step is redone on fresh data.
-        version, node, step, answers, history, pending, locale, rev, _created, updated = row
+        version, node, step, answers, history, pending, locale, rev, _created, updated, language = row
         changed = db.execute(
             "UPDATE users SET guide_version = ?, node = ?, step = ?, answers = ?, history = ?, pending = ?,"
-            " locale = ?, rev = ?, updated_at = ? WHERE platform = ? AND user_id = ? AND pack = ? AND rev = ?",
-            (version, node, step, answers, history, pending, locale, rev, updated, *name, expected_rev),
+            " locale = ?, rev = ?, updated_at = ?, language = ?"
+            " WHERE platform = ? AND user_id = ? AND pack = ? AND rev = ?",
+            (version, node, step, answers, history, pending, locale, rev, updated, language, *name, expected_rev),
         ).rowcount
     if changed != 1:
         raise StaleStateError(":".join(name))  # rolled back by _transaction, counters included
     if counts:
         db.executemany(_COUNT_SQL, counts)
+
+
+def _get_language(db: sqlite3.Connection, person: tuple[str, str]) -> str | None:
+    row = db.execute(
+        "SELECT language FROM users WHERE platform = ? AND user_id = ? AND language IS NOT NULL"
+        " ORDER BY updated_at DESC LIMIT 1", person
+    ).fetchone()
+    return row[0] if row else None
+
+
+def _set_language(db: sqlite3.Connection, person: tuple[str, str], language: str | None) -> int:
+    return db.execute(
+        "UPDATE users SET language = ?, rev = rev + 1 WHERE platform = ? AND user_id = ? AND language IS NOT ?",
+        (language, *person, language),
+    ).rowcount
 
 
 def _delete_inactive(db: sqlite3.Connection, before: str) -> int:

@@ -360,7 +360,7 @@ def test_before_the_deadline_people_whose_setting_may_be_on_are_told_to_act_now(
         t = text(state, BEFORE)
         assert "passed" not in t, str(state)
         if popup(state) in ("accepted", "unsure"):
-            assert "Don't wait for 8 October 2025" in t and "do it now" in t, str(state)
+            assert "Don't wait for 8 October 2025" in t and "only covers chats from then on" in t, str(state)
         if popup(state) is None:
             assert "If you haven't chosen yet, you have until **8 October 2025**" in t, str(state)
         if popup(state) in ("off", "new"):

@@ -9,7 +9,7 @@ press leads to), and the terminal's plain text. It must be one message of at mos
 for Telegram, the characters the person sees once the HTML is parsed (Telegram counts its own message
 limit on that text, not on the tags); Discord's markdown is counted as sent, markers and all. "More
 details" must show the rest in messages of at most 1,500 characters, keep the confirm buttons, and
-Back must return to the steps.
+Back must return to the steps. All of this in every language the guide declares (German runs longest).
 """
 
 from __future__ import annotations
@@ -27,7 +27,8 @@ from bot.clock import ManualClock
 from bot.content_check import guide_paths, pack_files
 from bot.engine import Engine
 from bot.events import Outcome, Press, Reply, Start, UserKey
-from bot.guide import DEFAULT_CONTENT_PATH, Guide, format_date, load_guide
+from bot.guide import DEFAULT_CONTENT_PATH, Guide, load_guide
+from bot.i18n import lang
 from bot.markup import PlainRenderer
 from bot.storage import open_storage
 
@@ -39,11 +40,30 @@ DATES = {
     "last day": datetime(2025, 10, 8, 12, 0, tzinfo=UTC),
     "after": datetime(2026, 11, 22, 12, 0, tzinfo=UTC),
 }
-DETAILS = "📖 More details"
-CONFIRMS = ("✅ I've turned it off", "✅ It's still off", "✅ Found it, it's off", "✅ I've turned them off",
-            "✅ I've objected")
+SHIPPED = load_guide()
+LANGUAGES = SHIPPED.languages
+# A platform hint that maps to each language (bot.i18n.choose_language).
+HINTS = {"en": "en", "de": "de", "es": "es-ES", "fr": "fr", "pt_BR": "pt-BR"}
 PACKS = [p.stem for p in pack_files(DEFAULT_CONTENT_PATH.parent)]
-CASES = [("claude", when) for when in DATES] + [(pack, "after") for pack in PACKS if pack != "claude"]
+# Claude at four dates in every language it speaks; the other packs, which have no deadlines, today.
+CASES = [("claude", when, language) for when in DATES for language in SHIPPED.languages] + [
+    (pack, "after", "en") for pack in PACKS if pack != "claude"
+]
+
+
+def _option_labels(guide: Guide, language: str, node_id: str, *option_ids: str) -> tuple[str, ...]:
+    node = guide.in_language(language).node(node_id)
+    return tuple(o.label for o in node.options if o.id in option_ids)
+
+
+def details_label(guide: Guide, language: str) -> str:
+    return _option_labels(guide, language, "result", "details")[0]
+
+
+def confirms(guide: Guide, language: str) -> set[str]:
+    """Every confirm button of the pack in that language."""
+    return {o.label for n in guide.in_language(language).nodes for o in getattr(n, "options", ())
+            if o.action == "confirm_off"}
 
 
 @dataclass
@@ -62,8 +82,8 @@ def _labels(reply: Reply) -> list[str]:
     return [b.label for row in reply.buttons for b in row]
 
 
-def _confirm_reply(outcome: Outcome) -> Reply:
-    found = [r for r in outcome.replies if any(label in CONFIRMS for label in _labels(r))]
+def _confirm_reply(outcome: Outcome, guide: Guide, language: str) -> Reply:
+    found = [r for r in outcome.replies if any(label in confirms(guide, language) for label in _labels(r))]
     assert len(found) == 1, [r.text[:60] for r in outcome.replies]
     return found[0]
 
@@ -136,10 +156,11 @@ async def press_option(engine: Engine, key: UserKey, outcome: Outcome, option_id
     return await engine.handle(key, Press(data))
 
 
-@pytest.mark.parametrize(("pack", "when"), CASES)
-async def test_every_result_fits_one_screen_and_details_show_the_rest(tmp_path, pack: str, when: str) -> None:
+@pytest.mark.parametrize(("pack", "when", "language"), CASES)
+async def test_every_result_fits_one_screen_and_details_show_the_rest(tmp_path, pack: str, when: str, language: str) -> None:
     guide = load_guide(DEFAULT_CONTENT_PATH.parent / f"{pack}.yaml")
-    checked = f"checked {format_date(guide.checked)}".lower()
+    t = lang(language)
+    checked = t.date(guide.checked)
     storage = await open_storage(tmp_path / "sizes.db")
     engine = Engine(guide, storage, ManualClock(DATES[when]))
     longest = {p: Measured() for p in ("telegram", "discord", "terminal")}
@@ -150,53 +171,55 @@ async def test_every_result_fits_one_screen_and_details_show_the_rest(tmp_path, 
         assert len(all_walks) > 100 if pack == "claude" else "result" in {r for r, _, _ in all_walks}
         for number, ((result, _, _), presses) in enumerate(all_walks.items()):
             key = UserKey("telegram", str(number))
-            where = f"{' > '.join(_label(guide, n, o) for n, o in presses)} ({when})"
-            outcome = await engine.handle(key, Start())
+            where = f"{' > '.join(_label(guide, n, o) for n, o in presses)} ({when}, {language})"
+            outcome = await engine.handle(key, Start(), locale=HINTS[language])
             for _, option_id in presses:
                 outcome = await press_option(engine, key, outcome, option_id)
             if result != "result":
                 continue
             shown = _step_reply(outcome)
-            confirmable = bool(set(_labels(shown)) & set(CONFIRMS))
+            confirmable = bool(set(_labels(shown)) & confirms(guide, language))
             for platform, messages in rendered(outcome, shown).items():
                 assert len(messages) == 1, f"{platform}: the result is {len(messages)} messages: {where}"
-                assert checked in messages[0].lower(), f"{platform}: the result does not say when it was checked: {where}"
+                assert checked in messages[0], f"{platform}: the result does not say when it was checked: {where}"
                 size = len(messages[0])
                 assert size <= RESULT_MAX, f"{platform}: result of {size} characters: {where}\n{messages[0]}"
                 longest[platform].see(size, where)
-            assert DETAILS in _labels(shown), where
+            assert details_label(guide, language) in _labels(shown), where
 
-            details = await press(engine, key, outcome, DETAILS)
+            details = await press(engine, key, outcome, details_label(guide, language))
             carrier = _step_reply(details)
             if confirmable:
-                assert set(_labels(carrier)) & set(CONFIRMS), f"details without a confirm button: {where}"
+                assert set(_labels(carrier)) & confirms(guide, language), f"details without a confirm button: {where}"
             for platform, messages in rendered(details, carrier).items():
                 for message in messages:
                     assert len(message) <= DETAILS_MAX, f"{platform}: details of {len(message)}: {where}\n{message}"
                     longest_details[platform].see(len(message), where)
-            back = await press(engine, key, details, texts.BACK)
+            back = await press(engine, key, details, t._(texts.BACK))
             assert back.replies[-1].text == shown.text, f"Back from details does not show the steps: {where}"
             assert _labels(back.replies[-1]) == _labels(shown)
     finally:
         await storage.close()
     for platform in longest:
-        print(f"{pack} {when} {platform}: result {longest[platform].size} via {longest[platform].where}; "
+        print(f"{pack} {when} {language} {platform}: result {longest[platform].size} via {longest[platform].where}; "
               f"details {longest_details[platform].size} via {longest_details[platform].where}")
 
 
-async def test_troubleshooting_carries_its_confirm_button_within_one_screen(tmp_path) -> None:
-    guide = load_guide()
+@pytest.mark.parametrize("language", LANGUAGES)
+async def test_troubleshooting_carries_its_confirm_button_within_one_screen(tmp_path, language: str) -> None:
+    guide = SHIPPED
+    notfound = _option_labels(guide, language, "result", "notfound")[0]
     storage = await open_storage(tmp_path / "trouble.db")
     try:
         for when, now in DATES.items():
             engine = Engine(guide, storage, ManualClock(now))
             for code in ("yes", "no"):
                 key = UserKey("discord", f"{when}-{code}")
-                outcome = await engine.handle(key, Start())
+                outcome = await engine.handle(key, Start(), locale=HINTS[language])
                 for option_id in ("decide", "personal", code, "accepted", "yes", "yes"):
                     outcome = await press_option(engine, key, outcome, option_id)
-                outcome = await press(engine, key, outcome, "🔎 I couldn't find it")
-                shown = _confirm_reply(outcome)
+                outcome = await press(engine, key, outcome, notfound)
+                shown = _confirm_reply(outcome, guide, language)
                 for platform, messages in rendered(outcome, shown).items():
                     assert len(messages) == 1 and len(messages[0]) <= RESULT_MAX, (platform, when, code)
     finally:

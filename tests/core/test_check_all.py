@@ -91,3 +91,29 @@ async def test_old_buttons_of_a_check_are_answered_not_obeyed(tmp_path: Path) ->
         assert "1 of 1: Perplexity" in chat.text_shown  # still walking the one chosen
     finally:
         await storage.close()
+
+
+async def test_the_check_speaks_the_persons_language(tmp_path: Path) -> None:
+    packs, clock = shipped(), ManualClock(NOW)
+    storage = await open_storage(tmp_path / "bot.db")
+    try:
+        chat = EngineChat(Engine(packs, storage, clock))
+        await chat.command("language", "de")
+        await chat.press("🧩 Andere Assistenten")
+        assert chat.labels[0] == "✅ Alle meine Assistenten prüfen"
+        await chat.press("✅ Alle meine Assistenten prüfen")
+        assert chat.text_shown.startswith("**Welche davon nutzt du?**") and chat.labels[-1] == "Weiter ➡"
+        await chat.press("⬜ ChatGPT")
+        assert chat.replies[0].chosen == "ChatGPT: ja"
+        await clock.advance(timedelta(seconds=5))  # a person's taps are seconds apart
+        await chat.press("Weiter ➡")
+        # ChatGPT's guide is English only: said once, under a German heading.
+        assert chat.replies[1].notice and chat.replies[1].text == (
+            "Diesen Leitfaden gibt es bisher nur auf Englisch, deshalb zeige ich ihn dir auf Englisch.")
+        assert chat.replies[2].text.startswith("**1 von 1: ChatGPT**")
+        await chat.command("steps")
+        assert "🏁 Fertig: meine Übersicht" in chat.labels
+        await chat.press("🏁 Fertig: meine Übersicht")
+        assert chat.text_shown.startswith("**Deine Prüfung ist fertig.**\n\nNoch zu erledigen")
+    finally:
+        await storage.close()

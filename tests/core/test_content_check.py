@@ -140,6 +140,71 @@ def test_paths_follow_only_the_options_the_answers_allow(tmp_path: Path) -> None
     assert pressed == {"free", "pro"}
 
 
+# Translations ---------------------------------------------------------------------------------
+def _translated(tmp_path: Path, mutate) -> Path:
+    """The shipped guide and its translations, copied, with the German file changed by ``mutate``."""
+    (tmp_path / "i18n").mkdir()
+    shipped = SHIPPED_GUIDE.parent
+    guide = tmp_path / "claude.yaml"
+    guide.write_text(SHIPPED_GUIDE.read_text())
+    for sheet in shipped.glob("facts*.md"):  # so the facts check runs, and only the translation falls short
+        (tmp_path / sheet.name).write_text(sheet.read_text())
+    for source in (shipped / "i18n").glob("claude.*.yaml"):
+        raw = yaml.safe_load(source.read_text())
+        if source.name == "claude.de.yaml":
+            mutate(raw)
+        (tmp_path / "i18n" / source.name).write_text(yaml.safe_dump(raw, allow_unicode=True, sort_keys=False))
+    return guide
+
+
+def test_the_shipped_translations_are_complete() -> None:
+    guide = load_guide(SHIPPED_GUIDE)
+    assert set(guide.languages) == {"en", "de", "es", "fr", "pt_BR"}
+    assert check_guide(guide, SHIPPED_GUIDE) == []
+
+
+@pytest.mark.parametrize(
+    ("mutate", "expected"),
+    [
+        (lambda t: t["nodes"]["result"]["blocks"].pop("r_limit"), "result: block 'r_limit' not translated"),
+        (lambda t: t["nodes"]["plan"]["options"].pop("api"), "plan: option 'api' not translated"),
+        (lambda t: t["nodes"].pop("troubleshoot"), "troubleshoot: node not translated"),
+        (lambda t: t["deadlines"].pop("final"), "deadlines.final: label not translated"),
+        (lambda t: t["nodes"]["start"]["blocks"].update(dl_ahead="Bis zum {deadline.first.date}."),
+         "start: block 'dl_ahead': placeholders {deadline.first.date} differ from English "
+         "{deadline.final.date}, {deadline.first.date}"),
+        (lambda t: t["nodes"]["result"]["blocks"].update(r_steps="Siehe [hier](https://example.com)."),
+         "result: block 'r_steps': links differ from English"),
+        (lambda t: t["nodes"]["result"]["options"].update(details="📖 " + "Mehr " * 20),
+         "result: option 'details': button label over 64 characters"),
+        (lambda t: t["nodes"]["plan"]["options"].update(gone="Weg"), "plan: option 'gone' is not in the English guide"),
+        (lambda t: t.update(version="2025.1.1"), "version: translates version '2025.1.1'"),
+    ],
+    ids=["block", "option", "node", "deadline", "placeholder", "link", "long-button", "extra", "version"],
+)
+def test_content_check_catches_a_translation_that_falls_short(tmp_path: Path, mutate, expected: str) -> None:
+    guide = _translated(tmp_path, mutate)
+    problems = check_guide(load_guide(guide), guide)
+    assert [p for p in problems if expected in p] != [], problems
+    assert all(p.startswith(f"{tmp_path / 'i18n' / 'claude.de.yaml'}: ") for p in problems), problems
+
+
+def test_cli_check_fails_on_a_missing_translation(tmp_path: Path) -> None:
+    guide = _translated(tmp_path, lambda t: t["nodes"]["code"]["blocks"].pop("code_ask"))
+    run = subprocess.run([*CLI, "content", "check", str(guide)], capture_output=True, text=True, cwd=ROOT)
+    assert run.returncode == 1
+    assert run.stderr.strip().splitlines() == [f"{tmp_path}/i18n/claude.de.yaml: code: block 'code_ask' not translated"]
+    (tmp_path / "i18n" / "claude.fr.yaml").unlink()
+    run = subprocess.run([*CLI, "content", "check", str(guide)], capture_output=True, text=True, cwd=ROOT)
+    assert run.returncode == 1 and "claude.fr.yaml: cannot read the translation" in run.stderr
+
+
+def test_a_declared_language_needs_its_translation_file(tmp_path: Path) -> None:
+    path = _broken(tmp_path, lambda g: g.update(languages=["en", "xx"]))
+    with pytest.raises(GuideError, match=r"xx\.yaml: cannot read the translation"):
+        load_guide(path)
+
+
 def test_the_entries_the_engine_relies_on_must_exist(tmp_path) -> None:
     guide = load_guide(SHIPPED_GUIDE).model_copy(update={"steps_entry": "nowhere", "troubleshoot_entry": "gone"})
     problems = check_guide(guide, "g.yaml")

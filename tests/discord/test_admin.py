@@ -6,7 +6,7 @@ from adapters.discord.handler import ADMIN_ONLY
 from tests.discord.conftest import BotProcess
 from tests.fakes.discord_api import MANAGE_GUILD, FakeChannel, FakeDiscord
 
-MEMBER_COMMANDS = {"start", "steps", "remind", "forget", "sources", "privacy", "help"}
+MEMBER_COMMANDS = {"start", "steps", "remind", "forget", "language", "sources", "privacy", "help"}
 
 
 def _synced(fake: FakeDiscord) -> dict[str, dict]:

@@ -361,6 +361,7 @@ class FakeBotAPI:
         self.errors: list[tuple[str, int, str]] = []  # (method, code, description) of every refusal
         self.blocked: set[int] = set()
         self.commands: list[dict[str, Any]] = []
+        self.commands_by_language: dict[str, list[dict[str, Any]]] = {}  # "" for the default menu
         self.queries: dict[str, FakeCallbackQuery] = {}
         self.webhook_url: str | None = None
         self.webhook_secret: str | None = None
@@ -708,7 +709,10 @@ class FakeBotAPI:
             1 <= len(str(c.get("description", ""))) <= 256 for c in commands
         ):
             raise ApiError(400, "Bad Request: BOT_COMMAND_INVALID")
-        self.commands = commands
+        language = params.get("language_code") or ""
+        self.commands_by_language[language] = commands
+        if not language:
+            self.commands = commands
         return True
 
     async def _api_deletewebhook(self, params: dict[str, Any]) -> bool:

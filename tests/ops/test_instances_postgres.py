@@ -20,6 +20,7 @@ import pytest_asyncio
 from bot import texts
 from bot.clock import ManualClock
 from bot.events import UserKey
+from bot.i18n import LANGUAGES
 from bot.reminders.service import ReminderService
 from bot.storage import open_backend
 from tests.fakes.telegram_api import FakeBotAPI
@@ -145,7 +146,7 @@ async def test_webhook_updates_split_over_two_instances_are_each_handled_once(
     hooks = [p for m, p in fake.requests if m == "setWebhook"]
     assert len(hooks) == 2 and {(h["url"], h["secret_token"]) for h in hooks} == {(splitter.url, SECRET)}
     assert not any(str(h.get("drop_pending_updates", "")).lower() in ("true", "1") for h in hooks)
-    assert fake.calls["setMyCommands"] == 2 and fake.commands
+    assert fake.calls["setMyCommands"] == 2 * len(LANGUAGES) and fake.commands  # one menu per language each
 
     # Telegram (the fake) posts every update to the one public URL; the splitter alternates instances.
     users = [fake.user(8_200_000 + i) for i in range(6)]

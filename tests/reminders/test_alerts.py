@@ -133,3 +133,23 @@ async def test_a_server_channel_follows_a_packs_changes(db, tmp_path, discord_pl
     assert alert.recipient == news
     assert [b.label for row in alert.replies[0].buttons for b in row] == ["📋 Show me the updated steps"]
     assert await db.subscriptions("other") == {Subscriber(news, "other", "77"): {"!alerts@1"}}
+
+
+async def test_an_alert_is_written_in_the_subscribers_language_when_sent(db, tmp_path, telegram, running) -> None:
+    clock = ManualClock(EARLY)
+    guides = packs(tmp_path, "1")
+    service = ReminderService(db, db, guides, clock)
+    alice = EngineChat(Engine(guides, db, clock, reminders=service), ALICE.user_id)
+    await alice.start("other")
+    await alice.command("language", "es")
+    await alice.press("Just show me the steps")  # the pack is English only; the bot's own texts are not
+    await alice.press("🔔 Avísame si esto cambia")
+    assert alice.text_shown.startswith("**¡Listo!** Cuando cambien los datos en los que se basan los pasos de Other bot")
+
+    running.start(ReminderService(db, db, packs(tmp_path, "2", note_version="2"), clock), {"telegram": telegram})
+    await eventually(lambda: len(telegram.sent) == 1)
+    (reply,) = telegram.sent[0].replies
+    # The note is the pack's own text, in English as the pack is; the rest is Spanish.
+    assert reply.text == f"🔔 **Other bot: los pasos han cambiado**\n\n{NOTE}"
+    assert [[b.label for b in row] for row in reply.buttons] == [["📋 Muéstrame los pasos actualizados"],
+                                                                ["🔕 Cancelar recordatorios"]]

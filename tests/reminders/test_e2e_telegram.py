@@ -16,9 +16,12 @@ from pathlib import Path
 import pytest
 import pytest_asyncio
 
+from bot import texts
 from bot.clock import ManualClock
 from bot.events import UserKey
-from bot.guide import Guide
+from bot.guide import Guide, load_guide
+from bot.i18n import lang
+from bot.reminders import texts as reminder_texts
 from bot.reminders.service import ReminderService
 from bot.storage import open_storage
 from tests.fakes.telegram_api import FakeBotAPI
@@ -188,3 +191,54 @@ async def test_a_press_during_a_broadcast_is_answered_before_the_queued_reminder
         await fake.wait_for(lambda: all(fake.chats[uid] for uid in ids), within=n / 30 + 30, what="every reminder")
         assert fake.floods == 0  # within Telegram's limit throughout, replies included
         await bot.kill()
+
+
+def translated_guide_near(directory: Path, at: datetime, offset: str) -> Path:
+    """The shipped Claude guide and its translations, with the final deadline moved to ``at``."""
+    shipped = Path(__file__).resolve().parents[2] / "content"
+    text = (shipped / "claude.yaml").read_text(encoding="utf-8")
+    moved = text.replace('at: "2025-10-08T23:59:00-07:00"', f'at: "{at.isoformat()}"', 1)
+    moved = moved.replace("offsets: [P7D, P1D]", f"offsets: [{offset}]", 1)
+    assert moved.count(at.isoformat()) == 1 and offset in moved, "the shipped guide's final deadline moved"
+    (directory / "i18n").mkdir()
+    for translation in (shipped / "i18n").glob("claude.*.yaml"):
+        (directory / "i18n" / translation.name).write_text(translation.read_text(encoding="utf-8"), encoding="utf-8")
+    path = directory / "claude.yaml"
+    path.write_text(moved, encoding="utf-8")
+    return path
+
+
+async def test_a_german_user_gets_the_reminder_in_german(fake, bots, tmp_path) -> None:
+    # Due 20 s after FAKE_NOW: time for the bot to start and the user to subscribe first.
+    deadline_at = (START + timedelta(seconds=75)).replace(microsecond=0)
+    guide_path = translated_guide_near(tmp_path, deadline_at, "PT55S")
+    german = load_guide(guide_path).in_language("de")
+    t = lang("de")
+    bot = Bot(fake, tmp_path, guide_path)
+    bots.append(bot)
+    await bot.start()
+    user = fake.user(4_100_049, language_code="de")
+
+    await user.send("/start steps")
+    steps = (await user.pop_until_buttons())[-1]
+    remind = next(o.label for o in german.node("result").options if o.id == "remind")
+    menu = await user.tap(remind)
+    assert t._(texts.REMIND_ASK) in menu.text, menu.text
+    assert menu.labels[0].endswith(t.date(deadline_at)), menu.labels  # "55 Sekunden vor dem 22. November 2026"
+    confirmation = await user.tap(menu.labels[0])
+    assert confirmation.text.startswith("Fertig! Ich erinnere dich:"), confirmation.text
+    assert steps.text  # the steps were German too (the walk itself is covered in tests/telegram)
+
+    # The deadline reminder, and the "did it work?" check-back (steps seen, never confirmed), both German.
+    arrived = await user.pop_messages(2, within=60)
+    reminder = next(m for m in arrived if m.text.startswith("⏰"))
+    check = next(m for m in arrived if m is not reminder)
+    assert check.text.startswith("👋 Hat es geklappt?"), check.text
+    final = german.deadline("final")
+    assert reminder.text.startswith(f"⏰ Erinnerung: {final.label}"), reminder.text
+    assert t.date(deadline_at) in reminder.text and "weniger als ein Tag" in reminder.text, reminder.text
+    assert reminder.labels == [t._(reminder_texts.SHOW_STEPS), t._(reminder_texts.ITS_OFF),
+                               t._(reminder_texts.STOP_REMINDERS)]
+    assert all(label != english for label, english in zip(
+        reminder.labels, (reminder_texts.SHOW_STEPS, reminder_texts.ITS_OFF, reminder_texts.STOP_REMINDERS),
+        strict=True))

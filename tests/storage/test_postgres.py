@@ -53,6 +53,33 @@ async def test_a_new_database_gets_every_migration_once(postgres_url: str) -> No
     assert await _version(postgres_url) == len(MIGRATIONS)
 
 
+async def test_migrating_from_schema_3_keeps_the_rows_and_adds_the_chosen_language(postgres_url: str) -> None:
+    # 3 is the schema just before the language column (4).
+    con = await asyncpg.connect(postgres_url)
+    try:
+        await con.execute("CREATE TABLE schema_migrations (version integer PRIMARY KEY,"
+                          " applied_at timestamptz NOT NULL DEFAULT now())")
+        for version, script in enumerate(MIGRATIONS[:3], start=1):
+            await con.execute(script)
+            await con.execute("INSERT INTO schema_migrations (version) VALUES ($1)", version)
+        await con.execute(
+            "INSERT INTO users (platform, user_id, pack, locale, guide_version, node, step, answers, history, rev,"
+            " created_at, updated_at) VALUES ('telegram', '1', 'claude', 'de', 'v1', 'plan', 3, '{}', '[]', 2, $1, $1)",
+            T0)
+    finally:
+        await con.close()
+    store = await open_backend(postgres_url)
+    try:
+        got = await store.get_user(ALICE, "claude")
+        assert (got.node, got.locale, got.language, got.rev) == ("plan", "de", None, 2)
+        got.language = "es"
+        await store.save_step(got)
+        assert await store.get_language(ALICE) == "es"
+    finally:
+        await store.close()
+    assert await _version(postgres_url) == len(MIGRATIONS)
+
+
 async def test_instances_starting_together_migrate_once(postgres_url: str) -> None:
     stores = await asyncio.gather(*(open_backend(postgres_url) for _ in range(4)))
     try:

@@ -190,6 +190,26 @@ async def test_migrating_from_schema_2_puts_every_row_in_the_claude_pack(tmp_pat
         assert tables == {"users", "funnel", "meta", "reminders", "reminder_subs", "leases", "seen_updates"}
 
 
+async def test_migrating_from_schema_5_keeps_the_rows_and_adds_the_chosen_language(tmp_path: Path) -> None:
+    # 5 is the schema just before the language column (6).
+    path = tmp_path / "v5.db"
+    at = T0.isoformat(timespec="microseconds")
+    with closing(_at_version(path, 5)) as db, db:
+        db.execute("INSERT INTO users VALUES ('telegram', '7', 'claude', 'de', 'v1', 'code', 2, '{}', '[]', NULL, 3,"
+                   " ?, ?)", (at, at))
+    store = await open_storage(path)
+    try:
+        user = await store.get_user(UserKey("telegram", "7"), "claude")
+        assert (user.node, user.locale, user.language, user.rev) == ("code", "de", None, 3)
+        user.language = "fr"
+        await store.save_step(user)
+        assert await store.get_language(UserKey("telegram", "7")) == "fr"
+    finally:
+        await store.close()
+    with closing(sqlite3.connect(path)) as db:
+        assert db.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS)
+
+
 async def test_reopening_runs_no_migration_twice(tmp_path: Path) -> None:
     # A migration run twice would fail on CREATE TABLE; the row written before must survive reopening.
     for expected_rev in (1, 2):

@@ -78,6 +78,52 @@ async def test_saving_again_updates_but_keeps_created_at(backend: Storage) -> No
     assert got.created_at == T0 and got.updated_at == T0 + timedelta(hours=1)
 
 
+async def test_the_chosen_language_round_trips_beside_the_hint(backend: Storage) -> None:
+    mine = replace(state(), language="fr")
+    await backend.save_step(mine)
+    got = await backend.get_user(ALICE, "claude")
+    assert (got.locale, got.language) == ("de", "fr")
+    got.language = "es"
+    await backend.save_step(got)
+    assert (await backend.get_user(ALICE, "claude")).language == "es"
+
+
+async def test_a_chosen_language_goes_on_every_row_of_the_person_and_nobody_elses(backend: Storage) -> None:
+    await backend.save_step(state("1"))
+    await backend.save_step(state("1", pack="gemini"))
+    await backend.save_step(state("1", platform="discord"))
+    await backend.save_step(state("2"))
+    assert await backend.get_language(ALICE) is None
+    assert await backend.set_language(ALICE, "pt_BR") == 2
+    assert (await backend.get_user(ALICE, "claude")).language == "pt_BR"
+    assert (await backend.get_user(ALICE, "gemini")).language == "pt_BR"
+    assert await backend.get_language(ALICE) == "pt_BR"
+    assert (await backend.get_user(UserKey("discord", "1"), "claude")).language is None
+    assert (await backend.get_user(UserKey("telegram", "2"), "claude")).language is None
+    assert await backend.get_language(UserKey("telegram", "2")) is None
+    assert await backend.set_language(ALICE, "pt_BR") == 0  # rows that hold it already are left alone
+
+
+async def test_setting_the_language_makes_an_older_read_of_another_pack_stale(backend: Storage) -> None:
+    await backend.save_step(state("1"))
+    await backend.save_step(state("1", pack="gemini"))
+    elsewhere = await backend.get_user(ALICE, "gemini")
+    here = await backend.get_user(ALICE, "claude")
+    here.language = "de"
+    await backend.save_step(here)
+    assert await backend.set_language(ALICE, "de") == 1  # the other pack's row; this one has it already
+    elsewhere.node = "code"
+    with pytest.raises(StaleStateError):
+        await backend.save_step(elsewhere)  # would have written the old choice back
+    assert (await backend.get_user(ALICE, "gemini")).language == "de"
+
+
+async def test_forget_erases_the_chosen_language(backend: Storage) -> None:
+    await backend.save_step(replace(state("1"), language="es"))
+    await backend.forget_user(ALICE)
+    assert await backend.get_language(ALICE) is None
+
+
 async def test_users_are_keyed_by_platform_id_and_pack(backend: Storage) -> None:
     await backend.save_step(state("1"))
     await backend.save_step(state("1", node="home", platform="discord"))

@@ -58,10 +58,15 @@ def rows_mentioning(db: Path, needle: str) -> list[tuple[str, tuple[object, ...]
     return found
 
 
-async def test_command_menu_is_set_at_start_up(fake: FakeBotAPI, bot: BotProcess) -> None:
-    assert [c["command"] for c in fake.commands] == [
-        "start", "steps", "remind", "stop", "forget", "sources", "privacy", "help",
-    ]
+async def test_command_menu_is_set_at_start_up_in_every_language(fake: FakeBotAPI, bot: BotProcess) -> None:
+    names = ["start", "steps", "remind", "stop", "forget", "language", "sources", "privacy", "help"]
+    assert [c["command"] for c in fake.commands] == names
+    assert sorted(fake.commands_by_language) == ["", "de", "es", "fr", "pt"]
+    for menu in fake.commands_by_language.values():
+        assert [c["command"] for c in menu] == names
+    german = {c["command"]: c["description"] for c in fake.commands_by_language["de"]}
+    assert german["steps"] == "Nur die Schritte zeigen" and german["language"] == "Die Sprache des Bots wählen"
+    assert fake.commands_by_language["pt"][0]["description"] == "Percorrer o guia desde o início"
 
 
 async def test_the_users_app_language_is_kept_with_their_answers(fake: FakeBotAPI, bot: BotProcess) -> None:
