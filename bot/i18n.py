@@ -47,6 +47,8 @@ def person_language(chosen: str | None, hint: str | None) -> str:
     return chosen if chosen in LANGUAGES else choose_language(hint)
 
 
+# Cached: the engine asks several times a step, and parsing a locale with Babel is not cheap.
+@functools.lru_cache(maxsize=1024)
 def choose_language(hint: str | None, supported: tuple[str, ...] = LANGUAGES) -> str:
     """Map a platform's language hint (``de``, ``pt-BR``, ``es-419``, ``en_US``...) to a supported language.
 
@@ -116,6 +118,7 @@ class Lang:
         return format_list(items, locale=self._locale) if items else ""
 
 
+@functools.cache
 @functools.cache
 def lang(code: str | None) -> Lang:
     """The ``Lang`` for a supported language code (anything else gives English)."""
