@@ -12,6 +12,7 @@ import discord
 from adapters.discord.buttons import build_view
 from adapters.discord.render import Message, compose
 from bot.events import Event, Press, UserKey
+from bot.i18n import N_, choose_language, lang
 from bot.metrics import ERRORS, UPDATES
 
 if TYPE_CHECKING:
@@ -24,15 +25,20 @@ log = logging.getLogger(__name__)
 # leaves the rest of the 3 s for the defer request itself.
 ANSWER_WITHIN = 1.5
 
-FOREIGN_BUTTON = "That button belongs to someone else's conversation. Use `/optout start` to open your own."
-UNKNOWN_BUTTON = "That button is no longer in use. Use `/optout start` to open the guide."
-SORRY = "Sorry, something went wrong on my side and nothing was changed. Please try again in a moment."
-ADMIN_ONLY = "Only members with the **Manage Server** permission can change the reminder announcements."
-SERVER_ONLY = "This command works in a server, not in direct messages."
+FOREIGN_BUTTON = N_("That button belongs to someone else's conversation. Use `/optout start` to open your own.")
+UNKNOWN_BUTTON = N_("That button is no longer in use. Use `/optout start` to open the guide.")
+SORRY = N_("Sorry, something went wrong on my side and nothing was changed. Please try again in a moment.")
+ADMIN_ONLY = N_("Only members with the **Manage Server** permission can change the reminder announcements.")
+SERVER_ONLY = N_("This command works in a server, not in direct messages.")
 
 
 def user_key(user: discord.abc.User) -> UserKey:
     return UserKey("discord", str(user.id))
+
+
+def _in_their_language(interaction: discord.Interaction, text: str) -> str:
+    # The client's language is enough for these fixed notices; a /language choice lives in the engine.
+    return lang(choose_language(interaction.locale.value))._(text)
 
 
 class InteractionHandler:
@@ -99,7 +105,7 @@ class InteractionHandler:
 
     async def _explain(self, interaction: discord.Interaction, text: str) -> None:
         try:
-            await interaction.response.send_message(text, ephemeral=True)
+            await interaction.response.send_message(_in_their_language(interaction, text), ephemeral=True)
         except discord.HTTPException as exc:
             log.warning("could not answer an interaction: %s", _why(exc))
 
@@ -138,7 +144,7 @@ class InteractionHandler:
         except Exception:
             ERRORS.labels("discord_step").inc()
             log.exception("a step failed")
-            messages = [Message(SORRY, notice=True)]
+            messages = [Message(_in_their_language(interaction, SORRY), notice=True)]
         try:
             await self._deliver(interaction, messages, in_place=in_place, deferred=deferred, private=private)
         except discord.HTTPException as exc:

@@ -24,6 +24,7 @@ from adapters.discord.render import compose
 from adapters.discord.translator import CatalogTranslator
 from bot import button_data
 from bot.events import Button, Outcome, Recipient
+from bot.i18n import N_
 from bot.platform import Delivery, Outgoing, PlatformError
 
 if TYPE_CHECKING:
@@ -37,7 +38,9 @@ log = logging.getLogger(__name__)
 
 READY_TIMEOUT = 20.0  # seconds from login to the gateway's READY
 DRAIN_TIMEOUT = 3.0  # seconds for the steps in flight at shutdown (the app allows 8 in all)
-START_GUIDE = "Open the guide"
+# Under a channel announcement, read by everyone in the channel: a channel has no language of its own,
+# so it stays English; it is marked so the catalogs hold it should servers ever get one.
+START_GUIDE = N_("Open the guide")
 
 VOICE_WARNING = "voice will NOT be supported"
 

@@ -26,7 +26,7 @@ from adapters.telegram.render import compose, toast
 from adapters.telegram.sending import edit_into, send_part, with_retries
 from bot.engine import Engine
 from bot.events import Command, Event, Outcome, PlatformHints, Press, Recipient, Start, Text, UserKey
-from bot.i18n import N_
+from bot.i18n import N_, choose_language, lang
 from bot.locks import KeyedLocks
 from bot.metrics import ERRORS, UPDATES
 
@@ -56,13 +56,13 @@ _PAYLOAD = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 ENTRY_MAX = 64
 COMMAND_NAME_MAX = 32
 
-GROUP_TEXT = (
+GROUP_TEXT = N_(
     "I walk people through this in a private chat, so your answers stay between you and me. "
     "Tap the button to open it."
 )
-GROUP_BUTTON = "Open a private chat"
-SORRY = "Sorry, something went wrong on my side. Please try again in a moment, or send /start."
-NOT_HERE = "Please use the buttons in our private chat."
+GROUP_BUTTON = N_("Open a private chat")
+SORRY = N_("Sorry, something went wrong on my side. Please try again in a moment, or send /start.")
+NOT_HERE = N_("Please use the buttons in our private chat.")
 
 Handler = Callable[[Update, ContextTypes.DEFAULT_TYPE], Awaitable[None]]
 
@@ -137,7 +137,7 @@ class TelegramHandlers:
             message = query.message
             if message is None or message.chat.type != Chat.PRIVATE:
                 answered = True
-                await query.answer(NOT_HERE)
+                await query.answer(lang(choose_language(query.from_user.language_code))._(NOT_HERE))
                 return
             user_id = query.from_user.id
             key = UserKey(PLATFORM, str(user_id))
@@ -169,9 +169,12 @@ class TelegramHandlers:
         elif name == "steps":
             payload = "steps"
         url = f"https://t.me/{context.bot.username}?start={payload}" if payload else f"https://t.me/{context.bot.username}"
-        markup = InlineKeyboardMarkup([[InlineKeyboardButton(GROUP_BUTTON, url=url)]])
+        # In the language of whoever sent the command: the group itself has none.
+        user = update.effective_user
+        t = lang(choose_language(user.language_code if user else None))
+        markup = InlineKeyboardMarkup([[InlineKeyboardButton(t._(GROUP_BUTTON), url=url)]])
         await with_retries(
-            lambda: context.bot.send_message(message.chat_id, GROUP_TEXT, reply_markup=markup), "sendMessage"
+            lambda: context.bot.send_message(message.chat_id, t._(GROUP_TEXT), reply_markup=markup), "sendMessage"
         )
 
     @counted
@@ -197,7 +200,9 @@ class TelegramHandlers:
             log.error("telegram: update %s failed: %s", update_id, kind, exc_info=exc)
         if isinstance(update, Update) and update.effective_chat and update.effective_chat.type == Chat.PRIVATE:
             try:
-                await context.bot.send_message(update.effective_chat.id, SORRY)
+                user = update.effective_user
+                sorry = lang(choose_language(user.language_code if user else None))._(SORRY)
+                await context.bot.send_message(update.effective_chat.id, sorry)
             except TelegramError as again:
                 log.warning("telegram: could not tell the user about the failure (%s)", type(again).__name__)
 

@@ -145,6 +145,11 @@ async def test_another_members_button_is_refused(fake: FakeDiscord, bot: BotProc
     reply = await other.pop_message()
     assert interaction.ack_type == 4 and reply.ephemeral and reply.visible_to == other.id
     assert reply.content == FOREIGN_BUTTON
+    # Told in the presser's own client language.
+    spanish = fake.member(2503, locale="es-ES")
+    await spanish.press_custom_id(button["custom_id"], message)
+    assert (await spanish.pop_message()).content == (
+        "Ese botón es de la conversación de otra persona. Usa `/optout start` para abrir la tuya.")
     assert fake.messages[message.id].edits == 0 and owner.pending() == 0
     await owner.press(message.labels()[0])
     assert (await owner.pop_message()).id == message.id, "the owner's conversation is untouched"

@@ -249,6 +249,17 @@ async def test_group_start_offers_a_private_chat(fake: FakeBotAPI, bot: BotProce
     assert [m.text for m in user.bot_messages] == [user.bot_messages[0].text]
 
 
+async def test_a_group_is_answered_in_the_senders_language(fake: FakeBotAPI, bot: BotProcess) -> None:
+    user = fake.user(3_005_001, language_code="de")
+    group = fake.group(-100_3001)
+    await user.send("/start", chat=group)
+    [reply] = await fake.wait_for(lambda: fake.sent_to(group["id"]))
+    assert reply.text == (
+        "Ich führe dich in einem privaten Chat durch alles, damit deine Antworten zwischen uns bleiben. "
+        "Tippe auf den Button, um ihn zu öffnen.")
+    assert reply.buttons == [{"text": "Privaten Chat öffnen", "url": "https://t.me/optout_test_bot"}]
+
+
 async def test_forget_erases_everything_about_the_user(fake: FakeBotAPI, bot: BotProcess) -> None:
     user = fake.user(3_987_654)
     await at_plan(user)
