@@ -13,7 +13,6 @@ from urllib.parse import urlsplit
 
 from bot.storage.base import Storage, StorageError
 from bot.storage.memory import MemoryStorage
-from bot.storage.postgres import open_postgres
 from bot.storage.sqlite import open_storage
 
 
@@ -26,6 +25,10 @@ async def _memory(url: str, create: bool) -> Storage:
 
 
 async def _postgres(url: str, create: bool) -> Storage:
+    # Imported here: settings check DATABASE_URL through this module on every start, and a SQLite
+    # deployment (or `optout-bot --version`) need not load asyncpg.
+    from bot.storage.postgres import open_postgres
+
     return await open_postgres(url, create=create)
 
 
