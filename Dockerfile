@@ -26,6 +26,7 @@ RUN pip install .
 ENV DATABASE_URL=sqlite:////data/optout.db \
     CONTENT_PATH=/app/content/claude.yaml \
     HEALTH_PORT=8080 \
+    HEALTH_HOST=0.0.0.0 \
     LOG_FORMAT=json
 
 VOLUME ["/data"]

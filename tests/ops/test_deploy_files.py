@@ -153,3 +153,12 @@ def test_the_ha_profile_runs_two_replicas_on_postgres_behind_nginx(compose: dict
 
 def test_env_example_names_the_ha_password() -> None:
     assert re.search(r"^# POSTGRES_PASSWORD=$", (ROOT / ".env.example").read_text(), re.M)
+
+
+def test_health_server_binds_all_addresses_only_inside_the_container(dockerfile, compose: dict) -> None:
+    # Outside Docker the default is loopback (bot/settings.py); inside, Docker's port mapping needs 0.0.0.0.
+    assert Settings.model_fields["health_host"].default == "127.0.0.1"
+    assert "HEALTH_HOST=0.0.0.0" in " ".join(_args(dockerfile, "ENV"))
+    for name in ("bot", "bot-ha"):
+        assert compose["services"][name]["environment"]["HEALTH_HOST"] == "0.0.0.0"
+    assert all(p.startswith("127.0.0.1:") for p in compose["services"]["bot"]["ports"])
