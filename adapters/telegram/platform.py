@@ -21,6 +21,7 @@ from telegram.error import (
 from telegram.ext import Application, ApplicationBuilder, ApplicationHandlerStop, ContextTypes, TypeHandler
 
 from adapters.telegram import log_privacy
+from adapters.telegram.fairness import PerPersonUpdates
 from adapters.telegram.handlers import MENU, TelegramHandlers
 from adapters.telegram.rate_limits import PriorityRateLimiter
 from adapters.telegram.send_transport import AiohttpRequest
@@ -38,7 +39,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 ALLOWED_UPDATES = ["message", "callback_query", "my_chat_member"]
-# Updates of different users in flight at once (the adapter and engine keep each user's in order),
+# Updates of different users in flight at once, at most one per person (fairness.py keeps each person's
+# in their own queue, in order),
 # and HTTP connections to the Bot API. httpcore scans its pool and its queue of waiting requests on
 # every request, so PTB's defaults (256 of each) cost more CPU than they save under load: with
 # bench/telegram_updates.py, 32/16 handled 25-100 % more updates a second than 256/256. That is
@@ -81,6 +83,7 @@ class TelegramPlatform:
         self._app: Application | None = None
         self._sender: UnpromptedBot | None = None  # unprompted sends: the same token, the aiohttp transport
         self._limit = self.settings.telegram_rate_limit
+        self._updates_in: PerPersonUpdates | None = None
 
     # Lifecycle -------------------------------------------------------------------------------
     async def start(self) -> None:
@@ -94,11 +97,12 @@ class TelegramPlatform:
         log_privacy.install()
         logging.getLogger("telegram.ext.Updater").addFilter(_not_a_conflict_cleanup)  # once: addFilter skips a repeat
 
+        self._updates_in = PerPersonUpdates(CONCURRENT_UPDATES)
         builder = (
             ApplicationBuilder()
             .token(token)
             .base_url(settings.telegram_api_base_url.rstrip("/"))
-            .concurrent_updates(CONCURRENT_UPDATES)
+            .concurrent_updates(self._updates_in)
             .get_updates_read_timeout(POLL_TIMEOUT + 5)
             .connection_pool_size(CONNECTION_POOL)
         )
@@ -107,6 +111,7 @@ class TelegramPlatform:
             # broadcasts; 429s are waited out.
             builder = builder.rate_limiter(PriorityRateLimiter())
         app = builder.build()
+        self._updates_in.attach(app.bot)
         if settings.telegram_webhook_url and self._updates is not None:
             # Before every other handler (group -1): a repeated update stops here.
             app.add_handler(TypeHandler(Update, self._once), group=-1)
@@ -171,7 +176,9 @@ class TelegramPlatform:
         if app.updater is not None and app.updater.running:
             await app.updater.stop()
         if app.running:
-            await app.stop()  # waits for the updates being processed
+            await app.stop()  # hands the updates fetched to their people's queues
+        if self._updates_in is not None:
+            await self._updates_in.drain()  # the queued updates are handled before the bot closes
         await app.shutdown()
         self._app = None
         await self._close_sender()
