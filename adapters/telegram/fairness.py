@@ -37,7 +37,10 @@ from bot.metrics import UPDATES_DROPPED
 log = logging.getLogger(__name__)
 
 PLATFORM = "telegram"
-WAITING = 3  # updates a person may have waiting behind the one being handled
+# Updates a person may have waiting behind the one being handled. Small, so that a flood costs its sender
+# a few seconds of replies at their chat's one message a second, not minutes; 5 rather than 3 so that a
+# quick typist's few lines, or a small album (one update per photo), are all still answered.
+WAITING = 5
 NOTICE_EVERY = 5.0  # seconds between two "one moment" messages to one person
 LOG_EVERY = 60.0  # seconds between two log lines about one person's dropped updates
 REMEMBERED = 4096  # people whose last notice and log line are remembered (idle ones are forgotten first)
@@ -50,7 +53,7 @@ _PressKey = tuple[int, int, str]  # chat, message, button data
 
 @dataclass
 class _Person:
-    waiting: deque[tuple[Update, Awaitable[Any]]] = field(default_factory=deque)
+    waiting: deque[tuple[Update, Awaitable[Any]]] = field(default_factory=deque)  # the one being handled first
     presses: list[_PressKey] = field(default_factory=list)  # of the waiting updates and the one being handled
     worker: asyncio.Task[None] | None = None
     last_notice: float | None = None
@@ -100,7 +103,7 @@ class PerPersonUpdates(BaseUpdateProcessor):
         droppable = update.message is not None or update.callback_query is not None
         if press is not None and press in person.presses:
             self._drop(update, coroutine, person, STALE_REASON)
-        elif droppable and len(person.waiting) >= WAITING:
+        elif droppable and len(person.waiting) > WAITING:
             self._drop(update, coroutine, person, BUSY_REASON)
         else:
             person.waiting.append((update, coroutine))
