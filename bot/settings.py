@@ -64,6 +64,9 @@ class Settings(BaseSettings):
     # Names this process in metrics and leases when several share a database (default: the host name,
     # which is the container's id under Docker).
     instance_name: str = Field(default_factory=socket.gethostname, min_length=1, max_length=64)
+    # `optout-bot db copy`'s target when --to is not given: a PostgreSQL URL with its password, kept out of
+    # the process list (ps shows every argument).
+    db_copy_to: SecretStr | None = None
     # Previews and tests only: run the clock as if it were this instant now (it keeps running).
     fake_now: datetime | None = None
 

@@ -27,6 +27,7 @@ from adapters.telegram.rate_limits import PriorityRateLimiter
 from adapters.telegram.send_transport import AiohttpRequest
 from adapters.telegram.sending import UnpromptedBot, send_unprompted
 from bot.i18n import ENGLISH, LANGUAGES, lang
+from bot.logs import redact
 from bot.platform import Delivery, Outgoing, PlatformError
 
 if TYPE_CHECKING:
@@ -247,12 +248,12 @@ class TelegramPlatform:
 
     def _api_host(self) -> str:
         parts = urlsplit(self.settings.telegram_api_base_url)
-        return f"{parts.scheme}://{parts.netloc}"
+        return redact(f"{parts.scheme}://{parts.netloc}")  # without a user:password@
 
     def _redact(self, text: str) -> str:
         # These messages also reach stderr through print(), outside the logging filter.
         token = self.settings.telegram_bot_token
-        return text.replace(token.get_secret_value(), "[REDACTED]") if token else text
+        return redact(text, token.get_secret_value()) if token else redact(text)
 
     # Unprompted messages ---------------------------------------------------------------------
     async def send(self, message: Outgoing) -> Delivery:
