@@ -31,6 +31,7 @@ from bot.logs import redact
 from bot.platform import Delivery, Outgoing, PlatformError
 
 if TYPE_CHECKING:
+    from bot.budget import SharedBudget
     from bot.clock import Clock
     from bot.engine import Engine
     from bot.reminders.service import ReminderService
@@ -70,8 +71,12 @@ class TelegramPlatform:
     name = "telegram"
 
     def __init__(self, settings: Settings, engine: Engine, reminders: ReminderService, *, unprompted_in_flight: int,
-                 updates: Coordination | None = None, clock: Clock | None = None) -> None:
-        """``updates`` (with ``clock``): where instances sharing a database claim webhook updates, so each is handled once."""
+                 updates: Coordination | None = None, clock: Clock | None = None,
+                 budget: SharedBudget | None = None) -> None:
+        """``updates`` (with ``clock``): where instances sharing a database claim webhook updates, so each is handled once.
+
+        ``budget``: this instance's share of the bot's 30 messages a second, when instances share the token.
+        """
         self.settings = settings
         self._updates = updates
         self._clock = clock
@@ -85,6 +90,7 @@ class TelegramPlatform:
         self._sender: UnpromptedBot | None = None  # unprompted sends: the same token, the aiohttp transport
         self._limit = self.settings.telegram_rate_limit
         self._updates_in: PerPersonUpdates | None = None
+        self._budget = budget
 
     # Lifecycle -------------------------------------------------------------------------------
     async def start(self) -> None:
@@ -110,7 +116,7 @@ class TelegramPlatform:
         if self._limit:
             # Telegram's 30 messages a second overall (and 20 a minute per group), replies before
             # broadcasts; 429s are waited out.
-            builder = builder.rate_limiter(PriorityRateLimiter())
+            builder = builder.rate_limiter(PriorityRateLimiter(self._budget))
         app = builder.build()
         self._updates_in.attach(app.bot)
         if settings.telegram_webhook_url and self._updates is not None:
@@ -128,6 +134,8 @@ class TelegramPlatform:
             get_updates_request=transport, rate_limiter=app.bot.rate_limiter,
         )
         try:
+            if self._budget is not None and self._limit:
+                await self._budget.start()
             await app.initialize()  # getMe: proves the token
             await self._sender.initialize()
         except InvalidToken:
@@ -183,6 +191,8 @@ class TelegramPlatform:
         await app.shutdown()
         self._app = None
         await self._close_sender()
+        if self._budget is not None:
+            await self._budget.stop()
 
     def ready(self) -> bool:
         """Tell whether updates are being received."""
@@ -197,6 +207,8 @@ class TelegramPlatform:
                     await app.updater.stop()
                 await app.shutdown()
             await self._close_sender()
+            if self._budget is not None:
+                await self._budget.stop()
         except Exception:  # the start already failed; the reason to report is that one
             log.debug("telegram: clean-up after a failed start failed", exc_info=True)
 
