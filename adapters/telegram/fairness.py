@@ -43,6 +43,11 @@ PLATFORM = "telegram"
 WAITING = 5
 NOTICE_EVERY = 5.0  # seconds between two "one moment" messages to one person
 LOG_EVERY = 60.0  # seconds between two log lines about one person's dropped updates
+# Answers to dropped presses and "one moment" notices sent at once. A flood of 200 presses is 200
+# answerCallbackQuery calls; all at once they took every connection of PTB's pool, and other people's
+# replies waited past the pool timeout (bench/fairness.py: bystanders' p99 2.9 s). A few at a time leave
+# the pool to the replies.
+NOTICES_AT_ONCE = 4
 REMEMBERED = 4096  # people whose last notice and log line are remembered (idle ones are forgotten first)
 BUSY = N_("One moment, please: I'm still answering your earlier messages.")
 BUSY_REASON = "busy"  # the metric's reason for an update past the person's queue
@@ -72,6 +77,7 @@ class PerPersonUpdates(BaseUpdateProcessor):
         self._people: OrderedDict[int, _Person] = OrderedDict()
         self._bot: Bot | None = None
         self._tasks: set[asyncio.Task[None]] = set()  # workers and notices, awaited at shutdown
+        self._notices = asyncio.Semaphore(NOTICES_AT_ONCE)
 
     def attach(self, bot: Bot) -> None:
         """Give the bot that sends the notices (built with the Application, after this processor)."""
@@ -173,10 +179,10 @@ class PerPersonUpdates(BaseUpdateProcessor):
             person.last_notice = now
             self._spawn(self._quietly(self._bot.send_message(chat.id, t._(BUSY))))
 
-    @staticmethod
-    async def _quietly(call: Awaitable[object]) -> None:
+    async def _quietly(self, call: Awaitable[object]) -> None:
         try:
-            await call
+            async with self._notices:
+                await call
         except TelegramError as exc:  # a notice that cannot be delivered changes nothing
             log.debug("telegram: a 'one moment' notice failed (%s: %s)", type(exc).__name__, exc)
 
