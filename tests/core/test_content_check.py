@@ -336,3 +336,54 @@ def test_diagram_by_pack_name() -> None:
     assert run.stdout.startswith("flowchart TD") and 'start -->|"🏢 Team, Enterprise or Edu"| work_result' in run.stdout
     run = subprocess.run([*CLI, "content", "diagram", "nosuch"], capture_output=True, text=True, cwd=ROOT)
     assert run.returncode == 1 and "nosuch.yaml" in run.stderr
+
+
+# Sources and freshness (issue 20) -------------------------------------------------------------------------------
+STEPS_PACK = PACK.replace('''      # facts: none
+      - id: checked
+        text: "Checked {checked}."
+''', '''      # facts: AB1
+      - id: how
+        steps: true
+        sources: [vendor]
+        text: "1. Open **Settings**."
+      # facts: none
+      - id: checked
+        text: "_Steps checked {checked}._"
+''')
+
+
+def test_steps_resting_on_a_vendor_page_may_say_steps_checked(tmp_path: Path) -> None:
+    assert check_pack(_pack_dir(tmp_path, STEPS_PACK), date(2026, 12, 6)).problems == []
+
+
+def test_steps_resting_on_press_reports_must_say_last_reviewed(tmp_path: Path) -> None:
+    path = _pack_dir(tmp_path, STEPS_PACK.replace("kind: vendor", "kind: press"))
+    assert check_pack(path, date(2026, 12, 6)).problems == [
+        f"{path}: result: its steps rest on no vendor page that was read: "
+        "say 'Last reviewed {checked}, from press reports'"]
+    fixed = _pack_dir(tmp_path, STEPS_PACK.replace("kind: vendor", "kind: press").replace(
+        "_Steps checked {checked}._", "_Last reviewed {checked}, from press reports._"))
+    assert check_pack(fixed, date(2026, 12, 6)).problems == []
+    run = _check_all(tmp_path)
+    assert run.returncode == 0 and "testpack.yaml: ok" in run.stdout
+
+
+def test_a_node_without_steps_cannot_say_steps_checked(tmp_path: Path) -> None:
+    path = _pack_dir(tmp_path, PACK.replace('"Checked {checked}."', '"Steps checked {checked}."'))
+    assert check_pack(path, date(2026, 12, 6)).problems == [
+        f"{path}: result: says 'Steps checked {{checked}}' but shows no steps (mark them 'steps: true')"]
+
+
+@pytest.mark.parametrize("url", ["https://www.techradar.com/", "https://makeuseof.com", "http://example.org//"])
+def test_a_source_that_is_only_a_sites_root_is_refused(tmp_path: Path, url: str) -> None:
+    path = _pack_dir(tmp_path, PACK.replace("https://example.com/help", url))
+    run = _check_all(tmp_path)
+    assert run.returncode == 1
+    assert f"{path}: sources.vendor: {url} is a site's root, not the page read: give the article's address" in run.stderr
+
+
+def test_a_source_must_say_whether_it_is_the_vendors_page_or_press(tmp_path: Path) -> None:
+    path = _pack_dir(tmp_path, PACK.replace("    kind: vendor\n", ""))
+    assert f"{path}: sources.vendor: say 'kind: vendor' (the vendor's own page, or a mirror of it) or 'kind: press'" in (
+        check_pack(path, date(2026, 12, 6)).problems)
