@@ -13,6 +13,7 @@ import signal
 from dataclasses import dataclass
 from datetime import datetime
 
+from bot.budget import SharedBudget
 from bot.clock import Clock, SystemClock
 from bot.content_check import check_guide, pack_files
 from bot.engine import Engine
@@ -128,8 +129,11 @@ def create_platforms(services: Services) -> list[Platform]:
         os.environ.setdefault("PTB_TIMEDELTA", "1")
         from adapters.telegram import TelegramPlatform
 
+        # Telegram's 30 messages a second are the bot's (its token's), split among the instances sending with it.
+        bot_id = settings.telegram_bot_token.get_secret_value().split(":", 1)[0]
+        budget = SharedBudget(services.storage, f"telegram:{bot_id}", settings.instance_name)
         platforms.append(TelegramPlatform(settings, services.engine, services.reminders, unprompted_in_flight=MAX_IN_FLIGHT,
-                                          updates=services.storage, clock=services.clock))
+                                          updates=services.storage, clock=services.clock, budget=budget))
     if settings.discord_bot_token:
         from adapters.discord import DiscordPlatform
 

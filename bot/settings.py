@@ -57,11 +57,16 @@ class Settings(BaseSettings):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["text", "json"] = "text"
     health_port: int = Field(8080, ge=0, le=65535)  # 0 turns the health server off
-    health_host: str = "0.0.0.0"
+    # Loopback by default: a bare `optout-bot run` on a server must not expose /metrics and /readyz to the
+    # network. The image sets 0.0.0.0, where Docker's port mapping (published on the host's loopback) needs it.
+    health_host: str = "127.0.0.1"
     retention_days: int = Field(180, ge=1)
     # Names this process in metrics and leases when several share a database (default: the host name,
     # which is the container's id under Docker).
     instance_name: str = Field(default_factory=socket.gethostname, min_length=1, max_length=64)
+    # `optout-bot db copy`'s target when --to is not given: a PostgreSQL URL with its password, kept out of
+    # the process list (ps shows every argument).
+    db_copy_to: SecretStr | None = None
     # Previews and tests only: run the clock as if it were this instant now (it keeps running).
     fake_now: datetime | None = None
 

@@ -262,6 +262,19 @@ class Coordination(abc.ABC):
         one gets True. Claims older than ``keep`` are forgotten: the backend drops them as it goes.
         """
 
+    # Not abstract: a backend only one process uses (SQLite, memory) has nobody to share with.
+    async def budget_members(self, pool: str, member: str, ttl: timedelta) -> int | None:
+        """Heartbeat: mark ``member`` of ``pool`` alive for ``ttl`` from now, on the database's clock (instances'
+        clocks may differ), and return how many members are alive, ``member`` included.
+
+        None: this backend serves one process, which has the whole budget (the default).
+        """
+        return None
+
+    async def leave_budget(self, pool: str, member: str) -> None:
+        """Drop ``member`` from ``pool`` (a clean stop), so the others take its share at their next heartbeat."""
+        return None  # the default backend keeps no pool
+
 
 class Storage(UserStore, ReminderQueue, CounterStore, Coordination):
     """A backend: one database behind all four ports."""

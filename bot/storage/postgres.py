@@ -472,6 +472,25 @@ class PostgresStorage(Storage):
             " WHERE leases.holder = excluded.holder OR leases.until <= $4 RETURNING true",
             name, holder, until, now)) is True
 
+    async def budget_members(self, pool: str, member: str, ttl: timedelta) -> int | None:
+        # The database's clock on both sides of the comparison, so that instances' clocks need not agree.
+        # Rows dead for a minute are dropped as it goes; a CTE's insert is not visible to the count, hence + 1.
+        async def beat(con: asyncpg.Connection) -> int:
+            await con.execute("DELETE FROM budget_members WHERE pool = $1 AND alive_until < clock_timestamp()"
+                              " - interval '1 minute'", pool)
+            return await con.fetchval(
+                "WITH beat AS (INSERT INTO budget_members (pool, member, alive_until)"
+                " VALUES ($1, $2, clock_timestamp() + $3) ON CONFLICT (pool, member)"
+                " DO UPDATE SET alive_until = excluded.alive_until)"
+                " SELECT count(*) + 1 FROM budget_members WHERE pool = $1 AND member <> $2"
+                " AND alive_until > clock_timestamp()", pool, member, ttl)
+
+        return int(await self._run(beat))
+
+    async def leave_budget(self, pool: str, member: str) -> None:
+        await self._run(lambda con: con.execute("DELETE FROM budget_members WHERE pool = $1 AND member = $2",
+                                                pool, member))
+
     async def row_counts(self, tables: Sequence[str]) -> dict[str, int]:
         """Return {table: rows}, a funnel day's stripes counted as one row (for ``optout-bot db copy``)."""
         async def count(con: asyncpg.Connection) -> dict[str, int]:

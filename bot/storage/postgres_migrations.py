@@ -104,4 +104,14 @@ MIGRATIONS: list[str] = [
     """
     ALTER TABLE users ADD COLUMN language text;
     """,
+    # 5: instances sharing one platform budget (Telegram's 30 messages a second belong to the bot, not to
+    # each process): each heartbeats its row, and takes budget / the number of rows still alive.
+    """
+    CREATE TABLE budget_members (
+        pool        text NOT NULL,
+        member      text NOT NULL,
+        alive_until timestamptz NOT NULL,
+        PRIMARY KEY (pool, member)
+    );
+    """,
 ]
