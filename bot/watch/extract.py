@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import re
 
-import trafilatura
-
 # A line that is only a date stamp ("Updated 3 December 2026", "Last modified: 2026-12-03") is page
 # chrome even when it sits inside the article: it changes with every edit of the page, not with what
 # the page says. Only whole lines are dropped, so a date inside a sentence still counts.
@@ -34,6 +32,9 @@ _SPACE = re.compile(r"\s+")
 
 def main_text(html: str | bytes, url: str | None = None) -> str:
     """The page's main text, one paragraph a line, whitespace normalised; "" when none is found."""
+    # Imported on first use: it costs about 0.1 s, which a bot started without CONTENT_WATCH never pays.
+    import trafilatura
+
     text = trafilatura.extract(
         html, url=url, include_comments=False, include_tables=True, include_links=False,
         include_images=False, favor_precision=True, with_metadata=False,

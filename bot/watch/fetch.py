@@ -45,16 +45,18 @@ class Fetched:
 class PoliteFetcher:
     """Fetch pages through one aiohttp session; use as ``async with PoliteFetcher() as f: await f.fetch(url)``."""
 
-    def __init__(self, timeout: float = 20.0, max_bytes: int = MAX_BYTES, host_gap: float = HOST_GAP) -> None:
+    def __init__(self, timeout: float = 20.0, max_bytes: int = MAX_BYTES, host_gap: float | None = None) -> None:
         self.timeout = timeout
         self.max_bytes = max_bytes
-        self.host_gap = host_gap
+        self.host_gap = HOST_GAP if host_gap is None else host_gap
         self._session: aiohttp.ClientSession | None = None
         self._turns: dict[str, asyncio.Lock] = {}
         self._last: dict[str, float] = {}
         self._robots: dict[str, RobotFileParser | str] = {}  # origin -> parser, or why it could not be read
 
     async def __aenter__(self) -> PoliteFetcher:
+        # Each run reads robots.txt afresh: a site's rules may have changed since yesterday.
+        self._robots.clear()
         # trust_env: an operator behind a proxy sets HTTPS_PROXY / NO_PROXY as for any other tool.
         self._session = aiohttp.ClientSession(
             headers={"User-Agent": USER_AGENT}, timeout=aiohttp.ClientTimeout(total=self.timeout), trust_env=True,

@@ -117,7 +117,8 @@ def write_pack(folder: Path, name: str, sources: dict[str, str]) -> Path:
     """A guide pack whose sources (id -> address) are cited by two blocks with their fact comments."""
     ids = list(sources)
     lines = [
-        'version: "2026.12.1"', f'title: "{name} test pack"', "start: result", "sources:",
+        'version: "2026.12.1"', f'title: "{name} test pack"', "start: result", "entries: {steps: result}",
+        "sources:",
     ]
     for sid, url in sources.items():
         lines += [f"  - id: {sid}", f'    title: "{sid} page"', f"    url: {url}", "    seen: 2026-11-30"]
