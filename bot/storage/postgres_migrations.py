@@ -104,4 +104,17 @@ MIGRATIONS: list[str] = [
     """
     ALTER TABLE users ADD COLUMN language text;
     """,
+    # 5: the content watch's snapshot of each guide source's main text (bot/watch), one per pack and source.
+    """
+    CREATE TABLE source_snapshots (
+        pack          text NOT NULL,
+        source_id     text NOT NULL,
+        url           text NOT NULL,
+        text          text NOT NULL,
+        fetched_at    timestamptz NOT NULL,
+        etag          text,
+        last_modified text,
+        PRIMARY KEY (pack, source_id)
+    );
+    """,
 ]
