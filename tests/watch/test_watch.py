@@ -230,3 +230,17 @@ async def test_a_pause_between_requests_to_one_host(site: Site, tmp_path: Path) 
     started = time.monotonic()
     await SourceWatch(MemoryStorage(), ManualClock(T0), fetcher=PoliteFetcher(host_gap=0.2)).run(watched_sources([pack]))
     assert time.monotonic() - started >= 0.4  # robots.txt, /a, /b: two gaps
+
+
+def test_every_shipped_source_is_watched_with_the_facts_that_cite_it() -> None:
+    from bot.guide import load_guide
+    from bot.watch.watch import pack_paths
+
+    content = Path(__file__).resolve().parents[2] / "content"
+    watched = watched_sources(pack_paths(content / "claude.yaml"))
+    expected = {(g.pack, s.id, s.url) for p in sorted(content.glob("*.yaml")) for g in [load_guide(p)] for s in g.sources}
+    assert {(w.pack, w.source_id, w.url) for w in watched} == expected
+    facts = {(w.pack, w.source_id): w.facts for w in watched}
+    assert facts[("chatgpt", "temporary-chat")] == ("CG3",)
+    assert {"F9", "F10", "F12"} <= set(facts[("claude", "privacy-settings")])
+    assert watched[0].pack == "claude"  # CONTENT_PATH's pack first, as `run` loads them
