@@ -241,6 +241,6 @@ def test_every_shipped_source_is_watched_with_the_facts_that_cite_it() -> None:
     expected = {(g.pack, s.id, s.url) for p in sorted(content.glob("*.yaml")) for g in [load_guide(p)] for s in g.sources}
     assert {(w.pack, w.source_id, w.url) for w in watched} == expected
     facts = {(w.pack, w.source_id): w.facts for w in watched}
-    assert facts[("chatgpt", "temporary-chat")] == ("CG3",)
+    assert "CG3" in facts[("chatgpt", "temporary-chat")]
     assert {"F9", "F10", "F12"} <= set(facts[("claude", "privacy-settings")])
     assert watched[0].pack == "claude"  # CONTENT_PATH's pack first, as `run` loads them
