@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import difflib
 import logging
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -194,10 +195,19 @@ class SourceWatch:
             source.pack, source.source_id, source.url, text, self._clock.now(), etag, modified))
 
 
+# Diffed a sentence a line: a changed word in a long paragraph then shows as one short sentence, not
+# as the whole paragraph twice.
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[\"“'‘(\[]?[A-Z0-9])")
+
+
+def sentences(text: str) -> list[str]:
+    return [s for line in text.splitlines() for s in _SENTENCE_END.split(line) if s]
+
+
 def short_diff(before: str, after: str, limit: int = DIFF_LINES) -> tuple[str, ...]:
-    """A unified diff of two main texts, one context line, at most ``limit`` lines of it."""
+    """A unified diff of two main texts, a sentence a line, one line of context, at most ``limit`` lines."""
     lines = [line.rstrip("\n") for line in difflib.unified_diff(
-        before.splitlines(), after.splitlines(), "before", "now", n=1, lineterm="")]
+        sentences(before), sentences(after), "before", "now", n=1, lineterm="")]
     lines = [line if len(line) <= LINE_WIDTH else line[:LINE_WIDTH - 1] + "…" for line in lines]
     if len(lines) > limit:
         return (*lines[:limit], f"… {len(lines) - limit} more diff line(s)")

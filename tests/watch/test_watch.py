@@ -77,7 +77,14 @@ async def test_a_changed_article_is_one_line_with_its_facts_and_a_short_diff(sit
     assert lines[0] == f"demo faq (CG1, CG2, CG10): main text changed {site.url('/faq')}"
     diff = [line.strip() for line in lines[1:-1]]
     assert diff[:2] == ["--- before", "+++ now"]
-    assert "-" + PARAGRAPHS[2] in diff and "+" + changed[2] in diff
+    # A sentence a line: the changed sentence, its neighbours as context, not the whole paragraph twice.
+    assert diff[2:] == [
+        "@@ -5,3 +5,3 @@",
+        "Turning the setting off does not remove them from models that were trained earlier.",
+        "-Temporary chats are never used to train our models and are deleted after thirty days.",
+        "+Temporary chats are never used to train our models and are deleted after ninety days.",
+        "Business plans such as Team and Enterprise are not used for training by default.",
+    ]
     assert not any("Related" in line or "cookies" in line for line in lines)
     assert lines[-1] == "checked 2 source(s): 1 changed, 0 failed, 1 unchanged"
     assert SOURCE_CHANGES.labels(kind="changed")._value.get() == before + 1
