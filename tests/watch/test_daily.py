@@ -99,3 +99,20 @@ def test_a_quiet_day_posts_nothing_and_diff_minus_lines_stay_plain_text() -> Non
                                                                                "-- an old list item", "+- a new one"))]))
     assert text is not None
     assert "  \u2212- an old list item" in text.splitlines()
+
+
+def test_the_watch_settings_are_checked_with_one_line_each() -> None:
+    from bot.events import Recipient
+    from bot.settings import SettingsError
+    from bot.watch.daily import operator_recipients
+
+    with pytest.raises(SettingsError, match=r"^CONTENT_WATCH: Input should be 'off' or 'daily'"):
+        load_settings(env_file=None, content_watch="weekly")
+    with pytest.raises(SettingsError, match=r"^OPERATOR_TELEGRAM_CHAT_ID: "):
+        load_settings(env_file=None, operator_telegram_chat_id="@me")
+    settings = load_settings(env_file=None, content_watch=" Daily ", operator_telegram_chat_id="-1001234",
+                             operator_discord_channel_id="987654321", content_watch_timeout="7.5")
+    assert settings.content_watch == "daily" and settings.content_watch_timeout == 7.5
+    assert operator_recipients(settings) == [Recipient("telegram", "user", "-1001234"),
+                                             Recipient("discord", "channel", "987654321")]
+    assert operator_recipients(load_settings(env_file=None, operator_telegram_chat_id="")) == []
