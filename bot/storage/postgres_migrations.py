@@ -104,13 +104,14 @@ MIGRATIONS: list[str] = [
     """
     ALTER TABLE users ADD COLUMN language text;
     """,
-    # 5: the content watch's snapshot of each guide source's main text (bot/watch), one per pack and source.
+    # 5: the content watch's snapshot of each guide source's main text (bot/watch), one per pack and source;
+    # a page's text, never a user's (hence main_text, not text).
     """
     CREATE TABLE source_snapshots (
         pack          text NOT NULL,
         source_id     text NOT NULL,
         url           text NOT NULL,
-        text          text NOT NULL,
+        main_text     text NOT NULL,
         fetched_at    timestamptz NOT NULL,
         etag          text,
         last_modified text,

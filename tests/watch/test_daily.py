@@ -43,7 +43,7 @@ async def test_run_watches_daily_under_the_lease_and_posts_to_the_operator_chat(
         pack = write_pack(tmp_path, "demo", {"faq": site.url("/faq"), "gone": site.url("/gone")})
         settings = load_settings(
             env_file=None, telegram_bot_token=fake.token, telegram_api_base_url=fake.base_url, content_path=pack,
-            database_url="memory://", health_port=0, content_watch="daily",
+            database_url=f"sqlite:///{tmp_path / 'bot.db'}", health_port=0, content_watch="daily",
             content_watch_timeout=2, operator_telegram_chat_id=str(OPERATOR), instance_name="bot-1",
         )
         clock = ManualClock(T0)
