@@ -25,6 +25,8 @@ log = logging.getLogger(__name__)
 
 WATCH_EVERY = timedelta(days=1)
 LEASE = "content-watch"
+SEND_TRIES, SEND_RETRY = 3, timedelta(minutes=1)  # a passing platform failure is tried again
+MESSAGE_MAX = 8000  # characters of summary posted (two Telegram messages); the log gets the rest
 
 
 def operator_recipients(settings: Settings) -> list[Recipient]:
@@ -49,6 +51,12 @@ def operator_message(report: WatchReport) -> str | None:
     for line in report.lines(diff_prefix="  ")[:-1]:
         # A diff's "-" lines must not read as list items; the minus sign keeps them plain text.
         lines.append("  \u2212" + line[3:] if line.startswith("  -") and not line.startswith("  ---") else line)
+    text = "\n".join(lines)
+    if len(text) > MESSAGE_MAX:
+        kept = text[:MESSAGE_MAX].rsplit("\n", 1)[0]
+        more = text.count("\n") - kept.count("\n")
+        log.info("content watch: the full report:\n%s", text)
+        lines = [kept, f"… {more} more line(s): the whole report is in the bot's log."]
     if report.changed:
         lines.append("Read the changed sources; if a fact moved, update the pack, bump its **version** and add a "
                      "**changes** note (README, \"From a watch report to a change alert\").")
@@ -94,10 +102,18 @@ class DailyWatch:
                             recipient.platform)
                 continue
             delivery = await platform.send(Outgoing(recipient, (Reply(text),)))
+            for _ in range(SEND_TRIES - 1):
+                if delivery is not Delivery.FAILED:
+                    break
+                await self._clock.sleep_until(self._clock.now() + SEND_RETRY, self._stop)
+                if self._stop.is_set():
+                    break
+                delivery = await platform.send(Outgoing(recipient, (Reply(text),)))
             if delivery is not Delivery.SENT:
+                # The snapshots already hold the new texts, so the log keeps the whole summary instead.
                 ERRORS.labels(kind="content_watch").inc()
-                log.warning("content watch: the summary could not be posted to the %s operator chat (%s)",
-                            recipient.platform, delivery.value)
+                log.warning("content watch: the summary could not be posted to the %s operator chat (%s):\n%s",
+                            recipient.platform, delivery.value, text)
 
     def start(self) -> None:
         self._stop.clear()

@@ -128,9 +128,12 @@ class PoliteFetcher:
                            last_modified=resp.headers.get("Last-Modified"))
 
     def _turn(self, origin: str, robots: RobotFileParser | None) -> _HostTurn:
-        delay = robots.crawl_delay(USER_AGENT) if robots is not None else None
-        gap = max(self.host_gap, min(float(delay or 0), MAX_CRAWL_DELAY))
-        return _HostTurn(self, origin, gap)
+        """The host's turn for a page (after a pause since its last page), or for robots.txt (no pause: it
+        comes first, as with every crawler)."""
+        if robots is None:
+            return _HostTurn(self, origin, gap=None)
+        delay = robots.crawl_delay(USER_AGENT)
+        return _HostTurn(self, origin, max(self.host_gap, min(float(delay or 0), MAX_CRAWL_DELAY)))
 
     async def _robots_for(self, origin: str) -> RobotFileParser | str:
         """The origin's robots.txt, read once per run (RFC 9309: a 4xx means no rules, a 5xx or no
@@ -161,9 +164,10 @@ class PoliteFetcher:
 
 
 class _HostTurn:
-    """Hold the host's one request slot, and keep ``gap`` seconds after the host's previous request."""
+    """Hold the host's one request slot, and keep ``gap`` seconds after the host's previous page (None: a
+    request that neither waits nor counts as a page)."""
 
-    def __init__(self, fetcher: PoliteFetcher, origin: str, gap: float) -> None:
+    def __init__(self, fetcher: PoliteFetcher, origin: str, gap: float | None) -> None:
         self._fetcher = fetcher
         self._origin = origin
         self._gap = gap
@@ -173,12 +177,13 @@ class _HostTurn:
         await self._lock.acquire()
         loop = asyncio.get_running_loop()
         last = self._fetcher._last.get(self._origin)
-        if last is not None and self._gap > 0:
+        if last is not None and self._gap:
             # Politeness towards a real server is real time: the injected clock is for the daily schedule.
             await asyncio.sleep(max(0.0, last + self._gap - loop.time()))
 
     async def __aexit__(self, *exc: object) -> None:
-        self._fetcher._last[self._origin] = asyncio.get_running_loop().time()
+        if self._gap is not None:
+            self._fetcher._last[self._origin] = asyncio.get_running_loop().time()
         self._lock.release()
 
 

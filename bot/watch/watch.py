@@ -41,6 +41,7 @@ log = logging.getLogger(__name__)
 DIFF_LINES = 12  # of a changed source's diff, at most (the report says how many more)
 LINE_WIDTH = 300  # a long paragraph is cut here, which keeps a phone-sized summary readable
 NO_TEXT = "no_text"  # fetched, but no main text in the HTML (a page that needs JavaScript)
+ERROR = "error"  # something unforeseen while checking it (a database error, an extractor bug)
 
 # Report outcomes beside the failure kinds of bot.watch.fetch.
 CHANGED, UNCHANGED, FIRST = "changed", "unchanged", "first"
@@ -122,6 +123,7 @@ def describe(outcome: str, detail: str) -> str:
         ROBOTS: f"not fetched: {detail}",
         NETWORK: f"could not be reached ({detail})",
         NO_TEXT: "no main text found (the page may need JavaScript)",
+        ERROR: f"could not be checked ({detail})",
     }.get(outcome, f"{outcome} {detail}".strip())
 
 
@@ -167,6 +169,14 @@ class SourceWatch:
         return report
 
     async def _check(self, source: WatchedSource) -> SourceResult:
+        try:
+            return await self._check_one(source)
+        except Exception as exc:
+            # One strange page or a passing database error must not cost the other sources their check.
+            log.warning("content watch: %s %s could not be checked", source.pack, source.source_id, exc_info=True)
+            return SourceResult(source, ERROR, f"{type(exc).__name__}: {exc}")
+
+    async def _check_one(self, source: WatchedSource) -> SourceResult:
         old = await self._snapshots.get_snapshot(source.pack, source.source_id)
         if old is not None and old.url != source.url:
             old = None  # the pack now cites another address: its first read is a new baseline

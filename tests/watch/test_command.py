@@ -7,6 +7,7 @@ import os
 import sys
 from pathlib import Path
 
+from bot.watch.fetch import USER_AGENT
 from tests.watch.site import PARAGRAPHS, Page, Site, article, write_pack
 
 OPTOUT_BOT = Path(sys.executable).parent / "optout-bot"
@@ -30,10 +31,11 @@ async def content_watch(workdir: Path, pack: Path, *args: str, database: str | N
 
 
 async def test_exit_codes_and_report_across_runs(tmp_path: Path) -> None:
-    async with Site() as site:
+    # Two sites: each gets robots.txt and one page, so the second pause of the per-host turn is never waited.
+    async with Site() as site, Site() as other:
         site.pages["/faq"] = Page(article())
-        site.pages["/retention"] = Page(article(PARAGRAPHS[1:]))
-        pack = write_pack(tmp_path, "demo", {"faq": site.url("/faq"), "retention": site.url("/retention")})
+        other.pages["/retention"] = Page(article(PARAGRAPHS[1:]))
+        pack = write_pack(tmp_path, "demo", {"faq": site.url("/faq"), "retention": other.url("/retention")})
 
         code, out, err = await content_watch(tmp_path, pack)
         assert (code, out, err) == (0, "checked 2 source(s): 0 changed, 0 failed, 2 unchanged "
@@ -41,16 +43,16 @@ async def test_exit_codes_and_report_across_runs(tmp_path: Path) -> None:
         assert await content_watch(tmp_path, pack) == (0, "checked 2 source(s): 0 changed, 0 failed, 2 unchanged\n", "")
 
         site.pages["/faq"] = Page(article([*PARAGRAPHS, "Since December, Business plans can opt in to training."]))
-        site.pages["/retention"] = Page("", status=302, headers={"Location": "/privacy/retention-2027"})
+        other.pages["/retention"] = Page("", status=302, headers={"Location": "/privacy/retention-2027"})
         code, out, err = await content_watch(tmp_path, pack)
         assert code == 1 and err == ""
         lines = out.splitlines()
         assert lines[0] == f"demo faq (CG1, CG2, CG10): main text changed {site.url('/faq')}"
         assert "    +Since December, Business plans can opt in to training." in lines
-        assert (f"demo retention (CG1, CG2): redirects to another page, {site.url('/privacy/retention-2027')}; "
-                f"update the pack's address: {site.url('/retention')}") in lines
+        assert (f"demo retention (CG1, CG2): redirects to another page, {other.url('/privacy/retention-2027')}; "
+                f"update the pack's address: {other.url('/retention')}") in lines
         assert lines[-1] == "checked 2 source(s): 1 changed, 1 failed, 0 unchanged"
-        assert {h["User-Agent"] for _, h in site.requests} == {h["User-Agent"] for _, h in site.requests[:1]}
+        assert {h["User-Agent"] for _, h in site.requests + other.requests} == {USER_AGENT}
 
         # One pack by path; a bad DATABASE_URL is one line and exit 2, not a traceback.
         assert (await content_watch(tmp_path, pack, str(pack)))[0] == 1

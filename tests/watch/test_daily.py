@@ -116,3 +116,16 @@ def test_the_watch_settings_are_checked_with_one_line_each() -> None:
     assert operator_recipients(settings) == [Recipient("telegram", "user", "-1001234"),
                                              Recipient("discord", "channel", "987654321")]
     assert operator_recipients(load_settings(env_file=None, operator_telegram_chat_id="")) == []
+
+
+def test_a_long_summary_is_cut_for_the_chat_and_logged_whole(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, logger="bot.watch")
+    results = [SourceResult(WatchedSource("demo", f"s{i}", f"http://127.0.0.1/{i}", ("CG1",)), "changed",
+                            diff=("--- before", "+++ now", "@@ -1 +1 @@", f"-old sentence {i} " + "x" * 250,
+                                  f"+new sentence {i} " + "y" * 250)) for i in range(40)]
+    text = operator_message(WatchReport(results))
+    assert text is not None and len(text) < 8500
+    lines = text.splitlines()
+    assert lines[-2].startswith("… ") and lines[-2].endswith("more line(s): the whole report is in the bot's log.")
+    assert "bump its **version**" in lines[-1]
+    assert "+new sentence 39 " in caplog.text  # the part the chat did not get

@@ -229,14 +229,14 @@ async def test_one_request_at_a_time_per_host_with_a_user_agent_that_names_the_p
 
 
 async def test_a_pause_between_requests_to_one_host(site: Site, tmp_path: Path) -> None:
-    site.pages["/a"] = Page(article())
-    site.pages["/b"] = Page(article())
-    pack = write_pack(tmp_path, "demo", {"a": site.url("/a"), "b": site.url("/b")})
+    for name in "abc":
+        site.pages[f"/{name}"] = Page(article())
+    pack = write_pack(tmp_path, "demo", {name: site.url(f"/{name}") for name in "abc"})
     import time
 
     started = time.monotonic()
     await SourceWatch(MemoryStorage(), ManualClock(T0), fetcher=PoliteFetcher(host_gap=0.2)).run(watched_sources([pack]))
-    assert time.monotonic() - started >= 0.4  # robots.txt, /a, /b: two gaps
+    assert time.monotonic() - started >= 0.4  # robots.txt, then /a, /b and /c: a pause before /b and /c
 
 
 def test_every_shipped_source_is_watched_with_the_facts_that_cite_it() -> None:
@@ -251,3 +251,20 @@ def test_every_shipped_source_is_watched_with_the_facts_that_cite_it() -> None:
     assert "CG3" in facts[("chatgpt", "temporary-chat")]
     assert {"F9", "F10", "F12"} <= set(facts[("claude", "privacy-settings")])
     assert watched[0].pack == "claude"  # CONTENT_PATH's pack first, as `run` loads them
+
+
+async def test_a_source_that_cannot_be_checked_does_not_stop_the_others(site: Site, watcher: Watcher) -> None:
+    site.pages["/a"] = Page(article())
+    site.pages["/b"] = Page(article(PARAGRAPHS[1:]))
+
+    class Broken(MemoryStorage):
+        async def put_snapshot(self, snapshot):  # type: ignore[no-untyped-def]
+            if snapshot.source_id == "a":
+                raise OSError("disk full")
+            await super().put_snapshot(snapshot)
+
+    watcher.storage = Broken()
+    report = await watcher.run(a="/a", b="/b")
+    assert report.lines()[0] == f"demo a (CG1, CG2, CG10): could not be checked (OSError: disk full) {site.url('/a')}"
+    assert [r.outcome for r in report.results] == ["error", "first"]
+    assert report.exit_code == 1
