@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from prometheus_client import generate_latest
 
 from bot.clock import ManualClock
 from bot.compose import build_services, create_platforms, serve
@@ -78,6 +79,9 @@ async def test_run_watches_daily_under_the_lease_and_posts_to_the_operator_chat(
             assert f"demo gone (CG1, CG2): not found (HTTP 404) {site.url('/gone')}" in report
             assert "bump its version and add a changes note" in report[-1]
             assert SOURCE_CHANGES.labels(kind="changed")._value.get() == before + 1
+            exposed = generate_latest().decode()  # what /metrics serves
+            assert 'optout_source_changes_total{kind="changed"}' in exposed
+            assert 'optout_source_changes_total{kind="not_found"}' in exposed
 
             # Nothing new the next day: no message (the 404 is fixed).
             site.pages["/gone"] = Page(article(PARAGRAPHS[:1]))
