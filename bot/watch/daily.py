@@ -94,7 +94,7 @@ class DailyWatch:
         by_name = {p.name: p for p in self._platforms}
         if not self._recipients:
             log.warning("content watch: no OPERATOR_TELEGRAM_CHAT_ID or OPERATOR_DISCORD_CHANNEL_ID; the summary is "
-                        "only in this log: %s", text.splitlines()[0])
+                        "only in this log:\n%s", text)
         for recipient in self._recipients:
             platform = by_name.get(recipient.platform)
             if platform is None:
