@@ -21,7 +21,9 @@ _DATE = (
     rf"|{_MONTH}\s+\d{{1,2}}(?:st|nd|rd|th)?,?\s+\d{{4}}"  # December 3, 2026
     r"|\d{4}-\d{2}-\d{2}(?:[t\s][\d:.]+z?)?"  # 2026-12-03
     r"|\d{1,2}[./]\d{1,2}[./]\d{2,4}"  # 03/12/2026
-    r"|\d+\s+(?:minute|hour|day|week|month|year)s?\s+ago)"  # 3 days ago
+    # 3 days ago, over a week ago (help centres such as Intercom's print these under the title)
+    r"|(?:over\s+|about\s+|almost\s+)?(?:a|an|\d+)\s+(?:minute|hour|day|week|month|year)s?\s+ago"
+    r"|yesterday|today)"
 )
 _DATE_LINE = re.compile(
     rf"^(?:(?:last\s+)?(?:updated|modified|published|posted|reviewed|edited)(?:\s+on)?\s*:?\s*)?{_DATE}\.?$",

@@ -112,6 +112,11 @@ async def test_chrome_alone_is_no_change(site: Site, watcher: Watcher) -> None:
     # A date stamp on a line of its own inside the article is chrome too; a date in a sentence is not.
     site.pages["/faq"] = Page(article(["Last updated: 6 December 2026", *PARAGRAPHS]))
     assert (await watcher.run(faq="/faq")).exit_code == 0
+    # A help centre's "Updated over a week ago" under the title ages by itself.
+    site.pages["/faq"] = Page(article(["Updated over a week ago", *PARAGRAPHS]))
+    assert (await watcher.run(faq="/faq")).exit_code == 0
+    site.pages["/faq"] = Page(article(["Updated over 2 weeks ago", *PARAGRAPHS]))
+    assert (await watcher.run(faq="/faq")).exit_code == 0
     site.pages["/faq"] = Page(article([*PARAGRAPHS, "From 6 December 2026 the setting is on for everyone."]))
     assert (await watcher.run(faq="/faq")).changed
 
