@@ -121,7 +121,7 @@ def write_pack(folder: Path, name: str, sources: dict[str, str]) -> Path:
         "sources:",
     ]
     for sid, url in sources.items():
-        lines += [f"  - id: {sid}", f'    title: "{sid} page"', f"    url: {url}", "    seen: 2026-11-30"]
+        lines += [f"  - id: {sid}", f'    title: "{sid} page"', f"    url: {url}", "    seen: 2026-11-30", "    kind: vendor"]
     lines += [
         "nodes:", "  - id: result", "    kind: result", "    blocks:",
         "      # facts: CG2, CG1", "      - id: first", f"        sources: [{', '.join(ids)}]",
