@@ -36,6 +36,9 @@ def _parser() -> argparse.ArgumentParser:
     check = content_sub.add_parser("check", help="validate the guide packs")
     check.add_argument("path", nargs="?", type=Path,
                        help="a pack's YAML, or a directory of packs (default: every pack beside CONTENT_PATH)")
+    watch = content_sub.add_parser("watch", help="fetch every pack's sources and report what changed since the last run")
+    watch.add_argument("path", nargs="?", type=Path,
+                       help="a pack's YAML, or a directory of packs (default: every pack beside CONTENT_PATH)")
     diagram = content_sub.add_parser("diagram", help="print a pack as a Mermaid flowchart")
     diagram.add_argument("pack", nargs="?", help="a pack name (chatgpt) or a YAML path (default: CONTENT_PATH)")
     stale = content_sub.add_parser("stale", help="list the texts each translation lacks or whose English changed")
@@ -114,6 +117,10 @@ def _content(args: argparse.Namespace) -> int:
         # Not the shipped guide in its place: a mistyped CONTENT_PATH must not pass as "ok".
         print(f"optout-bot: {exc}", file=sys.stderr)
         return 2
+    if args.content_command == "watch":
+        from bot.watch.command import watch_command
+
+        return asyncio.run(watch_command(args.path))
     if args.content_command == "diagram":
         return _diagram(args.pack, content_path)
     if args.content_command == "stale":

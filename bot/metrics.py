@@ -37,3 +37,6 @@ class InstanceLabelled(Collector):
                 labelled.add_sample(sample.name, {**sample.labels, "instance": self._instance}, sample.value,
                                     sample.timestamp, sample.exemplar)
             yield labelled
+# Sources whose main text changed (kind "changed") or could not be read (not_found, redirect, timeout...).
+SOURCE_CHANGES = Counter("optout_source_changes_total", "Guide sources found changed or unreadable by the content watch",
+                         ["kind"])

@@ -69,11 +69,27 @@ class Settings(BaseSettings):
     db_copy_to: SecretStr | None = None
     # Previews and tests only: run the clock as if it were this instant now (it keeps running).
     fake_now: datetime | None = None
+    # The source watch (`optout-bot content watch`): "daily" runs it inside `optout-bot run`, under a
+    # lease so that one instance fetches, and posts its summary to the operator chats below.
+    content_watch: Literal["off", "daily"] = "off"
+    content_watch_timeout: float = Field(20.0, gt=0, le=300)  # seconds per request
+    operator_telegram_chat_id: int | None = None  # a chat with the bot (the operator's user id, or a group)
+    operator_discord_channel_id: int | None = Field(None, ge=1)
 
     @field_validator("log_level", mode="before")
     @classmethod
     def _upper(cls, value: object) -> object:
         return value.upper() if isinstance(value, str) else value
+
+    @field_validator("content_watch", mode="before")
+    @classmethod
+    def _lower(cls, value: object) -> object:
+        return (value.strip().lower() or "off") if isinstance(value, str) else value
+
+    @field_validator("operator_telegram_chat_id", "operator_discord_channel_id", mode="before")
+    @classmethod
+    def _blank_chat(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
 
     @field_validator("telegram_bot_token", "discord_bot_token", "telegram_webhook_secret", mode="before")
     @classmethod

@@ -35,6 +35,7 @@ from bot.storage.base import (
     SKIPPED,
     NewReminder,
     Reminder,
+    SourceSnapshot,
     StaleStateError,
     Storage,
     StorageError,
@@ -490,6 +491,22 @@ class PostgresStorage(Storage):
     async def leave_budget(self, pool: str, member: str) -> None:
         await self._run(lambda con: con.execute("DELETE FROM budget_members WHERE pool = $1 AND member = $2",
                                                 pool, member))
+    # The source watch -------------------------------------------------------------------------
+    async def get_snapshot(self, pack: str, source_id: str) -> SourceSnapshot | None:
+        row = await self._run(lambda con: con.fetchrow(
+            "SELECT url, main_text, fetched_at, etag, last_modified FROM source_snapshots WHERE pack = $1 AND source_id = $2",
+            pack, source_id))
+        return None if row is None else SourceSnapshot(pack, source_id, row["url"], row["main_text"], row["fetched_at"],
+                                                       row["etag"], row["last_modified"])
+
+    async def put_snapshot(self, snapshot: SourceSnapshot) -> None:
+        s = snapshot
+        await self._run(lambda con: con.execute(
+            "INSERT INTO source_snapshots (pack, source_id, url, main_text, fetched_at, etag, last_modified)"
+            " VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (pack, source_id) DO UPDATE SET url = excluded.url,"
+            " main_text = excluded.main_text, fetched_at = excluded.fetched_at, etag = excluded.etag,"
+            " last_modified = excluded.last_modified",
+            s.pack, s.source_id, s.url, s.text, s.fetched_at, s.etag, s.last_modified))
 
     async def row_counts(self, tables: Sequence[str]) -> dict[str, int]:
         """Return {table: rows}, a funnel day's stripes counted as one row (for ``optout-bot db copy``)."""

@@ -114,4 +114,18 @@ MIGRATIONS: list[str] = [
         PRIMARY KEY (pool, member)
     );
     """,
+    # 6: the content watch's snapshot of each guide source's main text (bot/watch), one per pack and source;
+    # a page's text, never a user's (hence main_text, not text).
+    """
+    CREATE TABLE source_snapshots (
+        pack          text NOT NULL,
+        source_id     text NOT NULL,
+        url           text NOT NULL,
+        main_text     text NOT NULL,
+        fetched_at    timestamptz NOT NULL,
+        etag          text,
+        last_modified text,
+        PRIMARY KEY (pack, source_id)
+    );
+    """,
 ]
