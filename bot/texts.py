@@ -66,20 +66,6 @@ LANGUAGE_SET = N_("Okay, I'll speak English from now on.")
 ONLY_IN_ENGLISH = N_("This guide is only available in English so far, so I'll show it in English.")
 
 
-def help_text(hints: PlatformHints, *, t: Lang = EN) -> str:
-    return t._(
-        "**What I can do**\n\n"
-        "- {p}start: walk through the guide from the beginning\n"
-        "- {p}steps: just show me the steps to turn the setting off\n"
-        "- {p}remind: set up a reminder\n"
-        "- {stop}: stop all reminders\n"
-        "- {p}language: choose my language\n"
-        "- {p}sources: where the facts come from\n"
-        "- {p}privacy: what I store about you\n"
-        "- {p}forget: erase everything I have about you"
-    ).format(p=hints.command_prefix, stop=hints.stop_reminders)
-
-
 def unknown_command(hints: PlatformHints, *, t: Lang = EN) -> str:
     return t._("I don't know that command. Try {p}help to see what I can do. Here is where we are:").format(
         p=hints.command_prefix)

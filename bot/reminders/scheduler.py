@@ -15,7 +15,7 @@ import uuid
 from collections import Counter
 from datetime import date, datetime, timedelta
 
-from bot.events import Recipient, Reply, UserKey
+from bot.events import Message, Recipient, UserKey
 from bot.i18n import lang, person_language
 from bot.metrics import REMINDERS
 from bot.platform import Delivery, Outgoing, Platform
@@ -216,7 +216,7 @@ class Scheduler:
         self._tally[status] += 1
         log.debug("reminders: %s %s %s", row.id, row.recipient, status)
 
-    async def _message(self, row: Reminder, now: datetime) -> Reply | None:
+    async def _message(self, row: Reminder, now: datetime) -> Message | None:
         """Return the message for a claimed reminder, or None when it is no longer worth sending."""
         channel = row.recipient.kind == "channel"
         if channel and (row.scope is None

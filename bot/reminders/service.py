@@ -103,12 +103,15 @@ class ReminderService:
             local = self._local_deadlines[t.code] = {d.id: d for d in self.guide.in_language(t.code).deadlines}
         return local
 
-    def offers(self, key: UserKey, now: datetime, *, turned_off: bool = False, t: Lang = EN) -> list[tuple[str, str]]:
-        """Return (offer id, button label) pairs that fit the date and the user.
+    def offers(self, key: UserKey | None, now: datetime, *, pack: str | None = None, turned_off: bool = False,
+               t: Lang = EN) -> list[tuple[str, str]]:
+        """Return (offer id, button label) pairs that fit the date for a person in ``pack`` (the default pack).
 
         Someone who has said the setting is off gets check-backs, never deadline reminders (those
         are written for people who have not switched it off yet).
         """
+        if (pack or self.pack) != self.pack:
+            return []
         if turned_off:
             return self._check_backs(t)
         upcoming = [(d, offs) for d in self._ahead(now) if (offs := self._future_offsets(d, now))]
@@ -135,10 +138,10 @@ class ReminderService:
                 for o in offsets]
 
     # The engine's calls ----------------------------------------------------------------------
-    async def subscribe(self, key: UserKey, offer: str, now: datetime, *, turned_off: bool = False,
-                        t: Lang = EN) -> str | None:
+    async def subscribe(self, key: UserKey, offer: str, now: datetime, *, pack: str | None = None,
+                        turned_off: bool = False, t: Lang = EN) -> str | None:
         """Schedule an offer; return the confirmation text, or None if the offer is not valid now."""
-        if offer not in {o for o, _ in self.offers(key, now, turned_off=turned_off)}:
+        if offer not in {o for o, _ in self.offers(key, now, pack=pack, turned_off=turned_off)}:
             return None
         to = Subscriber(Recipient.user(key), self.pack)
         if offer == "dl":
@@ -177,8 +180,10 @@ class ReminderService:
             wait = min(wait, (ahead[0].at - now) / 2)
         await self.queue.schedule([NewReminder(Recipient.user(key), self.pack, VERIFY, "", 0, now + wait)])
 
-    async def describe(self, key: UserKey, now: datetime, *, t: Lang = EN) -> str | None:
-        """Return a sentence about what is scheduled for the user, or None when nothing is."""
+    async def describe(self, key: UserKey, now: datetime, *, pack: str | None = None, t: Lang = EN) -> str | None:
+        """Return a sentence about what is scheduled for the user in a pack, or None when nothing is."""
+        if (pack or self.pack) != self.pack:
+            return None
         lines = self._lines(await self.queue.pending(Recipient.user(key), self.pack), t)
         return texts.scheduled(lines, t=t) if lines else None
 
@@ -236,7 +241,7 @@ class ReminderService:
         """Return {pack: how many people and channels follow its changes}."""
         return await alert_subscribers(self.queue, list(self.packs))
 
-    async def confirmed(self, key: UserKey, now: datetime) -> None:
+    async def confirmed(self, key: UserKey, now: datetime, *, pack: str | None = None) -> None:
         """The user confirmed the setting is off: drop the "did it work?" check-back."""
         await self.queue.skip_pending(Recipient.user(key), self.pack, VERIFY)
 

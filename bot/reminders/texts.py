@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from bot import button_data as data
-from bot.events import Button, Reply
+from bot.events import Button, Message
 from bot.guide import Deadline, format_left
 from bot.i18n import EN, N_, Lang
 from bot.texts import STOP_REMINDERS
@@ -115,29 +115,29 @@ def scheduled(lines: list[str], *, t: Lang = EN) -> str:
 
 
 # The messages --------------------------------------------------------------------------------
-def deadline_reminder(deadline: Deadline, now: datetime, steps: str, *, t: Lang = EN) -> Reply:
+def deadline_reminder(deadline: Deadline, now: datetime, steps: str, *, t: Lang = EN) -> Message:
     text = t._(
         "⏰ **Reminder: {deadline}**\n\n"
         "{date}: **{left}** left.\n\n"
         "If you haven't turned off {setting} yet, the steps take a minute."
     ).format(deadline=deadline.label, date=t.date(deadline.at), left=format_left(deadline.at, now, t=t),
              setting=setting(t=t))
-    return Reply(text, buttons=((Button(t._(SHOW_STEPS), data.entry(steps)),),
+    return Message(text, buttons=((Button(t._(SHOW_STEPS), data.entry(steps)),),
                                 (Button(t._(ITS_OFF), data.action(data.DONE)),),
                                 (Button(t._(STOP_REMINDERS), data.action(data.STOP)),)))
 
 
-def checkback_reminder(steps: str, *, t: Lang = EN) -> Reply:
+def checkback_reminder(steps: str, *, t: Lang = EN) -> Message:
     text = t._(
         "👋 **Checking back, as you asked.**\n\n"
         "Policies and settings change, so it's worth a quick look: is {setting} still off?"
     ).format(setting=setting(t=t))
-    return Reply(text, buttons=((Button(t._(SHOW_STEPS), data.entry(steps)),),
+    return Message(text, buttons=((Button(t._(SHOW_STEPS), data.entry(steps)),),
                                 (Button(t._(STILL_OFF), data.action(data.DONE)),),
                                 (Button(t._(STOP_REMINDERS), data.action(data.STOP)),)))
 
 
-def verify_reminder(steps: str, troubleshoot: str | None, *, t: Lang = EN) -> Reply:
+def verify_reminder(steps: str, troubleshoot: str | None, *, t: Lang = EN) -> Message:
     text = t._(
         "👋 **Did it work?**\n\n"
         "You looked at the steps to turn off {setting} but haven't told me it's off yet. "
@@ -147,17 +147,17 @@ def verify_reminder(steps: str, troubleshoot: str | None, *, t: Lang = EN) -> Re
     rows.append((Button(t._(COULD_NOT), data.entry(troubleshoot)),) if troubleshoot
                 else (Button(t._(SHOW_STEPS), data.entry(steps)),))
     rows.append((Button(t._(STOP_REMINDERS), data.action(data.STOP)),))
-    return Reply(text, buttons=tuple(rows))
+    return Message(text, buttons=tuple(rows))
 
 
-def announcement(deadline: Deadline, now: datetime, steps: str, *, t: Lang = EN) -> Reply:
+def announcement(deadline: Deadline, now: datetime, steps: str, *, t: Lang = EN) -> Message:
     text = t._(
         "📢 **{deadline}**\n\n"
         "{date}: **{left}** left to make your choice. "
         "If you don't want your chats used for training, you can switch off {setting} now or at any time later."
     ).format(deadline=deadline.label, date=t.date(deadline.at), left=format_left(deadline.at, now, t=t),
              setting=setting(t=t))
-    return Reply(text, buttons=((Button(t._(SHOW_STEPS), data.entry(steps)),),))
+    return Message(text, buttons=((Button(t._(SHOW_STEPS), data.entry(steps)),),))
 
 
 # Change alerts -------------------------------------------------------------------------------
@@ -170,14 +170,14 @@ def alerts_subscribed(name: str, stop_command: str, *, t: Lang = EN) -> str:
 
 
 def change_alert(name: str, note: str, steps: str, pack: str | None, *, channel: bool = False,
-                 t: Lang = EN) -> Reply:
+                 t: Lang = EN) -> Message:
     """The one message a pack's subscribers get for its ``changes`` note (``note`` already in the
     recipient's language); ``pack`` qualifies the button."""
     text = t._("🔔 **{name}: the steps have changed**").format(name=name) + f"\n\n{note.strip()}"
     rows: list[tuple[Button, ...]] = [(Button(t._(SHOW_UPDATED_STEPS), data.entry(steps, pack)),)]
     if not channel:
         rows.append((Button(t._(STOP_REMINDERS), data.action(data.STOP, pack)),))
-    return Reply(text, buttons=tuple(rows))
+    return Message(text, buttons=tuple(rows))
 
 
 # Discord admins ------------------------------------------------------------------------------

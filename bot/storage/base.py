@@ -61,9 +61,39 @@ class UserState:
     updated_at: datetime | None = None
 
 
+@dataclass
+class Person:
+    """What the bot keeps about a person beside their rows in each pack: which pack they moved in last (the
+    pack their commands and typed messages go to), and the record of "Check all my assistants"."""
+
+    key: UserKey
+    last_pack: str | None = None
+    # bot.conversation.check_all's record, as that module writes it (JSON); opaque to storage.
+    check_all: str | None = None
+    updated_at: datetime | None = None
+
+
 class UserStore(abc.ABC):
     @abc.abstractmethod
     async def get_user(self, key: UserKey, pack: str) -> UserState | None: ...
+
+    async def load(self, key: UserKey, pack: str | None) -> tuple[Person, UserState | None]:
+        """The person, and their row in ``pack`` (None: in the pack they moved in last; no row if none).
+
+        What a step reads: the person record and at most one user row, whatever the number of packs.
+        """
+        person = await self.get_person(key) or Person(key)
+        pack = pack or person.last_pack
+        return person, (await self.get_user(key, pack) if pack else None)
+
+    @abc.abstractmethod
+    async def get_person(self, key: UserKey) -> Person | None:
+        """The person's record, or None when there is none (erased with every other row by forget_user)."""
+
+    @abc.abstractmethod
+    async def save_person(self, person: Person) -> None:
+        """Store the person's record (the last write wins: it holds a pointer and a menu's progress, and
+        a step's own row is revision-checked). Retention counts it as activity like a user row."""
 
     @abc.abstractmethod
     async def save_step(self, state: UserState, counters: tuple[str, ...] = ()) -> None:

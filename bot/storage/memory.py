@@ -19,6 +19,7 @@ from bot.storage.base import (
     SENDING,
     SKIPPED,
     NewReminder,
+    Person,
     Reminder,
     StaleStateError,
     Storage,
@@ -45,6 +46,7 @@ class _Row:
 class MemoryStorage(Storage):
     def __init__(self) -> None:
         self._users: dict[_UserName, UserState] = {}
+        self._people: dict[tuple[str, str], Person] = {}
         self._funnel: Counter[tuple[str, str, str]] = Counter()  # (day, platform, counter)
         self._meta: dict[str, str] = {}
         self._leases: dict[str, tuple[str, datetime]] = {}  # name -> (holder, until)
@@ -79,6 +81,13 @@ class MemoryStorage(Storage):
             self._funnel[(now.date().isoformat(), state.key.platform, counter)] += 1
         state.rev += 1
 
+    async def get_person(self, key: UserKey) -> Person | None:
+        person = self._people.get((key.platform, key.user_id))
+        return replace(person) if person is not None else None
+
+    async def save_person(self, person: Person) -> None:
+        self._people[(person.key.platform, person.key.user_id)] = replace(person)
+
     async def get_language(self, key: UserKey) -> str | None:
         theirs = [s for (p, u, _), s in self._users.items() if (p, u) == (key.platform, key.user_id) and s.language]
         return max(theirs, key=lambda s: s.updated_at or datetime.min.replace(tzinfo=UTC)).language if theirs else None
@@ -101,6 +110,9 @@ class MemoryStorage(Storage):
             assert state.updated_at is not None
             person = (platform, user_id)
             last[person] = max(last.get(person, state.updated_at), state.updated_at)
+        for person, record in self._people.items():
+            if record.updated_at is not None:
+                last[person] = max(last.get(person, record.updated_at), record.updated_at)
         people = {p for p, at in last.items() if at < before}
         self._erase(people)
         return len(people)
@@ -110,6 +122,7 @@ class MemoryStorage(Storage):
             return r.kind == "user" and (r.platform, r.id) in people
 
         self._users = {n: s for n, s in self._users.items() if n[:2] not in people}
+        self._people = {n: p for n, p in self._people.items() if n not in people}
         for rid in [rid for rid, row in self._reminders.items() if theirs(row.new.recipient)]:
             self._drop(rid)
         self._subs = {k: v for k, v in self._subs.items() if not theirs(k[0])}

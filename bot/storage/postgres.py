@@ -34,6 +34,7 @@ from bot.storage.base import (
     SENDING,
     SKIPPED,
     NewReminder,
+    Person,
     Reminder,
     StaleStateError,
     Storage,
@@ -131,6 +132,34 @@ JOIN information_schema.tables t USING (table_schema, table_name)
 WHERE c.table_schema = current_schema() AND c.column_name = 'user_id' AND t.table_type = 'BASE TABLE'
 ORDER BY c.table_name
 """
+_LOAD = f"""
+SELECT p.platform IS NOT NULL AS known, p.last_pack, p.check_all, p.updated_at AS person_updated, u.pack,
+       {", ".join(f"u.{c}" for c in _USER_COLUMNS.split(", "))}
+FROM (SELECT $1::text AS platform, $2::text AS user_id) k
+LEFT JOIN people p ON p.platform = k.platform AND p.user_id = k.user_id
+LEFT JOIN users u ON u.platform = k.platform AND u.user_id = k.user_id AND u.pack = coalesce($3::text, p.last_pack)
+"""
+
+
+def _user_state(key: UserKey, pack: str, row: tuple) -> UserState:
+    version, node, step, answers, history, pending, locale, rev, created, updated, language = row
+    return UserState(
+        key=key,
+        pack=pack,
+        guide_version=version,
+        node=node,
+        step=step,
+        answers=json.loads(answers),
+        history=[(n, a) for n, a in json.loads(history)],
+        pending=pending,
+        locale=locale,
+        language=language,
+        rev=rev,
+        created_at=created,
+        updated_at=updated,
+    )
+
+
 _IDLE_PEOPLE = """
 SELECT platform, user_id FROM users {where} GROUP BY platform, user_id HAVING max(updated_at) < $1
 """
@@ -271,24 +300,28 @@ class PostgresStorage(Storage):
         row = await self._run(lambda con: con.fetchrow(
             f"SELECT {_USER_COLUMNS} FROM users WHERE platform = $1 AND user_id = $2 AND pack = $3",
             key.platform, key.user_id, pack))
-        if row is None:
-            return None
-        version, node, step, answers, history, pending, locale, rev, created, updated, language = row
-        return UserState(
-            key=key,
-            pack=pack,
-            guide_version=version,
-            node=node,
-            step=step,
-            answers=json.loads(answers),
-            history=[(n, a) for n, a in json.loads(history)],
-            pending=pending,
-            locale=locale,
-            language=language,
-            rev=rev,
-            created_at=created,
-            updated_at=updated,
-        )
+        return None if row is None else _user_state(key, pack, tuple(row))
+
+    async def load(self, key: UserKey, pack: str | None) -> tuple[Person, UserState | None]:
+        # One round trip: the person record and the row of the pack asked for, or of the one they were in last.
+        row = await self._run(lambda con: con.fetchrow(_LOAD, key.platform, key.user_id, pack))
+        person = Person(key, row["last_pack"], row["check_all"], row["person_updated"]) if row["known"] else Person(key)
+        state = None if row["pack"] is None else _user_state(key, row["pack"], tuple(row)[5:])
+        return person, state
+
+    async def get_person(self, key: UserKey) -> Person | None:
+        row = await self._run(lambda con: con.fetchrow(
+            "SELECT last_pack, check_all, updated_at FROM people WHERE platform = $1 AND user_id = $2",
+            key.platform, key.user_id))
+        return None if row is None else Person(key, row[0], row[1], row[2])
+
+    async def save_person(self, person: Person) -> None:
+        key = person.key
+        await self._run(lambda con: con.execute(
+            "INSERT INTO people (platform, user_id, last_pack, check_all, updated_at) VALUES ($1, $2, $3, $4, $5)"
+            " ON CONFLICT (platform, user_id) DO UPDATE SET last_pack = excluded.last_pack,"
+            " check_all = excluded.check_all, updated_at = excluded.updated_at",
+            key.platform, key.user_id, person.last_pack, person.check_all, person.updated_at or datetime.now(UTC)))
 
     async def save_step(self, state: UserState, counters: tuple[str, ...] = ()) -> None:
         now = state.updated_at or datetime.now(UTC)
@@ -510,14 +543,21 @@ async def _erase(con: asyncpg.Connection, platforms: list[str], user_ids: list[s
 async def _delete_inactive(con: asyncpg.Connection, before: datetime) -> int:
     people = await con.fetch(_IDLE_PEOPLE.format(where=""), before)
     if not people:
-        return 0
+        return await _delete_orphans(con, before)
     platforms, user_ids = [p for p, _ in people], [u for _, u in people]
     # Lock their rows, then look again: a step another instance committed meanwhile keeps that person.
     await con.execute(f"SELECT 1 FROM users WHERE {_people(1)} FOR UPDATE", platforms, user_ids)
     people = await con.fetch(_IDLE_PEOPLE.format(where=f"WHERE {_people(2)}"), before, platforms, user_ids)
     if people:
         await _erase(con, [p for p, _ in people], [u for _, u in people])
-    return len(people)
+    return len(people) + await _delete_orphans(con, before)
+
+
+async def _delete_orphans(con: asyncpg.Connection, before: datetime) -> int:
+    # Someone who only ever opened "Check all my assistants" has a person record and no row in a pack.
+    return _count(await con.execute(
+        "DELETE FROM people p WHERE p.updated_at < $1 AND NOT EXISTS"
+        " (SELECT FROM users u WHERE u.platform = p.platform AND u.user_id = p.user_id)", before))
 
 
 async def _subscribe(con: asyncpg.Connection, sub: Subscriber, deadline_ids: list[str], rows: list[NewReminder]) -> int:

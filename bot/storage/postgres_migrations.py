@@ -104,4 +104,22 @@ MIGRATIONS: list[str] = [
     """
     ALTER TABLE users ADD COLUMN language text;
     """,
+    # 5: the person beside their rows per pack: the pack they moved in last (where their commands go: one
+    # read per step instead of one per pack) and the record of "Check all my assistants", which was a row
+    # in the pseudo-pack "~check-all" and a "~tour" key in the packs' answers; a check under way starts afresh.
+    """
+    CREATE TABLE people (
+        platform   text NOT NULL,
+        user_id    text NOT NULL,
+        last_pack  text,
+        check_all  text,
+        updated_at timestamptz NOT NULL,
+        PRIMARY KEY (platform, user_id)
+    );
+    DELETE FROM users WHERE pack = '~check-all';
+    UPDATE users SET answers = (answers::jsonb - '~tour')::text WHERE answers::jsonb ? '~tour';
+    INSERT INTO people (platform, user_id, last_pack, updated_at)
+        SELECT DISTINCT ON (platform, user_id) platform, user_id, pack, updated_at FROM users
+        ORDER BY platform, user_id, updated_at DESC;
+    """,
 ]

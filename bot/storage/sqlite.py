@@ -17,6 +17,7 @@ import sqlite3
 import threading
 from collections import Counter, OrderedDict
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import TypeVar
@@ -28,6 +29,7 @@ from bot.storage.base import (
     SENDING,
     SKIPPED,
     NewReminder,
+    Person,
     Reminder,
     StaleStateError,
     Storage,
@@ -174,6 +176,8 @@ class SqliteStorage(Storage):
         # The stored rows of recently active users, exactly as last read or written, so a step needs
         # no read; the revision check in save_step catches a row another process changed or erased.
         self._rows: OrderedDict[tuple[str, str, str], UserRow] = OrderedDict()
+        # The people records of the same users, likewise (last write wins for them: see Person).
+        self._people: OrderedDict[tuple[str, str], Person] = OrderedDict()
         # Bumped after each erase: a read that was in flight meanwhile may hold an erased row and must
         # not put it back in the cache.
         self._erasures = 0
@@ -263,6 +267,31 @@ class SqliteStorage(Storage):
             # The update keeps the stored created_at; the cached row must say the same.
             self._remember(name, row[:8] + previous[8:9] + row[9:])
 
+    async def get_person(self, key: UserKey) -> Person | None:
+        name = (key.platform, key.user_id)
+        person = self._people.get(name)
+        if person is None:
+            erasures = self._erasures
+            row = await self._call(_get_person, name)
+            if row is None:
+                return None
+            last_pack, check_all, updated = row
+            person = Person(key, last_pack, check_all, from_db_time(updated))
+            if erasures != self._erasures:
+                return person
+        self._people[name] = person
+        self._people.move_to_end(name)
+        if len(self._people) > USER_CACHE_SIZE:
+            self._people.popitem(last=False)
+        return replace(person)
+
+    async def save_person(self, person: Person) -> None:
+        name = (person.key.platform, person.key.user_id)
+        saved = replace(person, updated_at=person.updated_at or datetime.now(UTC))
+        await self._write(_save_person, name, saved.last_pack, saved.check_all, to_db_time(saved.updated_at))
+        self._people[name] = saved
+        self._people.move_to_end(name)
+
     async def get_language(self, key: UserKey) -> str | None:
         return await self._call(_get_language, (key.platform, key.user_id))
 
@@ -280,6 +309,7 @@ class SqliteStorage(Storage):
 
     async def delete_inactive(self, before: datetime) -> int:
         self._rows.clear()
+        self._people.clear()
         deleted = await self._write(_delete_inactive, to_db_time(before))
         if deleted:
             self._erased()
@@ -289,12 +319,14 @@ class SqliteStorage(Storage):
     def _drop_cached(self, key: UserKey) -> None:
         for name in [n for n in self._rows if n[:2] == (key.platform, key.user_id)]:
             del self._rows[name]
+        self._people.pop((key.platform, key.user_id), None)
 
     def _erased(self, key: UserKey | None = None) -> None:
         """Drop erased rows that a concurrent read cached while the delete ran (None: all of them)."""
         self._erasures += 1
         if key is None:
             self._rows.clear()
+            self._people.clear()
         else:
             self._drop_cached(key)
 
@@ -478,6 +510,22 @@ def _save_step(db: sqlite3.Connection, name: tuple[str, str, str], row: UserRow,
         db.executemany(_COUNT_SQL, counts)
 
 
+def _get_person(db: sqlite3.Connection, name: tuple[str, str]) -> tuple | None:
+    return db.execute(
+        "SELECT last_pack, check_all, updated_at FROM people WHERE platform = ? AND user_id = ?", name
+    ).fetchone()
+
+
+def _save_person(db: sqlite3.Connection, name: tuple[str, str], last_pack: str | None, check_all: str | None,
+                 updated: str) -> None:
+    db.execute(
+        "INSERT INTO people (platform, user_id, last_pack, check_all, updated_at) VALUES (?, ?, ?, ?, ?)"
+        " ON CONFLICT (platform, user_id) DO UPDATE SET last_pack = excluded.last_pack,"
+        " check_all = excluded.check_all, updated_at = excluded.updated_at",
+        (*name, last_pack, check_all, updated),
+    )
+
+
 def _get_language(db: sqlite3.Connection, person: tuple[str, str]) -> str | None:
     row = db.execute(
         "SELECT language FROM users WHERE platform = ? AND user_id = ? AND language IS NOT NULL"
@@ -498,7 +546,12 @@ def _delete_inactive(db: sqlite3.Connection, before: str) -> int:
         "SELECT platform, user_id FROM users GROUP BY platform, user_id HAVING MAX(updated_at) < ?", (before,)
     ).fetchall()
     _erase(db, people)
-    return len(people)
+    # Someone who only ever opened "Check all my assistants" has a person record and no row in a pack.
+    orphans = db.execute(
+        "DELETE FROM people WHERE updated_at < ? AND NOT EXISTS"
+        " (SELECT 1 FROM users u WHERE u.platform = people.platform AND u.user_id = people.user_id)", (before,)
+    ).rowcount
+    return len(people) + orphans
 
 
 def _insert_reminders(db: sqlite3.Connection, rows: list[NewReminder]) -> int:

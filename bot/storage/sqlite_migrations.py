@@ -169,4 +169,21 @@ MIGRATIONS: list[str] = [
     """
     ALTER TABLE users ADD COLUMN language TEXT;
     """,
+    # 7: the person beside their rows per pack: the pack they moved in last (where their commands go: one
+    # read per step instead of one per pack) and the record of "Check all my assistants", which was a row
+    # in the pseudo-pack "~check-all" and a "~tour" key in the packs' answers; a check under way starts afresh.
+    """
+    CREATE TABLE people (
+        platform   TEXT NOT NULL,
+        user_id    TEXT NOT NULL,
+        last_pack  TEXT,
+        check_all  TEXT,
+        updated_at TEXT NOT NULL,
+        PRIMARY KEY (platform, user_id)
+    ) WITHOUT ROWID;
+    DELETE FROM users WHERE pack = '~check-all';
+    UPDATE users SET answers = json_remove(answers, '$."~tour"') WHERE json_extract(answers, '$."~tour"') IS NOT NULL;
+    INSERT INTO people (platform, user_id, last_pack, updated_at)
+        SELECT platform, user_id, pack, MAX(updated_at) FROM users GROUP BY platform, user_id;
+    """,
 ]

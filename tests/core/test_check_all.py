@@ -8,8 +8,8 @@ from datetime import UTC, datetime, timedelta
 from bot import texts
 from bot.clock import ManualClock
 from bot.content_check import pack_files
-from bot.engine import CHECK_ALL_PACK, Engine
-from bot.events import Press
+from bot.engine import Engine
+from bot.events import Edit, Notice, Press
 from bot.guide import DEFAULT_CONTENT_PATH, load_guide
 from tests.core.driver import EngineChat
 
@@ -30,17 +30,18 @@ async def test_pick_two_walk_them_with_a_restart_between_and_get_the_summary(sto
     assert chat.text_shown.startswith("**Which of these do you use?**")
     assert chat.labels[:3] == ["⬜ Claude", "⬜ ChatGPT", "⬜ Gemini"] and chat.labels[-1] == texts.CHECK_ALL_GO
     await chat.press(texts.CHECK_ALL_GO)
-    assert chat.replies[0].notice and chat.replies[0].text == texts.CHECK_ALL_NONE
+    assert chat.replies[0] == Notice(texts.CHECK_ALL_NONE)
     await chat.press("⬜ Gemini")
     await chat.press("⬜ ChatGPT")
     await chat.press("⬜ Claude")
     await chat.press("☑️ Claude")  # changed their mind
-    assert chat.replies[0].edit and chat.replies[0].chosen == "Claude: no"
+    assert isinstance(chat.replies[0], Edit) and chat.replies[0].chosen == "Claude: no"
     assert chat.labels[:3] == ["⬜ Claude", "☑️ ChatGPT", "☑️ Gemini"]
     await clock.advance(timedelta(seconds=5))  # a person's taps are seconds apart
     await chat.press(texts.CHECK_ALL_GO)
-    assert chat.replies[0].chosen == "ChatGPT, Gemini"  # the packs' order, not the taps'
-    assert chat.replies[1].text.startswith("**1 of 2: ChatGPT**")
+    # The list answered, and the first pack in its place: the packs' order, not the taps'.
+    assert isinstance(chat.replies[0], Edit) and chat.replies[0].chosen == "ChatGPT, Gemini"
+    assert chat.replies[0].text.startswith("**1 of 2: ChatGPT**")
 
     await chat.command("steps")  # commands go to the pack being walked
     assert "Improve the model for everyone" in chat.text_shown
@@ -64,7 +65,7 @@ async def test_pick_two_walk_them_with_a_restart_between_and_get_the_summary(sto
 
     await chat.command("forget")
     await chat.press(texts.FORGET_YES)
-    assert await storage.get_user(chat.key, CHECK_ALL_PACK) is None
+    assert await storage.get_person(chat.key) is None
     assert [await storage.get_user(chat.key, g.pack) for g in packs] == [None] * len(packs)
 
 
@@ -79,7 +80,7 @@ async def test_old_buttons_of_a_check_are_answered_not_obeyed(storage) -> None:
     await chat.press(texts.CHECK_ALL_GO)
     toggle = next(b for b in select if b.label == "⬜ ChatGPT")
     replies = await chat.push(Press(toggle.data))
-    assert replies[0].notice and replies[0].text == texts.STALE_BUTTON
+    assert replies[0] == Notice(texts.STALE_BUTTON)
     assert "1 of 1: Perplexity" in chat.text_shown  # still walking the one chosen
 
 
@@ -95,10 +96,10 @@ async def test_the_check_speaks_the_persons_language(storage) -> None:
     assert chat.replies[0].chosen == "ChatGPT: ja"
     await clock.advance(timedelta(seconds=5))  # a person's taps are seconds apart
     await chat.press("Weiter ➡")
-    # ChatGPT's guide is English only: said once, under a German heading.
-    assert chat.replies[1].notice and chat.replies[1].text == (
+    # ChatGPT's guide is English only: said once, above the German heading.
+    assert chat.replies[0] == Notice(
         "Diesen Leitfaden gibt es bisher nur auf Englisch, deshalb zeige ich ihn dir auf Englisch.")
-    assert chat.replies[2].text.startswith("**1 von 1: ChatGPT**")
+    assert isinstance(chat.replies[1], Edit) and chat.replies[1].text.startswith("**1 von 1: ChatGPT**")
     await chat.command("steps")
     assert "🏁 Fertig: meine Übersicht" in chat.labels
     await chat.press("🏁 Fertig: meine Übersicht")

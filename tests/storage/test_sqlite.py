@@ -12,7 +12,7 @@ import pytest
 
 from bot.clock import ManualClock
 from bot.engine import Engine
-from bot.events import Command, Press, Recipient, Start, UserKey
+from bot.events import Command, Notice, Press, Recipient, Start, UserKey
 from bot.guide import load_guide
 from bot.storage import MemoryStorage, StaleStateError, StorageError, open_backend, open_storage
 from bot.storage.base import Subscriber
@@ -78,7 +78,7 @@ async def test_the_engine_reruns_a_step_of_a_user_forgotten_elsewhere_on_fresh_d
         assert (await b.handle(ALICE, Press("f:yes"))).forgotten
         # The next press lands on the first process, which still caches the old row.
         outcome = await a.handle(ALICE, Press("o:3:yes"))
-        assert outcome.replies[0].notice  # a stale button now: the user starts afresh
+        assert isinstance(outcome.replies[0], Notice)  # a stale button now: the user starts afresh
         fresh = await two.get_user(ALICE, guide.pack)
         assert fresh is not None and fresh.answers == {} and fresh.history == []
     finally:
@@ -187,7 +187,7 @@ async def test_migrating_from_schema_2_puts_every_row_in_the_claude_pack(tmp_pat
     with closing(sqlite3.connect(path)) as db:
         assert db.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS)
         tables = {name for (name,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-        assert tables == {"users", "funnel", "meta", "reminders", "reminder_subs", "leases", "seen_updates"}
+        assert tables == {"users", "people", "funnel", "meta", "reminders", "reminder_subs", "leases", "seen_updates"}
 
 
 async def test_migrating_from_schema_5_keeps_the_rows_and_adds_the_chosen_language(tmp_path: Path) -> None:
@@ -306,3 +306,25 @@ def test_dates_are_stored_in_utc(tmp_path: Path) -> None:
     asyncio.run(save())
     with closing(sqlite3.connect(tmp_path / "tz.db")) as db:
         assert db.execute("SELECT updated_at FROM users").fetchone()[0] == "2026-11-22T13:00:00.000000+00:00"
+
+
+async def test_migrating_from_schema_6_points_each_person_at_their_latest_pack_and_drops_the_old_check(
+        tmp_path: Path) -> None:
+    # 6 is the schema before the people table (7): "Check all my assistants" was the pseudo-pack
+    # "~check-all" and a "~tour" key in the packs' answers.
+    path = tmp_path / "v6.db"
+    early, late = (t.isoformat(timespec="microseconds") for t in (T0, T0 + timedelta(minutes=5)))
+    with closing(_at_version(path, 6)) as db, db:
+        row = "INSERT INTO users VALUES ('telegram', '7', ?, NULL, 'v1', 'plan', 2, ?, '[]', NULL, 3, ?, ?, NULL)"
+        db.execute(row, ("claude", '{"plan":"pro","~tour":"on"}', early, early))
+        db.execute(row, ("chatgpt", '{"~tour":"last"}', late, late))
+        db.execute(row, ("~check-all", '{"chosen":"claude,chatgpt"}', early, late))
+    store = await open_storage(path)
+    try:
+        key = UserKey("telegram", "7")
+        person, latest = await store.load(key, None)
+        assert (person.last_pack, person.check_all, latest.pack, latest.answers) == ("chatgpt", None, "chatgpt", {})
+        assert (await store.get_user(key, "claude")).answers == {"plan": "pro"}
+        assert await store.get_user(key, "~check-all") is None
+    finally:
+        await store.close()
