@@ -45,12 +45,12 @@ class _Recording:
         return call
 
 
-def _record_statements(store: Storage) -> Callable[[], list[str]]:
+async def _record_statements(store: Storage) -> Callable[[], list[str]]:
     seen: list[str] = []
     if isinstance(store, SqliteStorage):
         store._rows.clear()  # a cold cache: every row the step needs comes from the file
         store._people.clear()
-        store._db.set_trace_callback(seen.append)
+        await store._db.set_trace_callback(seen.append)
     elif isinstance(store, PostgresStorage):
         run = store._run
         store._run = lambda fn: run(lambda con: fn(_Recording(con, seen)))  # type: ignore[method-assign]
@@ -72,7 +72,7 @@ async def test_help_with_ten_packs_reads_one_user_row(backend: Storage) -> None:
     engine = Engine(PACKS, backend, ManualClock(T0))
     for guide in reversed(PACKS):  # a row in every pack; Claude's, the default, is the last one used
         await engine.handle(KEY, Start(guide.pack))
-    reads = _record_statements(backend)
+    reads = await _record_statements(backend)
     helped = await engine.handle(KEY, Command("help"))
     assert helped.replies[0].text.startswith("**What I can do**")
     # The "Continue where I was" button goes back to the pack used last, read through the person's pointer.
