@@ -192,7 +192,7 @@ async def serve(services: Services, platforms: list[Platform]) -> int:
             log.error("%s (the other platforms keep running)", failure)
             ERRORS.labels("platform_start").inc()
         # Started after the platforms, so that due reminders have somewhere to go.
-        scheduler = Scheduler(services.reminders, {p.name: p for p in started})
+        scheduler = Scheduler.for_service(services.reminders, {p.name: p for p in started})
         scheduler_task = asyncio.create_task(scheduler.run(), name="reminders")
         # A platform that gives up while running (another instance polls Telegram) ends the process with
         # its one line, after the same clean stop as SIGTERM.

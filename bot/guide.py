@@ -139,6 +139,8 @@ class Translation(Model):
     nodes: dict[Id, NodeTranslation] = {}
     # The ``changes`` note's text: alert subscribers get it in their language.
     changes: str | None = Field(default=None, min_length=1, max_length=400)
+    # The setting's name as reminders quote it (see Guide.setting).
+    setting: str | None = Field(default=None, min_length=1, max_length=120)
 
 
 class ChangeNote(Model):
@@ -174,6 +176,9 @@ class Guide(Model):
     sources: tuple[Source, ...] = ()
     nodes: tuple[Node, ...] = Field(min_length=1)
     changes: ChangeNote | None = None
+    # The setting's name as reminders and check-backs quote it ("“Help improve Claude”"); the pack's
+    # name ("the ChatGPT setting") when not given.
+    setting: str | None = Field(default=None, min_length=1, max_length=120)
 
     @property
     def name(self) -> str:
@@ -216,7 +221,8 @@ class Guide(Model):
         deadlines = tuple(d.model_copy(update={"label": tr.deadlines.get(d.id, d.label)}) for d in self.deadlines)
         changes = self.changes.model_copy(update={"text": tr.changes}) if self.changes and tr.changes else self.changes
         return self.model_copy(update={"language": language, "title": tr.title, "nodes": tuple(nodes),
-                                       "deadlines": deadlines, "changes": changes, "translations": {}})
+                                       "deadlines": deadlines, "changes": changes, "translations": {},
+                                       "setting": tr.setting or self.setting})
 
     @property
     def _nodes_by_id(self) -> dict[str, QuestionNode | InfoNode | ResultNode]:

@@ -33,15 +33,16 @@ def unknown_command(state: UserState, action: Action, turn: Turn) -> Result:
 
 
 def sources_reply(turn: Turn) -> Message:
-    # The sources are English pages, so their titles stay as published.
+    # The sources are English pages, so their titles stay as published; the address itself is shown
+    # (as a link), so a person can see which page it is before opening it.
     t = turn.t
     lines = [t._(texts.SOURCES_INTRO), ""]
-    lines += [f"- [{s.title}]({s.url}) ({t._(texts.SOURCE_SEEN).format(date=t.short_date(s.seen))})"
+    lines += [f"- {s.title}: [{s.url}]({s.url}) ({t._(texts.SOURCE_SEEN).format(date=t.short_date(s.seen))})"
               for s in turn.pack.guide.sources]
     return Message("\n".join(lines), (continue_row(turn),))
 
 
-@handles("command:sources", "option:sources")
+@handles("command:sources", "option:sources", f"press:{data.ACTION}:{data.SOURCES}")
 def sources(state: UserState, action: Action, turn: Turn) -> Result:
     return Result([sources_reply(turn)])
 

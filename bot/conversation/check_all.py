@@ -12,22 +12,29 @@ from bot import button_data as data
 from bot import texts
 from bot.actions import START, Action
 from bot.conversation.check_all_record import DONE, SELECT, WALK, CheckAll
+from bot.conversation.packs import PackView, visible
 from bot.conversation.registry import ROWS, Open, Result, Turn, handles, notice
 from bot.events import Button, Message
-from bot.storage.base import UserState
+from bot.guide import ResultNode
+from bot.storage.base import Person, UserState
 
 ROUTE = f"press:{data.CHECK_ALL}"
 
 
 def select_reply(record: CheckAll, turn: Turn) -> Message:
+    """The picker: a toggle per pack; Continue once something is ticked (so it never leads nowhere); Back to
+    where the person was."""
     chosen = set(record.chosen)
     rows = [(Button(texts.check_all_option(p.guide.name, pack in chosen), data.check_all(f"+{pack}")),)
             for pack, p in turn.packs.items()]
-    rows.append((Button(turn.t._(texts.CHECK_ALL_GO), data.check_all(data.CHECK_ALL_GO)),))
+    nav = [Button(turn.t._(texts.BACK), data.current(turn.q()))]
+    if chosen:
+        nav.append(Button(turn.t._(texts.CHECK_ALL_GO), data.check_all(data.CHECK_ALL_GO)))
+    rows.append(tuple(nav))
     return Message(turn.t._(texts.CHECK_ALL_ASK), tuple(rows))
 
 
-def _with(turn: Turn, record: CheckAll) -> object:
+def _with(turn: Turn, record: CheckAll) -> Person:
     return replace(turn.person, check_all=record.dump(), updated_at=turn.now)
 
 
@@ -74,15 +81,40 @@ def check_all(state: UserState, action: Action, turn: Turn) -> Result:
 
 
 def summary(record: CheckAll, turn: Turn) -> Message:
+    """What the check found: turned off, nothing to do for these answers, still to do. Each assistant still
+    to do opens where the person left it, answers and all (its steps when they never got that far)."""
     rows: dict[str, UserState] = turn.require(ROWS)  # type: ignore[assignment]
-    done, left = [], []
+    done, nothing, left = [], [], []
     for pack in record.chosen:
-        if pack not in turn.packs:
+        view = turn.packs.get(pack)
+        if view is None:
             continue
         state = rows.get(pack)
-        off = state is not None and state.answers.get(turn.packs[pack].guide.confirm_key) == "yes"
-        (done if off else left).append(pack)
-    buttons = tuple((Button(turn.packs[p].guide.name, data.entry(turn.packs[p].guide.steps_entry, turn.packs[p].qualifier)),)
-                    for p in left)
-    names = [turn.packs[p].guide.name for p in done], [turn.packs[p].guide.name for p in left]
-    return Message(texts.check_all_summary(*names, t=turn.t), buttons)
+        if state is not None and state.answers.get(view.guide.confirm_key) == "yes":
+            done.append(pack)
+        elif state is not None and _nothing_to_do(state, view, turn):
+            nothing.append(pack)
+        else:
+            left.append(pack)
+    buttons = [(Button(turn.packs[p].guide.name, _resume(p, rows.get(p), turn)),) for p in left]
+    buttons.append((Button(turn.t._(texts.CHECK_ALL), data.check_all(data.CHECK_ALL_OPEN)),))
+    buttons.append((Button(turn.t._(texts.CONTINUE_WHERE), data.current(turn.q())),))
+    names = [[turn.packs[p].guide.name for p in group] for group in (done, left, nothing)]
+    return Message(texts.check_all_summary(*names, t=turn.t), tuple(buttons))
+
+
+def _nothing_to_do(state: UserState, view: PackView, turn: Turn) -> bool:
+    """At a result whose answers need nothing: it offers no "I've turned it off" (a work account, a region
+    without the setting: the pack's own result says so)."""
+    node = view.nodes.get(state.node)
+    if not isinstance(node, ResultNode):
+        return False
+    offered = [o for o in node.options if visible(o.when, state.answers, view.guide, turn.now)]
+    return not any(o.action == "confirm_off" for o in offered)
+
+
+def _resume(pack: str, state: UserState | None, turn: Turn) -> str:
+    view = turn.packs[pack]
+    if state is not None and state.node in view.nodes and isinstance(view.nodes[state.node], ResultNode):
+        return data.current(view.qualifier)  # their own result, with the answers they gave
+    return data.entry(view.guide.steps_entry, view.qualifier)

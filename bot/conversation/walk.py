@@ -48,8 +48,15 @@ def render(state: UserState, turn: Turn) -> list[Reply]:
 
 
 def result_rows(state: UserState, turn: Turn) -> list[tuple[Button, ...]]:
-    """What every result offers besides its own answers."""
+    """What every result and details screen offers besides its own answers: "Remind me" in a pack with a
+    deadline ahead, its sources, and its change alerts."""
+    node = turn.pack.nodes[state.node]
+    actions = {o.action for o in getattr(node, "options", ())}
     rows: list[tuple[Button, ...]] = []
+    if "remind" not in actions and any(d.at > turn.now for d in turn.pack.guide.deadlines):
+        rows.append((button(turn, texts.REMIND_ME, data.action(data.REMIND, turn.q())),))
+    if "sources" not in actions:
+        rows.append((button(turn, texts.SOURCES, data.action(data.SOURCES, turn.q())),))
     if turn.planner is not None:
         rows.append((button(turn, texts.FOLLOW_CHANGES, data.action(data.ALERTS, turn.q())),))
     if (touring := tour_row(turn)) is not None:

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from bot import button_data as data
 from bot import texts
 from bot.clock import ManualClock
 from bot.content_check import pack_files
-from bot.engine import Engine
+from bot.engine import Engine, node_text
 from bot.events import Edit, Notice, Press
 from bot.guide import DEFAULT_CONTENT_PATH, load_guide
 from tests.core.driver import EngineChat
@@ -19,6 +20,7 @@ NOW = datetime(2026, 11, 22, 12, tzinfo=UTC)
 # The shipped packs, Claude's first (the default); guides are immutable, so one load serves every test.
 PACKS = [load_guide(DEFAULT_CONTENT_PATH),
          *(load_guide(p) for p in pack_files(DEFAULT_CONTENT_PATH.parent) if p != DEFAULT_CONTENT_PATH)]
+PACKS_BY_NAME = {g.pack: g for g in PACKS}
 
 
 async def test_pick_two_walk_them_with_a_restart_between_and_get_the_summary(storage) -> None:
@@ -28,10 +30,13 @@ async def test_pick_two_walk_them_with_a_restart_between_and_get_the_summary(sto
     await chat.press("🧩 Other assistants")
     await chat.press(texts.CHECK_ALL)
     assert chat.text_shown.startswith("**Which of these do you use?**")
-    assert chat.labels[:3] == ["⬜ Claude", "⬜ ChatGPT", "⬜ Gemini"] and chat.labels[-1] == texts.CHECK_ALL_GO
-    await chat.press(texts.CHECK_ALL_GO)
-    assert chat.replies[0] == Notice(texts.CHECK_ALL_NONE)
+    # Nothing ticked yet: no Continue that would lead nowhere, and a way Back.
+    assert chat.labels[:3] == ["⬜ Claude", "⬜ ChatGPT", "⬜ Gemini"] and chat.labels[-1] == texts.BACK
+    assert texts.CHECK_ALL_GO not in chat.labels
+    go = data.check_all(data.CHECK_ALL_GO)  # a Continue pressed on an old message: said, not looped
+    assert (await chat.push(Press(go)))[0] == Notice(texts.CHECK_ALL_NONE)
     await chat.press("⬜ Gemini")
+    assert chat.labels[-2:] == [texts.BACK, texts.CHECK_ALL_GO]
     await chat.press("⬜ ChatGPT")
     await chat.press("⬜ Claude")
     await chat.press("☑️ Claude")  # changed their mind
@@ -59,6 +64,7 @@ async def test_pick_two_walk_them_with_a_restart_between_and_get_the_summary(sto
     await chat.press(texts.CHECK_ALL_SUMMARY)
     assert chat.text_shown == ("**Your check is done.**\n\nTurned off (as you told me):\n- ChatGPT\n\n"
                                "Still to do (tap one for its steps):\n- Gemini")
+    assert chat.labels == ["Gemini", texts.CHECK_ALL, texts.CONTINUE_WHERE]
     await chat.press("Gemini")
     assert "Keep Activity" in chat.text_shown
     assert texts.CHECK_ALL_NEXT not in chat.labels and texts.CHECK_ALL_SUMMARY not in chat.labels
@@ -91,7 +97,7 @@ async def test_the_check_speaks_the_persons_language(storage) -> None:
     await chat.press("🧩 Andere Assistenten")
     assert chat.labels[0] == "✅ Alle meine Assistenten prüfen"
     await chat.press("✅ Alle meine Assistenten prüfen")
-    assert chat.text_shown.startswith("**Welche davon nutzt du?**") and chat.labels[-1] == "Weiter ➡"
+    assert chat.text_shown.startswith("**Welche davon nutzt du?**") and chat.labels[-1] == "⬅ Zurück"
     await chat.press("⬜ ChatGPT")
     assert chat.replies[0].chosen == "ChatGPT: ja"
     await clock.advance(timedelta(seconds=5))  # a person's taps are seconds apart
@@ -104,3 +110,63 @@ async def test_the_check_speaks_the_persons_language(storage) -> None:
     assert "🏁 Fertig: meine Übersicht" in chat.labels
     await chat.press("🏁 Fertig: meine Übersicht")
     assert chat.text_shown.startswith("**Deine Prüfung ist fertig.**\n\nNoch zu erledigen")
+
+
+async def _check(chat: EngineChat, clock: ManualClock, packs: list[str], answers: dict[str, list[str]]) -> None:
+    await chat.start()
+    await chat.press("🧩 Other assistants")
+    await chat.press(texts.CHECK_ALL)
+    for name in packs:
+        await chat.press(f"⬜ {name}")
+    await clock.advance(timedelta(seconds=5))
+    await chat.press(texts.CHECK_ALL_GO)
+    for i, name in enumerate(packs):
+        for label in answers[name]:
+            await chat.press(label)
+        await chat.press(texts.CHECK_ALL_SUMMARY if i == len(packs) - 1 else texts.CHECK_ALL_NEXT)
+
+
+async def test_answers_that_need_nothing_count_as_done_and_the_summary_keeps_its_buttons(storage) -> None:
+    # Issue 20, 1 and 3: a work account, ChatGPT Team, Meta AI in the US: nothing to switch off anywhere.
+    clock = ManualClock(NOW)
+    chat = EngineChat(Engine(PACKS, storage, clock))
+    await _check(chat, clock, ["Claude", "ChatGPT", "Meta AI"], {
+        "Claude": ["🧭 Help me decide", "🏢 From work, school or government", "No, only this one"],
+        "ChatGPT": ["🏢 Team, Enterprise or Edu"],
+        "Meta AI": ["🇺🇸 In the US"],
+    })
+    assert chat.text_shown == ("**Your check is done.**\n\nNothing to switch off, from your answers:\n- Claude\n"
+                               "- ChatGPT\n- Meta AI")
+    assert "Still to do" not in chat.text_shown
+    assert chat.labels == [texts.CHECK_ALL, texts.CONTINUE_WHERE]
+
+
+async def test_an_assistant_tapped_in_the_summary_opens_with_the_answers_given(storage) -> None:
+    # Issue 20, 2: Meta AI's result for the EU, not its steps without the answers.
+    clock = ManualClock(NOW)
+    chat = EngineChat(Engine(PACKS, storage, clock))
+    await _check(chat, clock, ["ChatGPT", "Meta AI"], {
+        "ChatGPT": ["🙋 My own account"],
+        "Meta AI": ["🇪🇺 In the EU or the UK"],
+    })
+    before = await storage.get_user(chat.key, "meta-ai")
+    await chat.press("Meta AI")
+    # The result for their answer (the EU), not the bare steps: the same node, answers and way back.
+    eu = node_text(PACKS_BY_NAME["meta-ai"], PACKS_BY_NAME["meta-ai"].node(before.node), before.answers, NOW)
+    assert chat.text_shown == eu and before.answers
+    assert (await storage.get_user(chat.key, "meta-ai")).answers == before.answers
+    assert texts.BACK in chat.labels
+
+
+async def test_the_picker_has_a_back_to_where_the_person_was(storage) -> None:
+    chat = EngineChat(Engine(PACKS, storage, ManualClock(NOW)))
+    await chat.start()
+    await chat.press("🧩 Other assistants")
+    await chat.press(texts.CHECK_ALL)
+    await chat.press(texts.BACK)
+    assert chat.text_shown.startswith("Hi! I help you check one setting in Claude")
+
+
+async def test_the_other_assistants_list_promises_no_switch() -> None:
+    # Issue 20, 3: Meta AI has no switch; the list does not say each one has.
+    assert "switch" not in texts.OTHER_ASSISTANTS

@@ -110,7 +110,8 @@ async def test_commands_help_privacy_sources_and_deep_links(chat: EngineChat) ->
     replies = await chat.command("help")
     assert "/steps" in replies[0].text and "/forget" in replies[0].text
     replies = await chat.command("sources")
-    assert "[Updates to Consumer Terms](https://www.anthropic.com/news/updates-to-our-consumer-terms)" in replies[0].text
+    address = "https://www.anthropic.com/news/updates-to-our-consumer-terms"
+    assert f"- Updates to Consumer Terms: [{address}]({address}) (seen " in replies[0].text
     replies = await chat.command("privacy")
     assert "never store what you type" in replies[0].text
     replies = await chat.start("steps")

@@ -127,7 +127,7 @@ async def test_language_switches_mid_conversation_without_losing_the_place(stora
 async def test_a_reminder_is_written_in_the_recipients_language() -> None:
     guide = load_guide(SHIPPED_GUIDE)
     final = guide.in_language("es").deadline("final")
-    reminder = reminder_texts.deadline_reminder(final, final.at - timedelta(days=7), "steps", t=lang("es"))
+    reminder = reminder_texts.deadline_reminder(final, final.at - timedelta(days=7), guide.in_language("es"), t=lang("es"))
     assert reminder.text.startswith("⏰ **Recordatorio: Fecha límite para elegir tu ajuste de entrenamiento de Claude**")
     assert "8 de octubre de 2025. Tiempo restante: **6 días**" in reminder.text
     assert [b.label for row in reminder.buttons for b in row] == [

@@ -115,9 +115,10 @@ async def test_sources_are_links(fake: FakeBotAPI, bot: BotProcess) -> None:
     user = fake.user(3_000_002)
     await user.send("/sources")
     sources = await user.pop_message()
-    assert sources.links == [
-        ("Updates to Consumer Terms", "https://www.anthropic.com/news/updates-to-our-consumer-terms")
-    ]
+    # Each source with its address shown, as a link.
+    address = "https://www.anthropic.com/news/updates-to-our-consumer-terms"
+    assert f"Updates to Consumer Terms: {address}" in sources.text
+    assert sources.links == [(address, address)]
     assert sources.labels == [texts.CONTINUE_WHERE]
     home = await user.tap(texts.CONTINUE_WHERE)
     assert home is sources and home.text == HOME  # the sources made way for the step, in place
