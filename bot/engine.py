@@ -180,10 +180,9 @@ class Engine:
         saved = result.state or state
         if result.state is not None or result.counters or (not person_level and (fresh or notices)):
             saved.updated_at = now
-            counters = result.counters + (("started",) if fresh else ())
-            if pack != self.pack:
-                # Another pack's funnel is counted apart: "chatgpt/started" beside Claude's "started".
-                counters = tuple(f"{pack}/{c}" for c in counters)
+            # Every pack's funnel under one scheme: "claude/started", "chatgpt/started" (bot/stats.py reads
+            # the unprefixed counters of older versions as the default pack's).
+            counters = tuple(f"{pack}/{c}" for c in result.counters + (("started",) if fresh else ()))
             await self.storage.save_step(saved, counters)
             if saved.language != chosen_language:
                 # The choice holds in every pack: put it on the person's other rows too.

@@ -270,11 +270,11 @@ async def test_funnel_counts_hold_no_user_ids(chat: EngineChat) -> None:
     today = chat.engine.clock.now().date()
     funnel = await chat.engine.storage.funnel(today, today)
     assert funnel == {
-        ("telegram", "started"): 1,
-        ("telegram", "reached:plan"): 1,
-        ("telegram", "reached:code"): 1,
-        ("telegram", "got_steps"): 1,
-        ("telegram", "confirmed_off"): 1,
+        ("telegram", "mini/started"): 1,
+        ("telegram", "mini/reached:plan"): 1,
+        ("telegram", "mini/reached:code"): 1,
+        ("telegram", "mini/got_steps"): 1,
+        ("telegram", "mini/confirmed_off"): 1,
     }
 
 

@@ -103,8 +103,10 @@ async def test_each_pack_is_counted_in_its_own_funnel(engine: Engine, storage, c
     await engine.handle(KEY, Press(button(gpt, "✅ I've turned it off")))
     day = clock.now().date()
     totals = await storage.funnel(day, day)
-    assert totals[("telegram", "started")] == 1
+    # One scheme for every pack, the default one too.
+    assert totals[("telegram", "claude/started")] == 1
     assert totals[("telegram", "chatgpt/started")] == 1
     assert totals[("telegram", "chatgpt/got_steps")] == 1
     assert totals[("telegram", "chatgpt/confirmed_off")] == 1
-    assert ("telegram", "got_steps") not in totals and ("telegram", "confirmed_off") not in totals
+    assert ("telegram", "claude/got_steps") not in totals and ("telegram", "claude/confirmed_off") not in totals
+    assert not any("/" not in counter for _, counter in totals)
