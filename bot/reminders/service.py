@@ -40,26 +40,10 @@ __all__ = ["ALERT", "CHECKBACK", "DEADLINE", "VERIFY", "ReminderService", "add_m
 log = logging.getLogger(__name__)
 
 VERIFY_AFTER = VerifyKind.AFTER
-# A subscription row with this deadline id marks a recipient who follows deadlines, including ones
-# a maintainer adds to the guide later.
-FOLLOWS = ""
-# Subscription rows for change alerts: "!alerts@VERSION" says the recipient follows the pack's changes
-# and had seen that version when subscribing, so its note is no news to them. Deadline ids cannot
-# start with "!" (bot.guide.Id).
-ALERTS = "!alerts@"
-
-
-def alerts_marker(version: str) -> str:
-    return f"{ALERTS}{version}"
-
-
-def follows_alerts(known: set[str]) -> bool:
-    return any(d.startswith(ALERTS) for d in known)
-
-
 async def alert_subscribers(queue: ReminderQueue, packs: Sequence[str]) -> dict[str, int]:
     """Return {pack: how many people and channels follow its changes}: anonymous totals (optout-bot stats)."""
-    return {pack: sum(follows_alerts(known) for known in (await queue.subscriptions(pack)).values()) for pack in packs}
+    return {pack: sum(f.changes_seen is not None for f in (await queue.subscriptions(pack)).values())
+            for pack in packs}
 
 
 async def turn_off(queue: ReminderQueue, recipient: Recipient) -> None:
@@ -146,13 +130,13 @@ class ReminderService:
         if offer == "dl":
             upcoming = ahead(guide, now)
             rows = [r for d in upcoming for r in DeadlineKind.plan(to, guide, d, now, catch_up=False)]
-            await self.queue.subscribe(to, [FOLLOWS, *(d.id for d in upcoming)], rows)
+            await self.queue.subscribe(to, [d.id for d in upcoming], rows, deadlines=True)
             local = self.deadlines_in(t, guide.pack)
             lines = [texts.deadline_line(local[d.id], o, t=t) for d in upcoming for o in future_offsets(d, now)]
             text = texts.subscribed(lines, self._stop_command(key), t=t)
         else:
             row = CheckBackKind.plan(to.recipient, guide.pack, offer.removeprefix("cb:"), now)
-            await self.queue.subscribe(to, [FOLLOWS], [])
+            await self.queue.subscribe(to, [], [], deadlines=True)
             await self.queue.replace_pending(row)
             text = texts.checkback_subscribed(row.due_at, self._stop_command(key), t=t)
         await self._maybe_verify(key, guide, now)
@@ -192,7 +176,7 @@ class ReminderService:
     async def follow_changes(self, key: UserKey, pack: str, now: datetime, *, t: Lang = EN) -> str:
         """Subscribe the user to a pack's change alerts; return the confirmation."""
         guide = self.packs[pack]
-        await self.queue.subscribe(Subscriber(Recipient.user(key), pack), [alerts_marker(guide.version)], [])
+        await self.queue.subscribe(Subscriber(Recipient.user(key), pack), [], [], changes_seen=guide.version)
         log.debug("reminders: %s follows the changes of %s", key, pack)
         return texts.alerts_subscribed(guide.name, self._stop_command(key), t=t)
 
@@ -203,10 +187,10 @@ class ReminderService:
             note = guide.changes
             if note is None or note.version != guide.version:
                 continue  # a note left over from an earlier version announces nothing
-            seen = alerts_marker(guide.version)
+            # Someone who began following at this version has seen its steps: the note is no news to them.
             rows = [AlertKind.plan(sub, guide, now)
-                    for sub, known in (await self.queue.subscriptions(guide.pack)).items()
-                    if follows_alerts(known) and seen not in known]
+                    for sub, following in (await self.queue.subscriptions(guide.pack)).items()
+                    if following.changes_seen not in (None, guide.version)]
             new = await self.queue.schedule(rows)
             if new:
                 log.info("reminders: %s changed (version %s): alerting %d subscribers", guide.pack, guide.version, new)
@@ -241,9 +225,9 @@ class ReminderService:
                 for offset in deadline.offsets:
                     await self.queue.move_due(guide.pack, DEADLINE, deadline.id, seconds(offset), deadline.at - offset)
             upcoming = ahead(guide, now)
-            for subscriber, known in (await self.queue.subscriptions(guide.pack)).items():
-                new = [d for d in upcoming if d.id not in known]
-                if not new or FOLLOWS not in known:
+            for subscriber, following in (await self.queue.subscriptions(guide.pack)).items():
+                new = [d for d in upcoming if d.id not in following.scheduled]
+                if not new or not following.deadlines:
                     continue
                 rows = [r for d in new for r in DeadlineKind.plan(subscriber, guide, d, now, catch_up=True)]
                 added += await self.queue.subscribe(subscriber, [d.id for d in new], rows)
@@ -262,14 +246,13 @@ class ReminderService:
         if guide is None:
             return texts.CHANNEL_UNKNOWN_PACK
         to = Subscriber(channel, guide.pack, scope)
-        seen = alerts_marker(guide.version)
         if not guide.deadlines:
-            await self.queue.subscribe(to, [seen], [])
+            await self.queue.subscribe(to, [], [], changes_seen=guide.version)
             log.info("reminders: a %s server turned change alerts of %s on", channel.platform, guide.pack)
             return texts.channel_alerts_on(guide.name)
         upcoming = ahead(guide, now)
         rows = [r for d in upcoming for r in DeadlineKind.plan(to, guide, d, now, catch_up=False)]
-        await self.queue.subscribe(to, [FOLLOWS, seen, *(d.id for d in upcoming)], rows)
+        await self.queue.subscribe(to, [d.id for d in upcoming], rows, deadlines=True, changes_seen=guide.version)
         self.wake.set()
         log.info("reminders: a %s server turned deadline announcements of %s on", channel.platform, guide.pack)
         return texts.channel_on(self.renderer.describe(await self.queue.pending(channel, guide.pack)))

@@ -169,6 +169,15 @@ class Subscriber:
     scope: str | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class Following:
+    """What a subscriber follows in a pack, and what it has been scheduled for."""
+
+    deadlines: bool = False  # the pack's deadlines, those a maintainer adds later too
+    changes_seen: str | None = None  # the pack's changes (None: not followed); the version it had seen
+    scheduled: frozenset[str] = frozenset()  # the deadline ids it has been scheduled for
+
+
 class ReminderQueue(abc.ABC):
     """Reminders keyed by (recipient, pack, kind, about, offset): scheduling one twice is a no-op."""
 
@@ -178,8 +187,12 @@ class ReminderQueue(abc.ABC):
         """Insert reminders whose unique key is not taken yet; return how many were new."""
 
     @abc.abstractmethod
-    async def subscribe(self, subscriber: Subscriber, deadline_ids: Iterable[str], rows: Iterable[NewReminder]) -> int:
-        """Record that the subscriber follows these deadlines and schedule ``rows``; return how many are new.
+    async def subscribe(self, subscriber: Subscriber, deadline_ids: Iterable[str], rows: Iterable[NewReminder], *,
+                        deadlines: bool = False, changes_seen: str | None = None) -> int:
+        """Record that the subscriber has been scheduled for these deadlines, and schedule ``rows``; with
+        ``deadlines``, that it follows the pack's deadlines (new ones too); with ``changes_seen``, that it
+        follows the pack's changes and has seen that version. A flag set once stays set. Return how
+        many rows are new.
 
         With a ``scope`` (a channel subscription), the scope's earlier channel in that pack, its
         subscriptions and pending reminders, are replaced in the same transaction.
@@ -190,8 +203,8 @@ class ReminderQueue(abc.ABC):
         """Drop the recipient's pending reminders of ``row.kind`` in its pack and schedule ``row``; return 1 if new."""
 
     @abc.abstractmethod
-    async def subscriptions(self, pack: str) -> dict[Subscriber, set[str]]:
-        """Return {subscriber: the deadline ids it has been scheduled for} in one pack."""
+    async def subscriptions(self, pack: str) -> dict[Subscriber, Following]:
+        """Return {subscriber: what it follows and has been scheduled for} in one pack."""
 
     @abc.abstractmethod
     async def move_due(self, pack: str, kind: str, about: str, offset_s: int, due_at: datetime) -> int:

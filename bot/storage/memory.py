@@ -18,6 +18,7 @@ from bot.storage.base import (
     PENDING,
     SENDING,
     SKIPPED,
+    Following,
     NewReminder,
     Person,
     Reminder,
@@ -56,6 +57,8 @@ class MemoryStorage(Storage):
         self._next_id = 1
         # (recipient, pack, deadline id) -> the scope of a channel subscription (None for a user's)
         self._subs: dict[tuple[Recipient, str, str], str | None] = {}
+        # (recipient, pack) -> (scope, follows the deadlines, the version of the changes it had seen)
+        self._follows: dict[tuple[Recipient, str], tuple[str | None, bool, str | None]] = {}
         self._open = True
 
     async def close(self) -> None:
@@ -126,6 +129,7 @@ class MemoryStorage(Storage):
         for rid in [rid for rid, row in self._reminders.items() if theirs(row.new.recipient)]:
             self._drop(rid)
         self._subs = {k: v for k, v in self._subs.items() if not theirs(k[0])}
+        self._follows = {k: v for k, v in self._follows.items() if not theirs(k[0])}
 
     # Reminders --------------------------------------------------------------------------------
     def _drop(self, rid: int) -> None:
@@ -153,7 +157,8 @@ class MemoryStorage(Storage):
     async def schedule(self, rows: Iterable[NewReminder]) -> int:
         return self._insert(rows)
 
-    async def subscribe(self, subscriber: Subscriber, deadline_ids: Iterable[str], rows: Iterable[NewReminder]) -> int:
+    async def subscribe(self, subscriber: Subscriber, deadline_ids: Iterable[str], rows: Iterable[NewReminder], *,
+                        deadlines: bool = False, changes_seen: str | None = None) -> int:
         to, pack, scope = subscriber.recipient, subscriber.pack, subscriber.scope
         if scope is not None:
             def moved(r: Recipient, p: str, s: str | None) -> bool:
@@ -163,8 +168,12 @@ class MemoryStorage(Storage):
                         if row.status == PENDING and moved(row.new.recipient, row.new.pack, row.new.scope)]:
                 self._drop(rid)
             self._subs = {k: v for k, v in self._subs.items() if not moved(k[0], k[1], v)}
+            self._follows = {k: v for k, v in self._follows.items() if not moved(k[0], k[1], v[0])}
         for deadline_id in deadline_ids:
             self._subs.setdefault((to, pack, deadline_id), scope)
+        if deadlines or changes_seen is not None:
+            _, had_deadlines, had_seen = self._follows.get((to, pack), (scope, False, None))
+            self._follows[(to, pack)] = (scope, had_deadlines or deadlines, changes_seen or had_seen)
         return self._insert(rows)
 
     async def replace_pending(self, row: NewReminder) -> int:
@@ -173,11 +182,16 @@ class MemoryStorage(Storage):
             self._drop(rid)
         return self._insert([row])
 
-    async def subscriptions(self, pack: str) -> dict[Subscriber, set[str]]:
-        subs: dict[Subscriber, set[str]] = {}
+    async def subscriptions(self, pack: str) -> dict[Subscriber, Following]:
+        scheduled: dict[Subscriber, set[str]] = {}
         for (to, p, deadline_id), scope in self._subs.items():
             if p == pack:
-                subs.setdefault(Subscriber(to, pack, scope), set()).add(deadline_id)
+                scheduled.setdefault(Subscriber(to, pack, scope), set()).add(deadline_id)
+        subs = {sub: Following(scheduled=frozenset(ids)) for sub, ids in scheduled.items()}
+        for (to, p), (scope, deadlines, seen) in self._follows.items():
+            if p == pack:
+                sub = Subscriber(to, pack, scope)
+                subs[sub] = Following(deadlines, seen, subs.get(sub, Following()).scheduled)
         return subs
 
     async def move_due(self, pack: str, kind: str, about: str, offset_s: int, due_at: datetime) -> int:
@@ -202,9 +216,10 @@ class MemoryStorage(Storage):
         ids = [rid for rid, row in self._reminders.items() if row.status == PENDING and hit(row.new.recipient, row.new.pack)]
         for rid in ids:
             self._drop(rid)
-        before = len(self._subs)
+        before = len(self._subs) + len(self._follows)
         self._subs = {k: v for k, v in self._subs.items() if not hit(k[0], k[1])}
-        return len(ids), len(self._subs) < before
+        self._follows = {k: v for k, v in self._follows.items() if not hit(k[0], k[1])}
+        return len(ids), len(self._subs) + len(self._follows) < before
 
     async def skip_pending(self, recipient: Recipient, pack: str, kind: str) -> int:
         skipped = 0
@@ -276,8 +291,8 @@ class MemoryStorage(Storage):
         return dict(Counter(row.status for row in self._reminders.values()))
 
     async def channel(self, platform: str, scope: str, pack: str) -> Recipient | None:
-        return next((to for (to, p, _), s in self._subs.items() if to.platform == platform and s == scope and p == pack),
-                    None)
+        return next((to for (to, p), (s, _, _) in self._follows.items()
+                     if to.platform == platform and s == scope and p == pack), None)
 
     async def unsubscribe_scope(self, platform: str, scope: str, pack: str | None = None) -> bool:
         def hit(to: Recipient, s: str | None, p: str) -> bool:
@@ -286,9 +301,10 @@ class MemoryStorage(Storage):
         for rid in [rid for rid, row in self._reminders.items()
                     if row.status == PENDING and hit(row.new.recipient, row.new.scope, row.new.pack)]:
             self._drop(rid)
-        before = len(self._subs)
+        before = len(self._subs) + len(self._follows)
         self._subs = {k: v for k, v in self._subs.items() if not hit(k[0], v, k[1])}
-        return len(self._subs) < before
+        self._follows = {k: v for k, v in self._follows.items() if not hit(k[0], v[0], k[1])}
+        return len(self._subs) + len(self._follows) < before
 
     # Counters and facts -----------------------------------------------------------------------
     async def funnel(self, since: date, until: date) -> dict[tuple[str, str], int]:

@@ -33,6 +33,7 @@ from bot.storage.base import (
     PENDING,
     SENDING,
     SKIPPED,
+    Following,
     NewReminder,
     Person,
     Reminder,
@@ -363,8 +364,10 @@ class PostgresStorage(Storage):
             return 0
         return _count(await self._run(lambda con: con.execute(_INSERT_REMINDERS, *_reminder_columns(rows))))
 
-    async def subscribe(self, subscriber: Subscriber, deadline_ids: Iterable[str], rows: Iterable[NewReminder]) -> int:
-        return await self._in_transaction(lambda con: _subscribe(con, subscriber, list(deadline_ids), list(rows)))
+    async def subscribe(self, subscriber: Subscriber, deadline_ids: Iterable[str], rows: Iterable[NewReminder], *,
+                        deadlines: bool = False, changes_seen: str | None = None) -> int:
+        ids, new = list(deadline_ids), list(rows)
+        return await self._in_transaction(lambda con: _subscribe(con, subscriber, ids, new, deadlines, changes_seen))
 
     async def replace_pending(self, row: NewReminder) -> int:
         to = row.recipient
@@ -377,13 +380,22 @@ class PostgresStorage(Storage):
 
         return await self._in_transaction(replace)
 
-    async def subscriptions(self, pack: str) -> dict[Subscriber, set[str]]:
-        rows = await self._run(lambda con: con.fetch(
-            "SELECT platform, recipient_kind, recipient_id, scope, deadline_id FROM reminder_subs WHERE pack = $1",
-            pack))
-        subs: dict[Subscriber, set[str]] = {}
-        for platform, rkind, rid, scope, deadline_id in rows:
-            subs.setdefault(Subscriber(Recipient(platform, rkind, rid), pack, scope), set()).add(deadline_id)
+    async def subscriptions(self, pack: str) -> dict[Subscriber, Following]:
+        async def read(con: asyncpg.Connection) -> tuple[list, list]:
+            scheduled = await con.fetch("SELECT platform, recipient_kind, recipient_id, scope, deadline_id"
+                                        " FROM reminder_subs WHERE pack = $1", pack)
+            follows = await con.fetch("SELECT platform, recipient_kind, recipient_id, scope, deadlines, changes_seen"
+                                      " FROM reminder_follows WHERE pack = $1", pack)
+            return scheduled, follows
+
+        scheduled_rows, follow_rows = await self._in_transaction(read)
+        scheduled: dict[Subscriber, set[str]] = {}
+        for platform, rkind, rid, scope, deadline_id in scheduled_rows:
+            scheduled.setdefault(Subscriber(Recipient(platform, rkind, rid), pack, scope), set()).add(deadline_id)
+        subs = {sub: Following(scheduled=frozenset(ids)) for sub, ids in scheduled.items()}
+        for platform, rkind, rid, scope, deadlines, seen in follow_rows:
+            sub = Subscriber(Recipient(platform, rkind, rid), pack, scope)
+            subs[sub] = Following(deadlines, seen, subs.get(sub, Following()).scheduled)
         return subs
 
     async def move_due(self, pack: str, kind: str, about: str, offset_s: int, due_at: datetime) -> int:
@@ -406,6 +418,7 @@ class PostgresStorage(Storage):
             cancelled = _count(await con.execute(
                 f"DELETE FROM reminders WHERE {where} AND status = '{PENDING}'", *params))
             had = _count(await con.execute(f"DELETE FROM reminder_subs WHERE {where}", *params))
+            had += _count(await con.execute(f"DELETE FROM reminder_follows WHERE {where}", *params))
             return cancelled, had > 0
 
         return await self._in_transaction(cancel)
@@ -458,7 +471,7 @@ class PostgresStorage(Storage):
 
     async def channel(self, platform: str, scope: str, pack: str) -> Recipient | None:
         row = await self._run(lambda con: con.fetchrow(
-            "SELECT recipient_kind, recipient_id FROM reminder_subs WHERE platform = $1 AND scope = $2 AND pack = $3"
+            "SELECT recipient_kind, recipient_id FROM reminder_follows WHERE platform = $1 AND scope = $2 AND pack = $3"
             " LIMIT 1", platform, scope, pack))
         return Recipient(platform, row[0], row[1]) if row else None
 
@@ -467,8 +480,11 @@ class PostgresStorage(Storage):
         async def unsubscribe(con: asyncpg.Connection) -> bool:
             await con.execute("DELETE FROM reminders WHERE platform = $1 AND scope = $2 AND ($3::text IS NULL"
                               " OR pack = $3) AND status = $4", platform, scope, pack, PENDING)
-            return _count(await con.execute("DELETE FROM reminder_subs WHERE platform = $1 AND scope = $2"
-                                            " AND ($3::text IS NULL OR pack = $3)", platform, scope, pack)) > 0
+            had = 0
+            for table in ("reminder_subs", "reminder_follows"):
+                had += _count(await con.execute(f"DELETE FROM {table} WHERE platform = $1 AND scope = $2"
+                                                " AND ($3::text IS NULL OR pack = $3)", platform, scope, pack))
+            return had > 0
 
         return await self._in_transaction(unsubscribe)
 
@@ -560,7 +576,8 @@ async def _delete_orphans(con: asyncpg.Connection, before: datetime) -> int:
         " (SELECT FROM users u WHERE u.platform = p.platform AND u.user_id = p.user_id)", before))
 
 
-async def _subscribe(con: asyncpg.Connection, sub: Subscriber, deadline_ids: list[str], rows: list[NewReminder]) -> int:
+async def _subscribe(con: asyncpg.Connection, sub: Subscriber, deadline_ids: list[str], rows: list[NewReminder],
+                     deadlines: bool, changes_seen: str | None) -> int:
     to = sub.recipient
     if sub.scope is not None:
         # A scope has one channel per pack: moving it drops what was scheduled for the old one.
@@ -568,6 +585,15 @@ async def _subscribe(con: asyncpg.Connection, sub: Subscriber, deadline_ids: lis
         params = (to.platform, sub.scope, sub.pack, to.kind, to.id)
         await con.execute(f"DELETE FROM reminders WHERE {other} AND status = '{PENDING}'", *params)
         await con.execute(f"DELETE FROM reminder_subs WHERE {other}", *params)
+        await con.execute(f"DELETE FROM reminder_follows WHERE {other}", *params)
+    if deadlines or changes_seen is not None:
+        await con.execute(
+            "INSERT INTO reminder_follows (platform, recipient_kind, recipient_id, pack, user_id, scope, deadlines,"
+            " changes_seen) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
+            " ON CONFLICT (platform, recipient_kind, recipient_id, pack) DO UPDATE SET"
+            " deadlines = reminder_follows.deadlines OR excluded.deadlines,"
+            " changes_seen = coalesce(excluded.changes_seen, reminder_follows.changes_seen)",
+            to.platform, to.kind, to.id, sub.pack, _user_id(to), sub.scope, deadlines, changes_seen)
     if deadline_ids:
         await con.execute(
             "INSERT INTO reminder_subs (platform, recipient_kind, recipient_id, pack, deadline_id, user_id, scope)"

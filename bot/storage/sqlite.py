@@ -37,6 +37,7 @@ from bot.storage.base import (
     PENDING,
     SENDING,
     SKIPPED,
+    Following,
     NewReminder,
     Person,
     Reminder,
@@ -364,19 +365,26 @@ class SqliteStorage(Storage):
         new = list(rows)
         return await self._transaction(lambda db: _insert_reminders(db, new))
 
-    async def subscribe(self, subscriber: Subscriber, deadline_ids: Iterable[str], rows: Iterable[NewReminder]) -> int:
+    async def subscribe(self, subscriber: Subscriber, deadline_ids: Iterable[str], rows: Iterable[NewReminder], *,
+                        deadlines: bool = False, changes_seen: str | None = None) -> int:
         ids, new = list(deadline_ids), list(rows)
-        return await self._transaction(lambda db: _subscribe(db, subscriber, ids, new))
+        return await self._transaction(lambda db: _subscribe(db, subscriber, ids, new, deadlines, changes_seen))
 
     async def replace_pending(self, row: NewReminder) -> int:
         return await self._transaction(lambda db: _replace_pending(db, row))
 
-    async def subscriptions(self, pack: str) -> dict[Subscriber, set[str]]:
-        subs: dict[Subscriber, set[str]] = {}
+    async def subscriptions(self, pack: str) -> dict[Subscriber, Following]:
+        scheduled: dict[Subscriber, set[str]] = {}
         rows = await self._rows_of("SELECT platform, recipient_kind, recipient_id, scope, deadline_id"
                                    " FROM reminder_subs WHERE pack = ?", (pack,))
         for platform, rkind, rid, scope, deadline_id in rows:
-            subs.setdefault(Subscriber(Recipient(platform, rkind, rid), pack, scope), set()).add(deadline_id)
+            scheduled.setdefault(Subscriber(Recipient(platform, rkind, rid), pack, scope), set()).add(deadline_id)
+        subs = {sub: Following(scheduled=frozenset(ids)) for sub, ids in scheduled.items()}
+        follows = await self._rows_of("SELECT platform, recipient_kind, recipient_id, scope, deadlines, changes_seen"
+                                      " FROM reminder_follows WHERE pack = ?", (pack,))
+        for platform, rkind, rid, scope, deadlines, seen in follows:
+            sub = Subscriber(Recipient(platform, rkind, rid), pack, scope)
+            subs[sub] = Following(bool(deadlines), seen, subs.get(sub, Following()).scheduled)
         return subs
 
     async def move_due(self, pack: str, kind: str, about: str, offset_s: int, due_at: datetime) -> int:
@@ -458,7 +466,7 @@ class SqliteStorage(Storage):
         return dict(await self._rows_of("SELECT status, COUNT(*) FROM reminders GROUP BY status"))
 
     async def channel(self, platform: str, scope: str, pack: str) -> Recipient | None:
-        rows = await self._rows_of("SELECT recipient_kind, recipient_id FROM reminder_subs"
+        rows = await self._rows_of("SELECT recipient_kind, recipient_id FROM reminder_follows"
                                    " WHERE platform = ? AND scope = ? AND pack = ? LIMIT 1", (platform, scope, pack))
         return Recipient(platform, rows[0][0], rows[0][1]) if rows else None
 
@@ -556,7 +564,8 @@ async def _insert_reminders(db: aiosqlite.Connection, rows: list[NewReminder]) -
          r.about, r.offset_s, to_db_time(r.due_at)) for r in rows])
 
 
-async def _subscribe(db: aiosqlite.Connection, sub: Subscriber, deadline_ids: list[str], rows: list[NewReminder]) -> int:
+async def _subscribe(db: aiosqlite.Connection, sub: Subscriber, deadline_ids: list[str], rows: list[NewReminder],
+                     deadlines: bool, changes_seen: str | None) -> int:
     to = sub.recipient
     if sub.scope is not None:
         # A scope has one channel per pack: moving it drops what was scheduled for the old one.
@@ -564,12 +573,22 @@ async def _subscribe(db: aiosqlite.Connection, sub: Subscriber, deadline_ids: li
         params = (to.platform, sub.scope, sub.pack, to.kind, to.id)
         await _run(db, f"DELETE FROM reminders WHERE {other} AND status = ?", (*params, PENDING))
         await _run(db, f"DELETE FROM reminder_subs WHERE {other}", params)
+        await _run(db, f"DELETE FROM reminder_follows WHERE {other}", params)
     await _run_many(
         db,
         "INSERT INTO reminder_subs (platform, recipient_kind, recipient_id, pack, deadline_id, user_id, scope)"
         " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
         [(to.platform, to.kind, to.id, sub.pack, d, _user_id(to), sub.scope) for d in deadline_ids],
     )
+    if deadlines or changes_seen is not None:
+        await _run(
+            db,
+            "INSERT INTO reminder_follows (platform, recipient_kind, recipient_id, pack, user_id, scope, deadlines,"
+            " changes_seen) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (platform, recipient_kind, recipient_id, pack)"
+            " DO UPDATE SET deadlines = reminder_follows.deadlines OR excluded.deadlines,"
+            " changes_seen = coalesce(excluded.changes_seen, reminder_follows.changes_seen)",
+            (to.platform, to.kind, to.id, sub.pack, _user_id(to), sub.scope, int(deadlines), changes_seen),
+        )
     return await _insert_reminders(db, rows)
 
 
@@ -589,6 +608,7 @@ async def _cancel(db: aiosqlite.Connection, to: Recipient, pack: str | None) -> 
     params = (to.platform, to.kind, to.id, *((pack,) if pack else ()))
     cancelled = len(await _run(db, f"DELETE FROM reminders WHERE {where} AND status = ? RETURNING 1", (*params, PENDING)))
     had = await _run(db, f"DELETE FROM reminder_subs WHERE {where} RETURNING 1", params)
+    had += await _run(db, f"DELETE FROM reminder_follows WHERE {where} RETURNING 1", params)
     return cancelled, bool(had)
 
 
@@ -606,7 +626,9 @@ async def _unsubscribe_scope(db: aiosqlite.Connection, platform: str, scope: str
     where = "platform = ? AND scope = ?" + (" AND pack = ?" if pack else "")
     params = (platform, scope, *((pack,) if pack else ()))
     await _run(db, f"DELETE FROM reminders WHERE {where} AND status = ?", (*params, PENDING))
-    return bool(await _run(db, f"DELETE FROM reminder_subs WHERE {where} RETURNING 1", params))
+    had = await _run(db, f"DELETE FROM reminder_subs WHERE {where} RETURNING 1", params)
+    had += await _run(db, f"DELETE FROM reminder_follows WHERE {where} RETURNING 1", params)
+    return bool(had)
 
 
 async def _export(db: aiosqlite.Connection, tables: list[str]) -> dict[str, tuple[list[str], list[tuple]]]:

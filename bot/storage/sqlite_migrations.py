@@ -186,4 +186,28 @@ MIGRATIONS: list[str] = [
     INSERT INTO people (platform, user_id, last_pack, updated_at)
         SELECT platform, user_id, pack, MAX(updated_at) FROM users GROUP BY platform, user_id;
     """,
+    # 8: what a subscriber follows, in columns of its own: reminder_subs held it as made-up deadline ids,
+    # "" for "every deadline, new ones too" and "!alerts@VERSION" for "the changes, VERSION seen".
+    # reminder_subs keeps the real deadline ids a subscriber has been scheduled for.
+    """
+    CREATE TABLE reminder_follows (
+        platform       TEXT NOT NULL,
+        recipient_kind TEXT NOT NULL,
+        recipient_id   TEXT NOT NULL,
+        pack           TEXT NOT NULL,
+        user_id        TEXT,
+        scope          TEXT,
+        deadlines      INTEGER NOT NULL DEFAULT 0,
+        changes_seen   TEXT,
+        PRIMARY KEY (platform, recipient_kind, recipient_id, pack)
+    ) WITHOUT ROWID;
+    CREATE INDEX reminder_follows_user ON reminder_follows(platform, user_id);
+    CREATE INDEX reminder_follows_scope ON reminder_follows(platform, scope);
+    INSERT INTO reminder_follows (platform, recipient_kind, recipient_id, pack, user_id, scope, deadlines, changes_seen)
+        SELECT platform, recipient_kind, recipient_id, pack, MAX(user_id), MAX(scope),
+               MAX(deadline_id = ''), MAX(CASE WHEN deadline_id LIKE '!alerts@%' THEN substr(deadline_id, 9) END)
+        FROM reminder_subs WHERE deadline_id = '' OR deadline_id LIKE '!alerts@%'
+        GROUP BY platform, recipient_kind, recipient_id, pack;
+    DELETE FROM reminder_subs WHERE deadline_id = '' OR deadline_id LIKE '!alerts@%';
+    """,
 ]

@@ -17,7 +17,7 @@ from bot.engine import Engine
 from bot.events import Notice, Press, Recipient, Start, UserKey
 from bot.guide import load_guide
 from bot.storage import StaleStateError, StorageError, open_backend
-from bot.storage.base import NewReminder, Subscriber, newer_schema
+from bot.storage.base import Following, NewReminder, Subscriber, newer_schema
 from bot.storage.postgres import PostgresStorage
 from bot.storage.postgres_migrations import MIGRATIONS
 from tests.conftest import AFTER, MINI_GUIDE
@@ -104,6 +104,29 @@ async def test_migrating_from_schema_4_points_each_person_at_their_latest_pack_a
         assert (person.last_pack, person.check_all, latest.pack, latest.answers) == ("chatgpt", None, "chatgpt", {})
         assert (await store.get_user(ALICE, "claude")).answers == {"plan": "pro"}
         assert await store.get_user(ALICE, "~check-all") is None
+    finally:
+        await store.close()
+    assert await _version(postgres_url) == len(MIGRATIONS)
+
+
+async def test_migrating_from_schema_5_turns_the_made_up_deadline_ids_into_columns(postgres_url: str) -> None:
+    # 5 is the schema before reminder_follows (6): "" meant "every deadline", "!alerts@V" "the changes, V seen".
+    con = await asyncpg.connect(postgres_url)
+    try:
+        await con.execute("CREATE TABLE schema_migrations (version integer PRIMARY KEY,"
+                          " applied_at timestamptz NOT NULL DEFAULT now())")
+        for version, script in enumerate(MIGRATIONS[:5], start=1):
+            await con.execute(script)
+            await con.execute("INSERT INTO schema_migrations (version) VALUES ($1)", version)
+        for pack, deadline_id in (("claude", ""), ("claude", "final"), ("claude", "!alerts@2026.11.3")):
+            await con.execute("INSERT INTO reminder_subs VALUES ('telegram', 'user', '1', $1, $2, '1', NULL)",
+                              pack, deadline_id)
+    finally:
+        await con.close()
+    store = await open_backend(postgres_url)
+    try:
+        assert await store.subscriptions("claude") == {
+            Subscriber(Recipient("telegram", "user", "1"), "claude"): Following(True, "2026.11.3", frozenset({"final"}))}
     finally:
         await store.close()
     assert await _version(postgres_url) == len(MIGRATIONS)

@@ -15,7 +15,7 @@ from bot.engine import Engine
 from bot.events import Command, Notice, Press, Recipient, Start, UserKey
 from bot.guide import load_guide
 from bot.storage import MemoryStorage, StaleStateError, StorageError, open_backend, open_storage
-from bot.storage.base import Subscriber
+from bot.storage.base import Following, Subscriber
 from bot.storage.sqlite_migrations import MIGRATIONS
 from tests.conftest import AFTER, MINI_GUIDE
 from tests.storage.conftest import T0, state
@@ -197,7 +197,8 @@ async def test_migrating_from_schema_2_puts_every_row_in_the_claude_pack(tmp_pat
         assert await store.channel("discord", "5", "claude") == news
         assert [r.scope for r in await store.pending(news, "claude")] == ["5"]
         assert await store.subscriptions("claude") == {
-            Subscriber(telegram7, "claude"): {"", "final"}, Subscriber(news, "claude", "5"): {""}}
+            Subscriber(telegram7, "claude"): Following(True, None, frozenset({"final"})),
+            Subscriber(news, "claude", "5"): Following(deadlines=True)}
         assert await store.counts() == {"pending": 2}
         assert await store.funnel(T0.date(), T0.date()) == {("telegram", "started"): 4}
         # The migrated rows are saved and erased like new ones.
@@ -210,7 +211,7 @@ async def test_migrating_from_schema_2_puts_every_row_in_the_claude_pack(tmp_pat
     with closing(sqlite3.connect(path)) as db:
         assert db.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS)
         tables = {name for (name,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-        assert tables == {"users", "people", "funnel", "meta", "reminders", "reminder_subs", "leases", "seen_updates"}
+        assert tables == {"users", "people", "reminder_follows", "funnel", "meta", "reminders", "reminder_subs", "leases", "seen_updates"}
 
 
 async def test_migrating_from_schema_5_keeps_the_rows_and_adds_the_chosen_language(tmp_path: Path) -> None:
@@ -349,5 +350,28 @@ async def test_migrating_from_schema_6_points_each_person_at_their_latest_pack_a
         assert (person.last_pack, person.check_all, latest.pack, latest.answers) == ("chatgpt", None, "chatgpt", {})
         assert (await store.get_user(key, "claude")).answers == {"plan": "pro"}
         assert await store.get_user(key, "~check-all") is None
+    finally:
+        await store.close()
+
+
+async def test_migrating_from_schema_7_turns_the_made_up_deadline_ids_into_columns(tmp_path: Path) -> None:
+    # 7 is the schema before reminder_follows (8): "" meant "every deadline", "!alerts@V" "the changes, V seen".
+    path = tmp_path / "v7.db"
+    with closing(_at_version(path, 7)) as db, db:
+        sub = "INSERT INTO reminder_subs VALUES ('telegram', 'user', '7', ?, ?, '7', NULL)"
+        for pack, deadline_id in (("claude", ""), ("claude", "final"), ("claude", "!alerts@2026.11.3"),
+                                  ("chatgpt", "!alerts@2026.11.1")):
+            db.execute(sub, (pack, deadline_id))
+        db.execute("INSERT INTO reminder_subs VALUES ('discord', 'channel', '50', 'claude', '', NULL, '5')")
+    store = await open_storage(path)
+    try:
+        alice, news = Recipient("telegram", "user", "7"), Recipient("discord", "channel", "50")
+        assert await store.subscriptions("claude") == {
+            Subscriber(alice, "claude"): Following(True, "2026.11.3", frozenset({"final"})),
+            Subscriber(news, "claude", "5"): Following(deadlines=True)}
+        assert await store.subscriptions("chatgpt") == {Subscriber(alice, "chatgpt"): Following(False, "2026.11.1")}
+        assert await store.channel("discord", "5", "claude") == news
+        await store.forget_user(UserKey("telegram", "7"))
+        assert await store.subscriptions("chatgpt") == {}
     finally:
         await store.close()
