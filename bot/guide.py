@@ -274,7 +274,7 @@ def translatable_texts(guide: Guide) -> dict[str, str]:
 
 def translated_texts(tr: Translation) -> dict[str, str | None]:
     """A translation's texts under the keys of ``translatable_texts``."""
-    texts: dict[str, str | None] = {"title": tr.title, "changes": tr.changes}
+    texts: dict[str, str | None] = {"title": tr.title, "setting": tr.setting, "changes": tr.changes}
     texts.update({f"deadlines.{k}": v for k, v in tr.deadlines.items()})
     for node_id, nt in tr.nodes.items():
         texts.update({f"{node_id}.{k}": v for k, v in nt.blocks.items()})

@@ -142,19 +142,18 @@ async def test_answers_that_need_nothing_count_as_done_and_the_summary_keeps_its
 
 
 async def test_an_assistant_tapped_in_the_summary_opens_with_the_answers_given(storage) -> None:
-    # Issue 20, 2: Meta AI's result for the EU, not its steps without the answers.
+    # Issue 20, 2: ChatGPT's result for someone without an account, not the bare steps without the answers.
     clock = ManualClock(NOW)
     chat = EngineChat(Engine(PACKS, storage, clock))
-    await _check(chat, clock, ["ChatGPT", "Meta AI"], {
-        "ChatGPT": ["🙋 My own account"],
-        "Meta AI": ["🇪🇺 In the EU or the UK"],
-    })
-    before = await storage.get_user(chat.key, "meta-ai")
-    await chat.press("Meta AI")
-    # The result for their answer (the EU), not the bare steps: the same node, answers and way back.
-    eu = node_text(PACKS_BY_NAME["meta-ai"], PACKS_BY_NAME["meta-ai"].node(before.node), before.answers, NOW)
-    assert chat.text_shown == eu and before.answers
-    assert (await storage.get_user(chat.key, "meta-ai")).answers == before.answers
+    await _check(chat, clock, ["ChatGPT"], {"ChatGPT": ["👤 Without signing in"]})
+    assert "Still to do (tap one for its steps):\n- ChatGPT" in chat.text_shown
+    before = await storage.get_user(chat.key, "chatgpt")
+    await chat.press("ChatGPT")
+    chatgpt = PACKS_BY_NAME["chatgpt"]
+    theirs = node_text(chatgpt, chatgpt.node(before.node), before.answers, NOW)
+    assert before.answers and chat.text_shown == theirs
+    assert theirs != node_text(chatgpt, chatgpt.node(chatgpt.entries["steps"]), {}, NOW)
+    assert (await storage.get_user(chat.key, "chatgpt")).answers == before.answers
     assert texts.BACK in chat.labels
 
 

@@ -103,7 +103,7 @@ async def test_more_details_shows_the_rest_keeps_the_buttons_and_back_returns(tm
         back = await chat.press(texts.BACK)
         assert back[-1].text == steps.text and "📖 More details" in chat.labels
         funnel = await storage.funnel(AFTER.date(), AFTER.date())
-        assert funnel[("telegram", "got_steps")] == 1  # details and Back do not count the person twice
+        assert funnel[("telegram", "claude/got_steps")] == 1  # details and Back do not count the person twice
     finally:
         await storage.close()
 
