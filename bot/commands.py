@@ -8,6 +8,7 @@ all built from ``COMMANDS``; tests/core/test_command_table.py compares them.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 from bot.events import PlatformHints
@@ -90,6 +91,7 @@ def spelling(front: str, name: str) -> str:
     raise KeyError(f"{front} has no way to run {name}")
 
 
+@functools.cache
 def hints(front: str) -> PlatformHints:
     """The spellings the core's texts use on ``front`` (derived from the table, never written twice)."""
     return PlatformHints(command_prefix=PREFIX.get(front, "/"), stop_reminders=spelling(front, "stop"))

@@ -131,7 +131,7 @@ class Engine:
 
     async def _step(self, key: UserKey, action: Action, locale: str | None) -> Outcome:
         now = self.clock.now()
-        person, state = await self.storage.load(key, action.pack)
+        person, state = await self.storage.load(key, action.pack, self.pack)
         pack = action.pack or person.last_pack or self.pack
         if pack not in self._packs or (state is not None and state.pack != pack):
             pack = self.pack  # the pack they were in last is no longer served
@@ -187,7 +187,8 @@ class Engine:
             if saved.language != chosen_language:
                 # The choice holds in every pack: put it on the person's other rows too.
                 await self.storage.set_language(key, saved.language)
-            if person.last_pack != pack:
+            if (person.last_pack or self.pack) != pack:
+                # (No pointer means the default pack: most people never need one written.)
                 person = replace(result.person or person, last_pack=pack, updated_at=now)
                 await self.storage.save_person(person)
             elif result.person is not None:

@@ -77,13 +77,14 @@ class UserStore(abc.ABC):
     @abc.abstractmethod
     async def get_user(self, key: UserKey, pack: str) -> UserState | None: ...
 
-    async def load(self, key: UserKey, pack: str | None) -> tuple[Person, UserState | None]:
-        """The person, and their row in ``pack`` (None: in the pack they moved in last; no row if none).
+    async def load(self, key: UserKey, pack: str | None, default: str | None = None) -> tuple[Person, UserState | None]:
+        """The person, and their row in ``pack`` (None: in the pack they moved in last, else in ``default``;
+        no row if they have none there).
 
         What a step reads: the person record and at most one user row, whatever the number of packs.
         """
         person = await self.get_person(key) or Person(key)
-        pack = pack or person.last_pack
+        pack = pack or person.last_pack or default
         return person, (await self.get_user(key, pack) if pack else None)
 
     @abc.abstractmethod

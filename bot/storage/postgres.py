@@ -138,7 +138,8 @@ SELECT p.platform IS NOT NULL AS known, p.last_pack, p.check_all, p.updated_at A
        {", ".join(f"u.{c}" for c in _USER_COLUMNS.split(", "))}
 FROM (SELECT $1::text AS platform, $2::text AS user_id) k
 LEFT JOIN people p ON p.platform = k.platform AND p.user_id = k.user_id
-LEFT JOIN users u ON u.platform = k.platform AND u.user_id = k.user_id AND u.pack = coalesce($3::text, p.last_pack)
+LEFT JOIN users u ON u.platform = k.platform AND u.user_id = k.user_id
+    AND u.pack = coalesce($3::text, p.last_pack, $4::text)
 """
 
 
@@ -303,9 +304,9 @@ class PostgresStorage(Storage):
             key.platform, key.user_id, pack))
         return None if row is None else _user_state(key, pack, tuple(row))
 
-    async def load(self, key: UserKey, pack: str | None) -> tuple[Person, UserState | None]:
+    async def load(self, key: UserKey, pack: str | None, default: str | None = None) -> tuple[Person, UserState | None]:
         # One round trip: the person record and the row of the pack asked for, or of the one they were in last.
-        row = await self._run(lambda con: con.fetchrow(_LOAD, key.platform, key.user_id, pack))
+        row = await self._run(lambda con: con.fetchrow(_LOAD, key.platform, key.user_id, pack, default))
         person = Person(key, row["last_pack"], row["check_all"], row["person_updated"]) if row["known"] else Person(key)
         state = None if row["pack"] is None else _user_state(key, row["pack"], tuple(row)[5:])
         return person, state

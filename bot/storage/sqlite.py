@@ -120,7 +120,7 @@ class SqliteStorage(Storage):
         # not put it back in the cache.
         self._erasures = 0
         # The people records of the same users, likewise (last write wins for them: see Person).
-        self._people: OrderedDict[tuple[str, str], Person] = OrderedDict()
+        self._people: OrderedDict[tuple[str, str], Person | None] = OrderedDict()
         # The funnel's tallies not written yet: {(day, platform, counter): n}.
         self._counts: Counter[tuple[str, str, str]] = Counter()
         self._counts_due: asyncio.TimerHandle | None = None
@@ -283,22 +283,23 @@ class SqliteStorage(Storage):
 
     async def get_person(self, key: UserKey) -> Person | None:
         name = (key.platform, key.user_id)
-        person = self._people.get(name)
-        if person is None:
-            erasures = self._erasures
-            rows = await self._rows_of(
-                "SELECT last_pack, check_all, updated_at FROM people WHERE platform = ? AND user_id = ?", name)
-            if not rows:
-                return None
+        if name in self._people:
+            # Also a person known to have no record (None): most people never get one (see save_person's callers).
+            self._people.move_to_end(name)
+            person = self._people[name]
+            return replace(person) if person is not None else None
+        erasures = self._erasures
+        rows = await self._rows_of(
+            "SELECT last_pack, check_all, updated_at FROM people WHERE platform = ? AND user_id = ?", name)
+        found = None
+        if rows:
             last_pack, check_all, updated = rows[0]
-            person = Person(key, last_pack, check_all, from_db_time(updated))
-            if erasures != self._erasures:
-                return person
-        self._people[name] = person
-        self._people.move_to_end(name)
-        if len(self._people) > USER_CACHE_SIZE:
-            self._people.popitem(last=False)
-        return replace(person)
+            found = Person(key, last_pack, check_all, from_db_time(updated))
+        if erasures == self._erasures:
+            self._people[name] = found
+            if len(self._people) > USER_CACHE_SIZE:
+                self._people.popitem(last=False)
+        return replace(found) if found is not None else None
 
     async def save_person(self, person: Person) -> None:
         name = (person.key.platform, person.key.user_id)

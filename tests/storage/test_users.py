@@ -186,6 +186,8 @@ async def test_load_reads_the_person_and_the_row_of_the_pack_they_were_in_last(b
     assert await backend.load(ALICE, None) == (Person(ALICE), None)
     for pack in ("claude", "chatgpt", "gemini"):
         await backend.save_step(state(pack=pack))
+    # No pointer yet: the default pack's row.
+    assert (await backend.load(ALICE, None, "gemini"))[1].pack == "gemini"
     await backend.save_person(Person(ALICE, "chatgpt", '{"phase":"select","chosen":[],"index":0}', T0))
     person, row = await backend.load(ALICE, None)
     assert person == Person(ALICE, "chatgpt", '{"phase":"select","chosen":[],"index":0}', T0)
