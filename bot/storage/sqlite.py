@@ -78,6 +78,14 @@ _INSERT_REMINDER = (
     "INSERT INTO reminders (platform, recipient_kind, recipient_id, user_id, pack, scope, kind, about, offset_s,"
     " due_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING"
 )
+# The person record and one row of theirs: the pack asked for, else the one they moved in last, else the default.
+_LOAD = (
+    "SELECT p.platform IS NOT NULL, p.last_pack, p.check_all, p.updated_at, u.pack, "
+    + ", ".join(f"u.{c}" for c in _USER_COLUMNS.split(", "))
+    + " FROM (SELECT ? AS platform, ? AS user_id) k"
+    " LEFT JOIN people p ON p.platform = k.platform AND p.user_id = k.user_id"
+    " LEFT JOIN users u ON u.platform = k.platform AND u.user_id = k.user_id AND u.pack = coalesce(?, p.last_pack, ?)"
+)
 UserRow = tuple  # the _USER_COLUMNS of one stored row, as read
 Body = Callable[[aiosqlite.Connection], Awaitable[T]]
 
@@ -280,6 +288,24 @@ class SqliteStorage(Storage):
             log.warning("funnel counters not written yet (%s); retrying in %.0f s", exc, COUNTS_EVERY_S)
             if self._counts_due is None and not self._closed:
                 self._counts_due = asyncio.get_running_loop().call_later(COUNTS_EVERY_S, self._counts_are_due)
+
+    async def load(self, key: UserKey, pack: str | None, default: str | None = None) -> tuple[Person, UserState | None]:
+        name = (key.platform, key.user_id)
+        if name in self._people:
+            return await super().load(key, pack, default)  # from the caches, reading at most the row
+        # Neither cached: the record and the row in one statement.
+        erasures = self._erasures
+        rows = await self._rows_of(_LOAD, (*name, pack, default))
+        known, last_pack, check_all, updated, found_pack, *row = rows[0]
+        person = Person(key, last_pack, check_all, from_db_time(updated)) if known else None
+        if erasures == self._erasures:
+            self._people[name] = person
+            if len(self._people) > USER_CACHE_SIZE:
+                self._people.popitem(last=False)
+            if found_pack is not None:
+                self._remember((*name, found_pack), tuple(row))
+        state = await self.get_user(key, found_pack) if found_pack is not None else None
+        return (replace(person) if person else Person(key)), state
 
     async def get_person(self, key: UserKey) -> Person | None:
         name = (key.platform, key.user_id)
