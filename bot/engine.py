@@ -8,6 +8,7 @@ and save, deciding again on fresh data when another process wrote the row meanwh
 
 from __future__ import annotations
 
+import copy
 import logging
 import time
 from collections.abc import Mapping, Sequence
@@ -261,7 +262,10 @@ def _new_state(key: UserKey, guide: Guide, now: datetime, created: datetime | No
 
 def _copy(state: UserState) -> UserState:
     # The handler's own state to change: the history's entries are never changed in place, only replaced.
-    return replace(state, answers=dict(state.answers), history=list(state.history))
+    # (Not dataclasses.replace, which runs __init__ again: a few per cent of a step.)
+    copied = copy.copy(state)
+    copied.answers, copied.history = dict(state.answers), list(state.history)
+    return copied
 
 
 def _headed(heading: str, replies: list[Reply]) -> list[Reply]:
