@@ -87,7 +87,8 @@ async def test_a_walk_is_one_message_that_each_press_moves_on(fake: FakeBotAPI, 
     for label, shown in (("Help me decide", PLAN), ("Pro", "Do you use Claude Code?"), ("Yes", result)):
         assert await user.tap(label) is guide
         assert guide.text == after(label, shown)
-    assert guide.labels == ["I've turned it off", "Remind me", texts.FOLLOW_CHANGES, texts.BACK, texts.START_OVER]
+    assert guide.labels == ["I've turned it off", "Remind me", texts.SOURCES, texts.FOLLOW_CHANGES, texts.BACK,
+                            texts.START_OVER]
     done = "I've turned it off"
     thanks_text = f"{texts.THANKS_OFF}\n\n{texts.CHECK_BACK_ASK}".replace("**", "")
     thanks = await user.tap(done)
