@@ -64,6 +64,13 @@ class Settings(BaseSettings):
     instance_name: str = Field(default_factory=socket.gethostname, min_length=1, max_length=64)
     # Previews and tests only: run the clock as if it were this instant now (it keeps running).
     fake_now: datetime | None = None
+    # Messages a second the Telegram bot sends overall, replies and reminders together. Telegram's
+    # free limit is about 30; a bot with paid broadcasts may go higher (up to 1,000); tests raise it
+    # where pacing is not what they check.
+    telegram_messages_per_second: float = Field(30.0, gt=0, le=1000)
+    # Seconds discord.py waits after the last server arrives before it calls the bot ready (its default
+    # is 2). A bot on one or two servers gains nothing from waiting; tests set it near 0.
+    discord_guild_ready_timeout: float = Field(2.0, ge=0, le=60)
 
     @field_validator("log_level", mode="before")
     @classmethod

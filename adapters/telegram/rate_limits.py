@@ -48,8 +48,8 @@ class PriorityRateLimiter(AIORateLimiter):
 
     __slots__ = ("_chats", "_turns")
 
-    def __init__(self) -> None:
-        super().__init__(overall_max_rate=BURST, overall_time_period=BURST / OVERALL_RATE, max_retries=RETRIES_429)
+    def __init__(self, overall_rate: float = OVERALL_RATE) -> None:
+        super().__init__(overall_max_rate=BURST, overall_time_period=BURST / overall_rate, max_retries=RETRIES_429)
         self._turns = _Turns()
         self._chats: OrderedDict[int, AsyncLimiter] = OrderedDict()
 

@@ -56,6 +56,8 @@ class BotProcess:
             # DEBUG makes discord.py write every gateway payload; the token test asks for it explicitly.
             "LOG_LEVEL": "INFO",
             "FAKE_NOW": FAKE_NOW,
+            # The fake sends its one server at once; discord.py's default 2 s wait for more is dead time.
+            "DISCORD_GUILD_READY_TIMEOUT": "0.1",
             **self.env,
         }
         before = self.fake.identifies
