@@ -3,8 +3,8 @@
 What ``optout-bot run`` builds (bot.compose: services, platforms, serve) started here instead of in a
 subprocess, with a ManualClock in place of the system clock: a reminder due in a minute is sent when
 the test moves the clock, not a minute later. As PTB's own tests do, the real library talks to a fake
-server (tests/fakes/telegram_api.py); only a crash (SIGKILL) or signal handling needs a real process
-(tests/telegram/conftest.py's BotProcess).
+server (tests/fakes/); only a crash (SIGKILL) or signal handling needs a real process (the
+BotProcess of tests/telegram/conftest.py and tests/discord/conftest.py).
 """
 
 from __future__ import annotations
@@ -17,17 +17,25 @@ from pathlib import Path
 from bot.clock import ManualClock
 from bot.compose import Services, build_services, create_platforms, load_packs, serve
 from bot.settings import load_settings
+from tests.fakes.discord_api import FakeDiscord
 from tests.fakes.telegram_api import FakeBotAPI
 
 
 class InProcessBot:
     """The services and platforms of `optout-bot run`, served in this event loop until ``stop``."""
 
-    def __init__(self, fake: FakeBotAPI, workdir: Path, content: Path, start: datetime, **settings: object) -> None:
+    def __init__(self, fake: FakeBotAPI | FakeDiscord, workdir: Path, content: Path, start: datetime,
+                 **settings: object) -> None:
         self.clock = ManualClock(start)
+        if isinstance(fake, FakeBotAPI):
+            platform: dict[str, object] = {"telegram_bot_token": fake.token, "telegram_api_base_url": fake.base_url}
+        else:
+            platform = {"discord_bot_token": fake.token, "discord_api_base_url": fake.base_url,
+                        "discord_guild_ready_timeout": 0.1}
+        self.platform = "telegram" if isinstance(fake, FakeBotAPI) else "discord"
         self.settings = load_settings(
-            env_file=None, telegram_bot_token=fake.token, telegram_api_base_url=fake.base_url,
-            database_url=f"sqlite:///{workdir / 'bot.db'}", content_path=content, health_port=0, **settings,
+            env_file=None, database_url=f"sqlite:///{workdir / 'bot.db'}", content_path=content, health_port=0,
+            **platform, **settings,
         )
         self.services: Services | None = None
         self._serving: asyncio.Task[int] | None = None
@@ -64,7 +72,7 @@ class InProcessBot:
         deadline = loop.time() + within
         packs = [g.pack for g in load_packs(self.settings)]
         while True:
-            due = await storage.next_due(["telegram"], packs)
+            due = await storage.next_due([self.platform], packs)
             if (due is None or due > self.clock.now()) and not (await storage.counts()).get("sending"):
                 return
             if loop.time() > deadline:
