@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import sqlite3
 
+import pytest
+
 from adapters.discord.commands import HINTS
 from adapters.discord.handler import FOREIGN_BUTTON, UNKNOWN_BUTTON
 from adapters.discord.render import render
@@ -14,9 +16,12 @@ from tests.discord.conftest import BotProcess
 from tests.discord.expect import NOW, first_paragraph
 from tests.fakes.discord_api import FakeDiscord
 
+pytestmark = pytest.mark.asyncio(loop_scope="module")
+
 
 async def test_commands_answer_privately_in_a_server(fake: FakeDiscord, bot: BotProcess, guide: Guide) -> None:
     member = fake.member(2001)
+    earlier = set(fake.messages)  # the module's other tests share the fake
     steps_node = guide.node(guide.entries["steps"])
     expected = {
         "optout steps": first_paragraph(node_text(guide, steps_node, {}, NOW)),
@@ -34,7 +39,7 @@ async def test_commands_answer_privately_in_a_server(fake: FakeDiscord, bot: Bot
     # Nobody else in the channel saw any of it.
     bystander = fake.member(2002)
     assert bystander.pending() == 0
-    assert all(msg.visible_to == member.id for msg in fake.messages.values())
+    assert all(msg.visible_to == member.id for key, msg in fake.messages.items() if key not in earlier)
 
 
 async def test_forget_asks_first_then_erases(fake: FakeDiscord, bot: BotProcess) -> None:
@@ -76,7 +81,7 @@ async def test_keeping_the_data_changes_nothing(fake: FakeDiscord, bot: BotProce
 
 
 async def test_remind_off_when_nothing_is_scheduled(fake: FakeDiscord, bot: BotProcess) -> None:
-    member = fake.member(2103)
+    member = fake.member(2104)
     await member.slash("optout remind", turn="off")
     message = await member.pop_message()
     assert render(texts.NO_REMINDERS_TO_STOP) in message.content
