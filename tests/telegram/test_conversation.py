@@ -229,7 +229,7 @@ async def test_a_failed_answer_to_a_press_does_not_lose_the_step(fake: FakeBotAP
 async def test_every_press_is_answered_once(fake: FakeBotAPI, bot: BotProcess) -> None:
     # Its own presses of every kind (run alone, the module's other tests have pressed nothing): one
     # that moves on, one on a button already used, one with data no button of the bot carries.
-    user = fake.user(3_000_011)
+    user = fake.user(3_000_013)
     plan = await at_plan(user)
     for data in ("o:2:free", "o:1:decide", "not-a-button"):
         await user.press_data(plan, data)
