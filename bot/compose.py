@@ -11,7 +11,7 @@ import logging
 import os
 import signal
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from bot.clock import Clock, SystemClock
 from bot.content_check import check_guide, pack_files
@@ -192,7 +192,8 @@ async def serve(services: Services, platforms: list[Platform]) -> int:
             log.error("%s (the other platforms keep running)", failure)
             ERRORS.labels("platform_start").inc()
         # Started after the platforms, so that due reminders have somewhere to go.
-        scheduler = Scheduler(services.reminders, {p.name: p for p in started})
+        scheduler = Scheduler(services.reminders, {p.name: p for p in started},
+                              lease=timedelta(seconds=services.settings.reminder_lease_seconds))
         scheduler_task = asyncio.create_task(scheduler.run(), name="reminders")
         # A platform that gives up while running (another instance polls Telegram) ends the process with
         # its one line, after the same clean stop as SIGTERM.

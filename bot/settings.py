@@ -71,6 +71,9 @@ class Settings(BaseSettings):
     # Seconds discord.py waits after the last server arrives before it calls the bot ready (its default
     # is 2). A bot on one or two servers gains nothing from waiting; tests set it near 0.
     discord_guild_ready_timeout: float = Field(2.0, ge=0, le=60)
+    # Seconds a reminder being sent stays claimed by this instance (renewed while it sends): how soon
+    # the reminders a crashed instance had claimed go out from a restarted or another instance.
+    reminder_lease_seconds: float = Field(10.0, ge=1, le=600)
 
     @field_validator("log_level", mode="before")
     @classmethod
