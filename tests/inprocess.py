@@ -42,17 +42,21 @@ class InProcessBot:
 
     async def start(self) -> InProcessBot:
         self.services = await build_services(self.settings, clock=self.clock)
-        platforms = create_platforms(self.services)
-        self._serving = asyncio.create_task(serve(self.services, platforms))
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + 20
-        while not all(p.ready() for p in platforms):
-            if self._serving.done():
-                self._serving.result()  # raises what stopped it
-                raise AssertionError("the bot stopped before it was ready")
-            if loop.time() > deadline:
-                raise AssertionError("the bot was not ready within 20 s")
-            await asyncio.sleep(0.01)
+        try:
+            platforms = create_platforms(self.services)
+            self._serving = asyncio.create_task(serve(self.services, platforms))
+            loop = asyncio.get_running_loop()
+            deadline = loop.time() + 20
+            while not all(p.ready() for p in platforms):
+                if self._serving.done():
+                    self._serving.result()  # raises what stopped it
+                    raise AssertionError("the bot stopped before it was ready")
+                if loop.time() > deadline:
+                    raise AssertionError("the bot was not ready within 20 s")
+                await asyncio.sleep(0.01)
+        except BaseException:
+            await self.stop()  # the database too: its open connection would keep the test run alive
+            raise
         return self
 
     async def stop(self) -> None:
