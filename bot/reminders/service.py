@@ -135,6 +135,19 @@ class ReminderService:
                 for o in offsets]
 
     # The engine's calls ----------------------------------------------------------------------
+    def calendar(self, offer: str, now: datetime, *, t: Lang = EN) -> list[tuple[datetime, str]]:
+        """The (when, what) of each reminder ``offer`` stands for, for a calendar file in place of a
+        subscription (the web chat keeps nothing to remind anyone); [] when the offer does not fit now."""
+        if offer == "dl":
+            local = self.deadlines_in(t)
+            return [(d.at - o, texts.deadline_line(local[d.id], o, t=t))
+                    for d in self._ahead(now) for o in self._future_offsets(d, now)]
+        code = offer.removeprefix("cb:")
+        if offer.startswith("cb:") and code in CHECK_BACK_MONTHS:
+            due = checkback_due(code, now)
+            return [(due, texts.checkback_line(due, t=t))]
+        return []
+
     async def subscribe(self, key: UserKey, offer: str, now: datetime, *, turned_off: bool = False,
                         t: Lang = EN) -> str | None:
         """Schedule an offer; return the confirmation text, or None if the offer is not valid now."""

@@ -1,0 +1,72 @@
+// The web chat's one script (no framework, nothing from another host). Without it every button is a
+// plain form post; with it a press swaps the step in place, keeps the history, and moves focus to the
+// heading so that a screen reader announces the new step.
+"use strict";
+(() => {
+  const swap = (html, url, push) => {
+    const next = new DOMParser().parseFromString(html, "text/html");
+    document.title = next.title;
+    document.documentElement.lang = next.documentElement.lang;
+    document.body.replaceWith(document.adoptNode(next.body));
+    if (push) history.pushState({ swapped: true }, "", url);
+    wire();
+    const heading = document.querySelector("main h1");
+    if (heading) heading.focus();
+  };
+
+  const go = async (url, init, push) => {
+    let response;
+    try {
+      response = await fetch(url, { credentials: "same-origin", ...init });
+    } catch {
+      location.href = url; // offline or refused: let the browser show it
+      return;
+    }
+    const type = response.headers.get("Content-Type") || "";
+    if (!type.startsWith("text/html")) {
+      location.href = response.url;
+      return;
+    }
+    swap(await response.text(), response.url, push);
+  };
+
+  document.addEventListener("submit", (event) => {
+    const form = event.target;
+    if (!(form instanceof HTMLFormElement) || form.method !== "post") return;
+    event.preventDefault();
+    const body = new URLSearchParams(new FormData(form, event.submitter));
+    for (const button of form.querySelectorAll("button")) button.disabled = true;
+    go(form.action, { method: "POST", body }, true);
+  });
+
+  window.addEventListener("popstate", () => go(location.href, {}, false));
+
+  const wire = () => {
+    const share = document.getElementById("share");
+    if (!share) return;
+    share.hidden = false;
+    share.addEventListener("click", async () => {
+      const url = share.dataset.url;
+      const said = document.getElementById("shared");
+      if (navigator.share) {
+        try {
+          await navigator.share({ title: share.dataset.title, url });
+          return;
+        } catch (error) {
+          if (error && error.name === "AbortError") return;
+        }
+      }
+      try {
+        await navigator.clipboard.writeText(url);
+        said.textContent = share.dataset.copied;
+      } catch {
+        // No clipboard either: select the link so that the person can copy it.
+        const range = document.createRange();
+        range.selectNodeContents(share.previousElementSibling);
+        getSelection().removeAllRanges();
+        getSelection().addRange(range);
+      }
+    });
+  };
+  wire();
+})();
