@@ -225,11 +225,11 @@ class WebChat:
         if view.forgotten:
             # Erased: the page saying so is kept under no session, and the cookie goes.
             vid = self._keep("", view, pack)
-            response = web.HTTPSeeOther(f"/{pack}?v={vid}")
+            response = _see_other(f"/{pack}?v={vid}")
             response.del_cookie(guard.SESSION_COOKIE, path="/")
             response.del_cookie(guard.LANG_COOKIE, path="/")
             return response
-        return web.HTTPSeeOther(f"/{pack}?v={self._keep(session, view, pack)}")
+        return _see_other(f"/{pack}?v={self._keep(session, view, pack)}")
 
     async def language(self, request: web.Request) -> web.StreamResponse:
         form = await request.post()
@@ -267,6 +267,10 @@ class WebChat:
             return self._message(request, texts.NOT_FOUND, status=404, link=True)
         return web.Response(body=body, content_type="text/calendar", charset="utf-8", headers={
             "Content-Disposition": 'attachment; filename="optout-reminders.ics"'})
+
+
+def _see_other(location: str) -> web.Response:
+    return web.Response(status=303, headers={"Location": location})
 
 
 def _field(form: object, name: str) -> str | None:

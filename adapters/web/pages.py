@@ -123,4 +123,4 @@ def page(frame: Frame, body: str) -> str:
 def message(frame: Frame, text: str, link: tuple[str, str] | None = None) -> str:
     """A page with one sentence of the adapter's own (a limit, an expired form, nothing to forget)."""
     extra = f'<p><a class="button" href="{_attr(link[1])}">{escape(link[0])}</a></p>' if link else ""
-    return page(frame, f'<div class="msg"><p>{escape(text)}</p>{extra}</div>')
+    return page(frame, f'<div class="msg"><p>{escape(text, quote=False)}</p>{extra}</div>')
