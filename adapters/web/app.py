@@ -73,6 +73,8 @@ class WebChat:
         self.packs: dict[str, Guide] = {g.pack: g for g in engine.packs}
         self.default = engine.packs[0].pack
         self.entries = set(engine.packs[0].entries)  # /steps opens the default pack's steps
+        # Each pack's title per language, worked out once (translating a guide copies all its nodes).
+        self.titles = {(g.pack, code): g.in_language(code).title for g in engine.packs for code in LANGUAGES}
         self.session_limits = guard.Limits(session_per_minute)
         self.ip_limits = guard.Limits(ip_per_minute)
         self.views: OrderedDict[tuple[str, str], tuple[View, str]] = OrderedDict()
@@ -136,10 +138,8 @@ class WebChat:
         return accept_language(request.headers.get("Accept-Language")), False
 
     def _frame(self, request: web.Request, pack: str, session: str | None, code: str) -> pages.Frame:
-        t = lang(code)
-        guide = self.packs[pack].in_language(code) if code in self.packs[pack].languages else self.packs[pack]
         return pages.Frame(
-            t=t, title=guide.title, url=f"{ORIGIN.get()}/{pack}", action=f"/{pack}",
+            t=lang(code), title=self.titles[(pack, code)], url=f"{ORIGIN.get()}/{pack}", action=f"/{pack}",
             csrf=guard.csrf_token(session) if session else None, telegram=self.telegram_link(pack),
         )
 
