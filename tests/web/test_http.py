@@ -180,3 +180,20 @@ async def test_optout_bot_run_serves_the_web_chat_with_web_port_alone(tmp_path: 
     finally:
         proc.send_signal(signal.SIGTERM)
         assert await asyncio.wait_for(proc.wait(), 10) == 0
+
+
+async def test_continue_in_telegram_appears_once_the_telegram_bot_runs(services) -> None:
+    from aiohttp.test_utils import TestClient, TestServer
+
+    from bot.compose import web_platform
+
+    class Telegram:  # what the root reads of the started Telegram platform
+        name, username = "telegram", None
+
+    telegram = Telegram()
+    platform = web_platform(services, [telegram])  # type: ignore[list-item]
+    async with TestClient(TestServer(platform.chat.application())) as client:  # type: ignore[attr-defined]
+        assert "Continue in Telegram" not in await (await client.get("/chatgpt")).text()
+        telegram.username = "OptOutBot"  # type: ignore[assignment]
+        page = await (await client.get("/chatgpt")).text()
+        assert '<a class="button" href="https://t.me/OptOutBot?start=chatgpt"' in page and "Continue in Telegram" in page

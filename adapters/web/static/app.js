@@ -27,7 +27,9 @@
       location.href = response.url;
       return;
     }
-    swap(await response.text(), response.url, push);
+    // Only a redirect lands on a page of its own (a step's view); a refusal (a limit, an expired form)
+    // is shown in place without becoming a history entry that would post again.
+    swap(await response.text(), response.url, push && response.redirected);
   };
 
   document.addEventListener("submit", (event) => {
