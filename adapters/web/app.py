@@ -33,7 +33,7 @@ PLATFORM = "web"
 STATIC = Path(__file__).resolve().parent / "static"
 MAX_REQUEST = 8 * 1024  # bytes: a press is under 200; nothing typed is ever sent
 MAX_DATA = 200  # characters of a posted button (the grammar's own limit is 60 bytes)
-VIEWS = 20_000  # views kept for Back, across sessions (a view is a few kB at most)
+VIEWS = 5_000  # views kept for Back, across sessions (a view is a few kB: at most some 25 MB)
 
 
 def accept_language(header: str | None) -> str | None:

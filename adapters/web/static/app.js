@@ -19,8 +19,7 @@
     try {
       response = await fetch(url, { credentials: "same-origin", ...init });
     } catch {
-      location.href = url; // offline or refused: let the browser show it
-      return;
+      return false; // offline or refused: the caller lets the browser do it the plain way
     }
     const type = response.headers.get("Content-Type") || "";
     if (!type.startsWith("text/html")) {
@@ -30,6 +29,7 @@
     // Only a redirect lands on a page of its own (a step's view); a refusal (a limit, an expired form)
     // is shown in place without becoming a history entry that would post again.
     swap(await response.text(), response.url, push && response.redirected);
+    return true;
   };
 
   document.addEventListener("submit", (event) => {
@@ -37,11 +37,25 @@
     if (!(form instanceof HTMLFormElement) || form.method !== "post") return;
     event.preventDefault();
     const body = new URLSearchParams(new FormData(form, event.submitter));
-    for (const button of form.querySelectorAll("button")) button.disabled = true;
-    go(form.action, { method: "POST", body }, true);
+    const buttons = form.querySelectorAll("button");
+    for (const button of buttons) button.disabled = true;
+    go(form.action, { method: "POST", body }, true).then((done) => {
+      if (done) return;
+      for (const button of buttons) button.disabled = false;
+      if (event.submitter && event.submitter.name) {
+        const pressed = document.createElement("input");
+        pressed.type = "hidden";
+        pressed.name = event.submitter.name;
+        pressed.value = event.submitter.value;
+        form.append(pressed);
+      }
+      form.submit(); // the plain post, as without this script
+    });
   });
 
-  window.addEventListener("popstate", () => go(location.href, {}, false));
+  window.addEventListener("popstate", () => {
+    go(location.href, {}, false).then((done) => done || location.reload());
+  });
 
   const wire = () => {
     const share = document.getElementById("share");
