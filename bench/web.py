@@ -63,6 +63,12 @@ def start(args: list[str], **options: object) -> subprocess.Popen:
     return subprocess.Popen(args, **options)  # type: ignore[call-overload]
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -148,9 +154,9 @@ async def durable(db: str, last: dict[str, str]) -> int:
     return lost
 
 
-def row(name: str, rate: float, latencies: list[float]) -> str:
+def row(name: str, rate: float, latencies: list[float], cpu: float) -> str:
     return (f"| {name} | {rate:,.0f} | {pct(latencies, 50):.0f} | {pct(latencies, 99):.0f} | "
-            f"{max(latencies) * 1000:.0f} |")
+            f"{max(latencies) * 1000:.0f} | {cpu * 1000:.2f} |")
 
 
 async def main(sessions: int, seconds: float, rate: float) -> None:
@@ -169,8 +175,9 @@ async def main(sessions: int, seconds: float, rate: float) -> None:
             async with aiohttp.ClientSession() as http, http.get(url + "/") as resp:
                 sample = await resp.text()
             for name, target in ((f"web chat, {rate:.0f} steps/s offered", rate), ("web chat, as fast as it goes", None)):
+                cpu = cpu_seconds(ours.pid)
                 got, latencies, last = await load(url, sessions, seconds, bare=False, rate=target)
-                rows.append((name, got, latencies))
+                rows.append((name, got, latencies, (cpu_seconds(ours.pid) - cpu) / len(latencies)))
                 lost.append(await durable(db, last))
         finally:
             ours.send_signal(signal.SIGTERM)
@@ -183,19 +190,21 @@ async def main(sessions: int, seconds: float, rate: float) -> None:
             bare_url = f"http://127.0.0.1:{bare_port}"
             await wait_up(bare_url + "/bare", bare)
             for name, target in ((f"bare aiohttp, {rate:.0f} steps/s offered", rate), ("bare aiohttp, as fast as it goes", None)):
+                cpu = cpu_seconds(bare.pid)
                 got, latencies, _ = await load(bare_url, sessions, seconds, bare=True, rate=target)
-                rows.append((name, got, latencies))
+                rows.append((name, got, latencies, (cpu_seconds(bare.pid) - cpu) / len(latencies)))
         finally:
             bare.send_signal(signal.SIGTERM)
             bare.wait(15)
 
     print(f"{sessions} sessions for {seconds:.0f} s per row; a step = POST + 303 + GET of the next page; "
           "offered: each session presses on a fixed schedule, timed from when the press was due")
-    print("| server | steps/s | p50 ms | p99 ms | max ms |")
-    print("|---|---|---|---|---|")
-    for name, got, latencies in rows:
-        print(row(name, got, latencies))
-    print(f"ratio web chat / bare at full speed {rows[1][1] / rows[3][1]:.2f}; sessions whose last step is not in"
+    print("| server | steps/s | p50 ms | p99 ms | max ms | server CPU ms/step |")
+    print("|---|---|---|---|---|---|")
+    for name, got, latencies, cpu in rows:
+        print(row(name, got, latencies, cpu))
+    print(f"ratio web chat / bare at full speed {rows[1][1] / rows[3][1]:.2f}, in server CPU per step"
+          f" {rows[1][3] / rows[3][3]:.1f}x; sessions whose last step is not in"
           f" the database: {lost[0]} and {lost[1]} of {sessions} each; load average {os.getloadavg()[0]:.1f}")
 
 
