@@ -93,6 +93,6 @@ async def test_two_instances_share_one_budget_and_a_killed_ones_share_returns(
     after = sorted(t for t, _ in fake.sent_at if t > back_at + HEARTBEAT)
     assert len(after) >= 60, len(after)
     rate = (len(after) - 1) / (after[-1] - after[0])
-    assert rate > 0.7 * LIMIT, rate
+    assert rate > 0.6 * LIMIT, rate  # above the half share it had with two instances
     print(f"share back {back_after:.1f} s after the kill; the survivor then sent {rate:.1f} messages/s")
     assert await two.stop() == 0
