@@ -13,6 +13,7 @@ import logging
 import secrets
 from collections import OrderedDict
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 from aiohttp import web
@@ -151,9 +152,9 @@ class WebChat:
         return web.Response(text=html, status=status, content_type="text/html")
 
     def _respond(self, request: web.Request, view: View, pack: str, session: str | None, *,
-                 new_session: bool = False, set_lang: str | None = None) -> web.Response:
+                 new_session: bool = False, set_lang: str | None = None, kept: str | None = None) -> web.Response:
         code = choose_language(self._hint(request)[0] if set_lang is None else set_lang)
-        frame = self._frame(request, pack, session, code)
+        frame = replace(self._frame(request, pack, session, code), view=kept)
         html = pages.page(frame, pages.step_html(view.parts, frame))
         response = web.Response(text=html, content_type="text/html")
         self._cookies(request, response, session if new_session else None, set_lang)
@@ -202,7 +203,11 @@ class WebChat:
         # longer holds is shown as the step the person is at now.
         event: Event = Press(button_data.current(None if pack == self.default else pack)) if vid else Start(name)
         view = await self._handle(session, event, hint)
-        return self._respond(request, view, pack, session, new_session=fresh, set_lang=hint if from_query else None)
+        # With the script on, the address becomes this view's, so that Back to this page shows it
+        # again rather than opening the link anew (which would start over).
+        kept = f"/{pack}?v={self._keep(session, view, pack)}"
+        return self._respond(request, view, pack, session, new_session=fresh, set_lang=hint if from_query else None,
+                             kept=kept)
 
     async def press(self, request: web.Request) -> web.StreamResponse:
         name = request.match_info.get("name")

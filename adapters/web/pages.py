@@ -24,6 +24,7 @@ class Frame:
     action: str  # where the step's buttons post
     csrf: str | None  # None: no session, so no forms but the step's links
     telegram: str | None = None  # "Continue in Telegram" deep link, when Telegram is configured
+    view: str | None = None  # this page's own view address, when it was opened at a link that starts over
 
 
 def _attr(value: str) -> str:
@@ -102,7 +103,7 @@ def page(frame: Frame, body: str) -> str:
 <p class="site"><a href="/">{escape(site)}</a></p>
 {_picker(frame)}
 </header>
-<main id="main">
+<main id="main"{f' data-view="{_attr(frame.view)}"' if frame.view else ""}>
 <h1 tabindex="-1">{escape(frame.title)}</h1>
 <div id="step">
 {body}

@@ -166,6 +166,13 @@ async def test_the_claude_walk_reaches_the_result(site: Site, viewport: dict[str
     # The browser's Back shows the question before the result, without a resubmission prompt.
     await page.go_back()
     await expect(page.locator("#step")).to_contain_text(ENGLISH_WALK[-2])
+    if js:
+        # Back to the first page shows it as it was, without starting over: its buttons are now stale.
+        for _ in ENGLISH_WALK[:-1]:
+            await page.go_back()
+        await expect(page.locator("#step")).to_contain_text("What would you like to do?")
+        await press_first(page, "That button belongs to an earlier step", js)
+        await expect(page.locator("#step")).to_contain_text(ENGLISH_WALK[-1])  # where the person is
     await context.close()
 
 

@@ -53,6 +53,11 @@
     });
   });
 
+  // A page opened at a link that starts over (/, /chatgpt) names its own view: put it in the address,
+  // so that coming Back here shows this page instead of starting over again.
+  const here = document.getElementById("main");
+  if (here && here.dataset.view) history.replaceState(null, "", here.dataset.view);
+
   window.addEventListener("popstate", () => {
     go(location.href, {}, false).then((done) => done || location.reload());
   });
