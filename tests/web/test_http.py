@@ -197,3 +197,19 @@ async def test_continue_in_telegram_appears_once_the_telegram_bot_runs(services)
         telegram.username = "OptOutBot"  # type: ignore[assignment]
         page = await (await client.get("/chatgpt")).text()
         assert '<a class="button" href="https://t.me/OptOutBot?start=chatgpt"' in page and "Continue in Telegram" in page
+
+
+def test_a_busy_or_malformed_web_port_stops_run_with_one_line(tmp_path: Path) -> None:
+    import socket
+
+    from tests.ops.helpers import run_bot
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        run = run_bot(["run"], tmp_path, WEB_PORT=str(port), timeout=30)
+    assert run.returncode != 0
+    assert f"WEB_PORT: cannot listen on 127.0.0.1:{port}" in run.stderr and "Traceback" not in run.stderr
+    bad = run_bot(["run"], tmp_path, WEB_PORT="eighty")
+    assert bad.returncode != 0 and "WEB_PORT" in bad.stderr and "Traceback" not in bad.stderr
