@@ -201,7 +201,7 @@ class WebChat:
         session = session or guard.new_session()
         # A link opens its guide at the start (as /start does on Telegram); a view this process no
         # longer holds is shown as the step the person is at now.
-        event: Event = Press(button_data.current(None if pack == self.default else pack)) if vid else Start(name)
+        event: Event = Press(button_data.current(pack)) if vid else Start(name)
         view = await self._handle(session, event, hint)
         # With the script on, the address becomes this view's, so that Back to this page shows it
         # again rather than opening the link anew (which would start over).
@@ -266,8 +266,11 @@ class WebChat:
 
     async def ics(self, request: web.Request) -> web.Response:
         offer = request.query.get("offer", "")
+        pack = request.query.get("pack") or self.default
+        if pack not in self.packs:
+            raise web.HTTPNotFound()
         code = choose_language(request.query.get("lang") or self._hint(request)[0])
-        body = self.calendar.ics(offer[:20], self.clock.now(), f"{ORIGIN.get()}/{self.default}", t=lang(code))
+        body = self.calendar.ics(offer[:20], self.clock.now(), f"{ORIGIN.get()}/{pack}", pack=pack, t=lang(code))
         if body is None:
             return self._message(request, texts.NOT_FOUND, status=404, link=True)
         return web.Response(body=body, content_type="text/calendar", charset="utf-8", headers={

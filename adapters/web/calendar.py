@@ -38,17 +38,19 @@ class CalendarReminders:
         self._offers = offers
         self._dates = dates
 
-    def offers(self, key: UserKey, now: datetime, *, turned_off: bool = False, t: Lang = EN) -> list[tuple[str, str]]:
-        return self._offers(key, now, turned_off=turned_off, t=t)
+    def offers(self, key: UserKey | None, now: datetime, *, pack: str | None = None, turned_off: bool = False,
+               t: Lang = EN) -> list[tuple[str, str]]:
+        return self._offers(key, now, pack=pack, turned_off=turned_off, t=t)
 
-    async def subscribe(self, key: UserKey, offer: str, now: datetime, *, turned_off: bool = False,
-                        t: Lang = EN) -> str | None:
-        if offer not in {o for o, _ in self.offers(key, now, turned_off=turned_off, t=t)}:
+    async def subscribe(self, key: UserKey, offer: str, now: datetime, *, pack: str | None = None,
+                        turned_off: bool = False, t: Lang = EN) -> str | None:
+        if offer not in {o for o, _ in self.offers(key, now, pack=pack, turned_off=turned_off, t=t)}:
             return None
-        link = f"{ORIGIN.get()}/calendar.ics?{urlencode({'offer': offer, 'lang': t.code})}"
+        query = {"offer": offer, "lang": t.code, **({"pack": pack} if pack else {})}
+        link = f"{ORIGIN.get()}/calendar.ics?{urlencode(query)}"
         return f"{t._(texts.CALENDAR_READY)}\n\n[{t._(texts.CALENDAR_LINK)}]({link})"
 
-    async def describe(self, key: UserKey, now: datetime, *, t: Lang = EN) -> str | None:
+    async def describe(self, key: UserKey, now: datetime, *, pack: str | None = None, t: Lang = EN) -> str | None:
         return None
 
     async def cancel(self, key: UserKey) -> int:
@@ -58,12 +60,12 @@ class CalendarReminders:
         # Change alerts are messages sent later, which a web page cannot receive.
         return t._(bot_texts.NO_REMINDERS_HERE)
 
-    async def confirmed(self, key: UserKey, now: datetime) -> None:
+    async def confirmed(self, key: UserKey, now: datetime, *, pack: str | None = None) -> None:
         return None
 
-    def ics(self, offer: str, now: datetime, guide_url: str, *, t: Lang = EN) -> bytes | None:
-        """The calendar file for ``offer``: one event per reminder; None when the offer does not fit now."""
-        dates = self._dates(offer, now, t=t)
+    def ics(self, offer: str, now: datetime, guide_url: str, *, pack: str | None = None, t: Lang = EN) -> bytes | None:
+        """The calendar file for ``offer`` in a pack: one event per reminder; None when the offer does not fit now."""
+        dates = self._dates(offer, now, pack=pack, t=t)
         if not dates:
             return None
         cal = icalendar.Calendar()
@@ -73,7 +75,7 @@ class CalendarReminders:
             event = icalendar.Event()
             summary = PLAIN.render(line)
             # Stable per reminder, so importing the file twice updates rather than duplicates.
-            uid = hashlib.sha256(f"{offer}|{at.isoformat()}".encode()).hexdigest()[:24]
+            uid = hashlib.sha256(f"{pack}|{offer}|{at.isoformat()}".encode()).hexdigest()[:24]
             event.add("uid", f"{uid}@optout-assistant")
             event.add("dtstamp", now)
             event.add("dtstart", at)

@@ -1,7 +1,7 @@
 """The one module of the web chat that reads the engine's replies: an Outcome becomes a View to show.
 
-Kept apart so that a change in how the engine marks its replies (answered question, notice) is
-adapted here and nowhere else.
+Kept apart so that a change in the engine's reply types (``Message``, ``Edit``, ``Notice``) is adapted
+here and nowhere else.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from adapters.web.render import HtmlRenderer
-from bot.events import Outcome
+from bot.events import Edit, Notice, Outcome
 
 RENDERER = HtmlRenderer()
 
@@ -38,10 +38,14 @@ class View:
 def view_of(outcome: Outcome) -> View:
     parts = []
     for reply in outcome.replies:
-        if reply.edit:
-            # The question that was answered: the page shows only the answer, above the next step.
-            parts.append(Part("answered", RENDERER.escape(reply.chosen or "")))
+        if isinstance(reply, Notice):
+            parts.append(Part("notice", RENDERER.render(reply.text)))
             continue
+        if isinstance(reply, Edit):
+            # The answered question becomes the next step: the answer on a line of its own, then the step.
+            parts.append(Part("answered", RENDERER.escape(reply.chosen)))
+            if not reply.text and not reply.buttons:
+                continue
         choices = tuple(tuple(Choice(b.label, b.data, b.url) for b in row) for row in reply.buttons)
-        parts.append(Part("notice" if reply.notice else "message", RENDERER.render(reply.text), choices))
+        parts.append(Part("message", RENDERER.render(reply.text), choices))
     return View(tuple(parts), outcome.forgotten)
