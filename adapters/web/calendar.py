@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable
 from contextvars import ContextVar
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from urllib.parse import urlencode
 
 import icalendar
@@ -71,13 +71,16 @@ class CalendarReminders:
         cal = icalendar.Calendar()
         cal.add("prodid", "-//Opt-Out Assistant//web//EN")
         cal.add("version", "2.0")
-        for at, line in dates:
+        for when, line in dates:
+            # In UTC: a fixed-offset zone (the guide's -07:00) has no name icalendar can write, and the
+            # event would otherwise come out in "floating" time, read in whatever zone the calendar is in.
+            at = when.astimezone(UTC)
             event = icalendar.Event()
             summary = PLAIN.render(line)
             # Stable per reminder, so importing the file twice updates rather than duplicates.
             uid = hashlib.sha256(f"{pack}|{offer}|{at.isoformat()}".encode()).hexdigest()[:24]
             event.add("uid", f"{uid}@optout-assistant")
-            event.add("dtstamp", now)
+            event.add("dtstamp", now.astimezone(UTC))
             event.add("dtstart", at)
             event.add("dtend", at + EVENT_LENGTH)
             event.add("summary", f"{t._(texts.SITE)}: {summary}")

@@ -213,3 +213,17 @@ def test_a_busy_or_malformed_web_port_stops_run_with_one_line(tmp_path: Path) ->
     assert f"WEB_PORT: cannot listen on 127.0.0.1:{port}" in run.stderr and "Traceback" not in run.stderr
     bad = run_bot(["run"], tmp_path, WEB_PORT="eighty")
     assert bad.returncode != 0 and "WEB_PORT" in bad.stderr and "Traceback" not in bad.stderr
+
+
+async def test_before_the_deadline_the_calendar_file_holds_each_deadline_reminder(web_client, services) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    await services.clock.set(datetime(2025, 9, 20, 12, 0, tzinfo=UTC))
+    client = await web_client()
+    resp = await client.get("/calendar.ics?offer=dl")
+    events = icalendar.Calendar.from_ical(await resp.read()).walk("VEVENT")
+    # The final deadline's two reminders, 7 days and 1 day before (the first date has none).
+    final = services.guide.deadline("final").at
+    starts = sorted(e.decoded("dtstart") for e in events)
+    assert starts == [final - timedelta(days=7), final - timedelta(days=1)]
+    assert all("8 October 2025" in str(e["summary"]) for e in events)
