@@ -147,7 +147,7 @@ async def durable(db: str, last: dict[str, str]) -> int:
     lost = 0
     for session, page in last.items():
         state = await storage.get_user(UserKey("web", session), "claude")
-        shown = re.search(r'name="b" value="(?:o|n|b):(\d+):', page)
+        shown = re.search(r'name="b" value="(?:[a-z0-9_-]+/)?[onb]:(\d+)\b', page)
         if state is None or shown is None or state.step != int(shown.group(1)):
             lost += 1
     await storage.close()
