@@ -1,16 +1,24 @@
-"""Answering interactions: run the engine, then reply within Discord's 3 seconds or defer and follow up."""
+"""Answering interactions: run the engine, then reply within Discord's 3 seconds or defer and follow up.
+
+The guide's buttons live here too, as discord.py DynamicItems, beside the handler their presses are
+dispatched to: the custom id carries all a press needs. ``oo:<user id>:<data>`` is a button of one
+member's conversation; ``oa:<data>`` is the button under a channel announcement, which anyone may
+press. Because the custom id holds everything, a button keeps working after a restart without any
+per-message ``add_view`` bookkeeping.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Protocol
 
 import discord
 
-from adapters.discord.buttons import build_view
-from adapters.discord.render import Message, compose
+from adapters.discord.render import Message, Rows, compose, label
+from bot.button_data import BUTTON_DATA_MAX
 from bot.events import Event, Press, UserKey
 from bot.i18n import N_, choose_language, lang
 from bot.metrics import ERRORS, UPDATES
@@ -32,6 +40,9 @@ ADMIN_ONLY = N_("Only members with the **Manage Server** permission can change t
 SERVER_ONLY = N_("This command works in a server, not in direct messages.")
 
 
+CUSTOM_ID_LIMIT = 100  # Discord's limit; discord.py does not check it
+
+
 def user_key(user: discord.abc.User) -> UserKey:
     return UserKey("discord", str(user.id))
 
@@ -39,6 +50,21 @@ def user_key(user: discord.abc.User) -> UserKey:
 def _in_their_language(interaction: discord.Interaction, text: str) -> str:
     # The client's language is enough for these fixed notices; a /language choice lives in the engine.
     return lang(choose_language(interaction.locale.value))._(text)
+
+
+class HandlingClient(Protocol):
+    """What a button's callback needs of the client that received the press (OptoutClient is one).
+
+    A protocol rather than the client class: the client's module imports this one, and a type hint
+    alone must not close an import circle.
+    """
+
+    handler: InteractionHandler
+
+
+def _handler(interaction: discord.Interaction[Any]) -> InteractionHandler:
+    client: HandlingClient = interaction.client
+    return client.handler
 
 
 class InteractionHandler:
@@ -187,3 +213,66 @@ def _with(view: discord.ui.View | None) -> dict[str, discord.ui.View]:
 
 def _why(exc: discord.HTTPException) -> str:
     return f"{exc.status} (code {exc.code}) {exc.text[:200]}"
+
+
+# The buttons ---------------------------------------------------------------------------------------
+class GuideButton(discord.ui.DynamicItem[discord.ui.Button], template=rf"oo:(?P<owner>[0-9]{{1,20}}):(?P<data>.{{1,{BUTTON_DATA_MAX}}})"):
+    """A button in one member's conversation with the guide."""
+
+    def __init__(self, owner: int, data: str, text: str = "…", style: discord.ButtonStyle = discord.ButtonStyle.primary):
+        super().__init__(discord.ui.Button(label=label(text), style=style, custom_id=f"oo:{owner}:{data}"))
+        self.owner = owner
+        self.data = data
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction, item: discord.ui.Button, match: re.Match[str], /
+    ) -> GuideButton:
+        return cls(int(match["owner"]), match["data"], item.label or "…", item.style)
+
+    async def callback(self, interaction: discord.Interaction[Any]) -> Any:
+        """Hand the press to the conversation it belongs to."""
+        await _handler(interaction).press(interaction, self.owner, self.data)
+
+
+class AnnouncementButton(discord.ui.DynamicItem[discord.ui.Button], template=rf"oa:(?P<data>.{{1,{BUTTON_DATA_MAX}}})"):
+    """The button under a channel announcement: opens the guide for whoever presses it."""
+
+    def __init__(self, data: str, text: str = "…", style: discord.ButtonStyle = discord.ButtonStyle.primary):
+        super().__init__(discord.ui.Button(label=label(text), style=style, custom_id=f"oa:{data}"))
+        self.data = data
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction, item: discord.ui.Button, match: re.Match[str], /
+    ) -> AnnouncementButton:
+        return cls(match["data"], item.label or "…", item.style)
+
+    async def callback(self, interaction: discord.Interaction[Any]) -> Any:
+        """Open the guide for the member who pressed, privately."""
+        await _handler(interaction).announcement_press(interaction, self.data)
+
+
+BUTTONS = (GuideButton, AnnouncementButton)
+
+
+def build_view(rows: Rows, owner: int | None) -> discord.ui.View | None:
+    """Build the buttons of one message: a member's (``owner``) or an announcement's (None)."""
+    if not rows:
+        return None
+    # timeout=None: a view that times out unregisters its DynamicItem classes from the client.
+    view = discord.ui.View(timeout=None)
+    for row_number, row in enumerate(rows):
+        for button in row:
+            if button.url:
+                view.add_item(discord.ui.Button(label=label(button.label), url=button.url, row=row_number))
+            elif owner is None:
+                view.add_item(_on_row(AnnouncementButton(button.data, button.label), row_number))
+            else:
+                view.add_item(_on_row(GuideButton(owner, button.data, button.label), row_number))
+    return view
+
+
+def _on_row(item: discord.ui.DynamicItem[discord.ui.Button], row: int) -> discord.ui.DynamicItem[discord.ui.Button]:
+    item.row = row
+    return item

@@ -16,10 +16,9 @@ from aiolimiter import AsyncLimiter
 from discord import app_commands
 from discord.gateway import DiscordWebSocket
 
-from adapters.discord.buttons import DYNAMIC_ITEMS, build_view, matches_template
 from adapters.discord.command_sync import sync_if_changed
 from adapters.discord.commands import command_groups
-from adapters.discord.handler import InteractionHandler
+from adapters.discord.handler import BUTTONS, InteractionHandler, build_view
 from adapters.discord.render import compose
 from adapters.discord.translator import CatalogTranslator
 from bot import button_data
@@ -43,6 +42,11 @@ DRAIN_TIMEOUT = 3.0  # seconds for the steps in flight at shutdown (the app allo
 START_GUIDE = N_("Open the guide")
 
 VOICE_WARNING = "voice will NOT be supported"
+DYNAMIC_ITEMS = BUTTONS
+
+
+def matches_template(custom_id: str) -> bool:
+    return any(item.__discord_ui_compiled_template__.fullmatch(custom_id) for item in DYNAMIC_ITEMS)
 
 
 def _not_about_voice(record: logging.LogRecord) -> bool:
