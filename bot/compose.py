@@ -25,6 +25,7 @@ from bot.reminders.scheduler import MAX_IN_FLIGHT, Scheduler
 from bot.reminders.service import ReminderService
 from bot.retention import RetentionSweeper
 from bot.settings import Settings
+from bot.share import Sharing
 from bot.storage import Storage, open_backend
 
 log = logging.getLogger(__name__)
@@ -49,6 +50,7 @@ class Services:
     clock: Clock
     engine: Engine
     reminders: ReminderService
+    sharing: Sharing | None = None
 
 
 def load_checked_guide(settings: Settings) -> Guide:
@@ -107,7 +109,9 @@ async def build_services(settings: Settings, clock: Clock | None = None) -> Serv
     hints = platform_hints(settings)
     reminders = ReminderService(storage, storage, packs, clock, hints=hints)
     engine = Engine(packs, storage, clock, reminders=reminders, retention_days=settings.retention_days, hints=hints)
-    return Services(settings=settings, guide=guide, storage=storage, clock=clock, engine=engine, reminders=reminders)
+    sharing = Sharing(packs, storage, clock)
+    return Services(settings=settings, guide=guide, storage=storage, clock=clock, engine=engine, reminders=reminders,
+                    sharing=sharing)
 
 
 def terminal_engine(services: Services) -> Engine:
@@ -129,7 +133,7 @@ def create_platforms(services: Services) -> list[Platform]:
         from adapters.telegram import TelegramPlatform
 
         platforms.append(TelegramPlatform(settings, services.engine, services.reminders, unprompted_in_flight=MAX_IN_FLIGHT,
-                                          updates=services.storage, clock=services.clock))
+                                          updates=services.storage, clock=services.clock, sharing=services.sharing))
     if settings.discord_bot_token:
         from adapters.discord import DiscordPlatform
 

@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Protocol
 
 from bot import button_data as data
-from bot import texts
+from bot import share, texts
 from bot.clock import Clock
 from bot.events import Button, Command, Event, Outcome, PlatformHints, Press, Reply, Start, Text, UserKey
 from bot.guide import Guide, InfoNode, Option, QuestionNode, ResultNode, When, fill_placeholders, placeholders
@@ -222,6 +222,8 @@ class Engine:
             entry = event.arg
         if isinstance(event, Start | Command) and entry in self._packs and entry not in self.guide.entries:
             return entry, Start()  # a deep link to another pack: /start chatgpt
+        if isinstance(event, Start | Command) and (shared := share.shared_pack(entry, list(self._packs))):
+            return shared, Start(share.SHARED_ENTRY)  # a link someone shared: /start s-chatgpt
         if isinstance(event, Start) or (isinstance(event, Command) and event.name.lower() == "start"):
             return self.pack, event
         return (self.pack if len(self._packs) == 1 else None), event
@@ -270,7 +272,8 @@ class Engine:
             # Once per arrival from the questions: "More details" or "I couldn't find it" on a result
             # lead to other results, and must not count the same person twice.
             came_from = state.history[-1][0] if remember and state.history else None
-            return () if isinstance(self._p(state).nodes.get(came_from or ""), ResultNode) else ("got_steps",)
+            again = isinstance(self._p(state).nodes.get(came_from or ""), ResultNode)
+            return () if again else ("got_steps", share.OFFERED)
         if isinstance(node, QuestionNode) and node_id != self._p(state).guide.start:
             return (f"reached:{node_id}",)
         return ()
@@ -297,6 +300,8 @@ class Engine:
 
     def _open_entry(self, state: UserState, entry: str | None, now: datetime, *, from_start: bool = False) -> _Step:
         guide = self._p(state).guide
+        if entry == share.SHARED_ENTRY:
+            return _Step(self._render(state, now), counters=(*self._restart(state), share.SHARED_START))
         # "start" opens a pack at its beginning (the buttons of the "Other assistants" list).
         target = guide.start if entry == "start" else guide.entries.get(entry) if entry else None
         notice = []
@@ -369,6 +374,8 @@ class Engine:
                 return await self._confirm_off(state, now)
             if arg == data.ALERTS:
                 return await self._follow_changes(state, now)
+            if arg == data.SHARE:
+                return self._share_text(state)
             return self._again(state, now, texts.BAD_BUTTON)
         if pressed.step != state.step:
             return self._again(state, now, texts.STALE_BUTTON)
@@ -458,13 +465,13 @@ class Engine:
         # The check-backs go straight on the thanks: one tap, and never a deadline reminder
         # written for people who have not switched it off.
         rows = [(Button(label, data.offer(offer, self._q(state))),) for offer, label in offers]
-        rows.append((Button(t._(texts.START_OVER), data.start_over(self._q(state))),))
+        rows.append((self._share_button(state), Button(t._(texts.START_OVER), data.start_over(self._q(state)))))
         if touring := self._touring_row(state):
             rows.insert(0, touring)
         text = f"{t._(texts.THANKS_OFF)}\n\n{t._(texts.CHECK_BACK_ASK)}" if offers else t._(texts.THANKS_OFF)
         if offers:
             state.pending = "remind"
-        return _Step([Reply(text, buttons=tuple(rows))], counters=() if already else ("confirmed_off",))
+        return _Step([Reply(text, buttons=tuple(rows))], counters=(share.OFFERED, *(() if already else ("confirmed_off",))))
 
     def _turned_off(self, state: UserState) -> bool:
         return state.answers.get(self._p(state).guide.confirm_key) == "yes"
@@ -527,6 +534,17 @@ class Engine:
         await self.storage.forget_user(state.key)
         return _Step([Reply(t._(texts.FORGOTTEN))], save=False, forgotten=True)
 
+    # Passing the guide on ---------------------------------------------------------------------
+    def _share_button(self, state: UserState) -> Button:
+        return Button(self._t(state)._(share.SHARE), data.action(data.SHARE, self._q(state)), share=state.pack)
+
+    def _share_text(self, state: UserState) -> _Step:
+        # Only where a platform cannot share by itself (the terminal): the card's sentence to pass on.
+        guide = self._local(state).texts.guide
+        t = self._t(state)
+        sentence = t._(share.CARD).format(assistant=guide.name, setting=share.setting_of(guide))
+        return _Step([Reply(f"{t._(share.COPY_INTRO)}\n\n{sentence}", buttons=(self._continue_row(state),))], save=False)
+
     # Rendering --------------------------------------------------------------------------------
     def _continue_row(self, state: UserState) -> tuple[Button, ...]:
         return (Button(self._t(state)._(texts.CONTINUE_WHERE), data.current(self._q(state))),)
@@ -565,8 +583,9 @@ class Engine:
                 for o in node.options
                 if visible(o.when, state.answers, self._p(state).guide, now)
             ]
-        if isinstance(node, ResultNode) and self.reminders is not None:
-            rows.append((Button(t._(texts.FOLLOW_CHANGES), data.action(data.ALERTS, self._q(state))),))
+        if isinstance(node, ResultNode):
+            follow = (Button(t._(texts.FOLLOW_CHANGES), data.action(data.ALERTS, self._q(state))),)
+            rows.append((*(follow if self.reminders is not None else ()), self._share_button(state)))
         if isinstance(node, ResultNode) and (touring := self._touring_row(state)):
             rows.append(touring)
         nav: list[Button] = []

@@ -64,6 +64,9 @@ class Settings(BaseSettings):
     instance_name: str = Field(default_factory=socket.gethostname, min_length=1, max_length=64)
     # Previews and tests only: run the clock as if it were this instant now (it keeps running).
     fake_now: datetime | None = None
+    # Telegram's inline feedback (@BotFather /setinlinefeedback): when on, a share card is counted when
+    # it is sent (chosen_inline_result); when off, when the bot answers the share button's query.
+    telegram_inline_feedback: bool = False
 
     @field_validator("log_level", mode="before")
     @classmethod

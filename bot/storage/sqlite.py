@@ -413,6 +413,10 @@ class SqliteStorage(Storage):
         )
         return {(p, c): n for p, c, n in rows}
 
+    async def add_counts(self, platform: str, counts: dict[str, int], day: date) -> None:
+        rows = [(day.isoformat(), platform, counter, n) for counter, n in counts.items()]
+        await self._write(lambda db: db.executemany(_COUNT_SQL, rows))
+
     async def get_meta(self, name: str) -> str | None:
         rows = await self._call(_read, "SELECT value FROM meta WHERE name = ?", (name,))
         return rows[0][0] if rows else None

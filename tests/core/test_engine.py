@@ -272,6 +272,7 @@ async def test_funnel_counts_hold_no_user_ids(chat: EngineChat) -> None:
         ("telegram", "reached:code"): 1,
         ("telegram", "got_steps"): 1,
         ("telegram", "confirmed_off"): 1,
+        ("telegram", "share_offered"): 2,  # on the result, then on the thank-you
     }
 
 
