@@ -61,6 +61,7 @@ def test_funnel_per_platform_for_a_date_range(db: Path) -> None:
         "reached:code": [0, 1, 1],
         "got_steps": [0, 2, 2],
         "confirmed_off": [0, 1, 1],
+        "share_offered": [0, 3, 3],  # two results and one thank-you
         "reminder_subscribed": [0, 0, 0],
         "reminder_sent": [0, 0, 0],
     }
