@@ -138,7 +138,8 @@ def create_platforms(services: Services) -> list[Platform]:
         from adapters.discord import DiscordPlatform
 
         platforms.append(
-            DiscordPlatform(settings, services.engine, services.reminders, services.storage, services.clock)
+            DiscordPlatform(settings, services.engine, services.reminders, services.storage, services.clock,
+                            sharing=services.sharing)
         )
     return platforms
 

@@ -17,14 +17,16 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import discord
 
-from adapters.discord.render import Message, Rows, compose, label
+from adapters.discord.render import Message, Rows, compose, label, render
 from bot.button_data import BUTTON_DATA_MAX
-from bot.events import Event, Press, UserKey
-from bot.i18n import N_, choose_language, lang
+from bot.events import Event, Press, Start, UserKey
+from bot.i18n import N_, Lang, choose_language, lang
 from bot.metrics import ERRORS, UPDATES
+from bot.share import COPY_INTRO, SENT
 
 if TYPE_CHECKING:
     from bot.engine import Engine
+    from bot.share import Sharing
 
 log = logging.getLogger(__name__)
 
@@ -47,9 +49,19 @@ def user_key(user: discord.abc.User) -> UserKey:
     return UserKey("discord", str(user.id))
 
 
+def in_their_language(interaction: discord.Interaction) -> Lang:
+    # The client's language is enough for fixed notices; a /language choice lives in the engine.
+    return lang(choose_language(interaction.locale.value))
+
+
 def _in_their_language(interaction: discord.Interaction, text: str) -> str:
-    # The client's language is enough for these fixed notices; a /language choice lives in the engine.
-    return lang(choose_language(interaction.locale.value))._(text)
+    return in_their_language(interaction)._(text)
+
+
+class ShareLinks(Protocol):
+    """Where a shared guide can be found in a server: its Start panel (adapters/discord/panel.py)."""
+
+    async def link(self, guild_id: int | None) -> str | None: ...
 
 
 class HandlingClient(Protocol):
@@ -70,8 +82,10 @@ def _handler(interaction: discord.Interaction[Any]) -> InteractionHandler:
 class InteractionHandler:
     """Turns slash commands and button presses into engine events and shows the replies."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, sharing: Sharing | None = None) -> None:
         self.engine = engine
+        self.sharing = sharing
+        self.links: ShareLinks | None = None  # the Start panels, once the platform has built them
         self._inflight: set[asyncio.Task[object]] = set()
 
     def assistants(self) -> list[tuple[str, str]]:
@@ -95,6 +109,25 @@ class InteractionHandler:
     async def announcement_press(self, interaction: discord.Interaction, data: str) -> None:
         """Open the guide privately for whoever pressed an announcement's button."""
         await self._answer(interaction, self._engine_messages(interaction, Press(data)), in_place=False, private=True)
+
+    async def open_privately(self, interaction: discord.Interaction, pack: str) -> None:
+        """Open a pack's guide at its start for whoever pressed (a Start panel), privately."""
+        await self._answer(interaction, self._engine_messages(interaction, Start(pack)), in_place=False, private=True)
+
+    async def share(self, interaction: discord.Interaction, pack: str) -> None:
+        """Give the member a message to send a friend themselves: a bot cannot post in a member's name."""
+        if self.sharing is None or pack not in self.sharing.packs:
+            await self.unknown_button(interaction)
+            return
+        t = in_their_language(interaction)
+        link = await self.links.link(interaction.guild_id) if self.links is not None else None
+        # No panel here (or a DM): the link that adds the bot to a server, where anyone can then start it.
+        link = link or f"https://discord.com/oauth2/authorize?client_id={interaction.client.application_id}" \
+                       "&scope=bot+applications.commands"
+        card = self.sharing.card(pack, t)
+        text = f"{render(t._(COPY_INTRO))}\n> {render(card.text)} {link}"
+        await self.sharing.count("discord", pack, SENT)
+        await self._explain_rendered(interaction, text)
 
     async def unknown_button(self, interaction: discord.Interaction) -> None:
         """Explain that a button is not one the bot knows (stale format or forged)."""
@@ -130,8 +163,11 @@ class InteractionHandler:
         return compose(outcome)
 
     async def _explain(self, interaction: discord.Interaction, text: str) -> None:
+        await self._explain_rendered(interaction, _in_their_language(interaction, text))
+
+    async def _explain_rendered(self, interaction: discord.Interaction, content: str) -> None:
         try:
-            await interaction.response.send_message(_in_their_language(interaction, text), ephemeral=True)
+            await interaction.response.send_message(content, ephemeral=True)
         except discord.HTTPException as exc:
             log.warning("could not answer an interaction: %s", _why(exc))
 
@@ -253,7 +289,24 @@ class AnnouncementButton(discord.ui.DynamicItem[discord.ui.Button], template=rf"
         await _handler(interaction).announcement_press(interaction, self.data)
 
 
-BUTTONS = (GuideButton, AnnouncementButton)
+class ShareButton(discord.ui.DynamicItem[discord.ui.Button], template=r"os:(?P<pack>[a-z0-9][a-z0-9_-]{0,31})"):
+    """"📣 Share": answers with a message to copy; it posts nothing, so anyone may press it."""
+
+    def __init__(self, pack: str, text: str = "…") -> None:
+        super().__init__(discord.ui.Button(label=label(text), style=discord.ButtonStyle.secondary, custom_id=f"os:{pack}"))
+        self.pack = pack
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction, item: discord.ui.Button, match: re.Match[str], /
+    ) -> ShareButton:
+        return cls(match["pack"], item.label or "…")
+
+    async def callback(self, interaction: discord.Interaction[Any]) -> Any:
+        await _handler(interaction).share(interaction, self.pack)
+
+
+BUTTONS = (GuideButton, AnnouncementButton, ShareButton)
 
 
 def build_view(rows: Rows, owner: int | None) -> discord.ui.View | None:
@@ -266,6 +319,8 @@ def build_view(rows: Rows, owner: int | None) -> discord.ui.View | None:
         for button in row:
             if button.url:
                 view.add_item(discord.ui.Button(label=label(button.label), url=button.url, row=row_number))
+            elif button.share:
+                view.add_item(_on_row(ShareButton(button.share, button.label), row_number))
             elif owner is None:
                 view.add_item(_on_row(AnnouncementButton(button.data, button.label), row_number))
             else:
