@@ -26,7 +26,7 @@ OPEN_GUIDE = N_("Open the guide")
 # Discord: a bot cannot post in a member's name, so it hands them a message to send themselves.
 COPY_INTRO = N_("Copy this and send it to a friend (nothing is posted for you):")
 # The Start panel a Discord admin posts in a channel; {title} is the pack's title.
-PANEL_TEXT = N_("**{title}**: a private, step-by-step guide to switching off AI training on your chats. "
+PANEL_TEXT = N_("**{title}**: a private, step-by-step guide to switching off AI training on your data. "
                 "Press Start; only you will see the answers.")
 PANEL_START = N_("Start")
 # Every text above, for `content check` (each must be translated into every language a pack speaks).
@@ -110,7 +110,10 @@ class Sharing:
         return [p for p, g in self._guides.items() if typed in p or typed in g.name.lower()]
 
     def card(self, pack: str, t: Lang) -> Card:
-        """The card of ``pack`` in the language of ``t`` (its setting in English when the pack lacks that language)."""
+        """The card of ``pack`` in the language of ``t``; in English when the pack lacks that language, as
+        the guide it opens then is."""
+        if t.code not in self._guides[pack].languages:
+            t = lang(ENGLISH)
         guide = self.guide(pack, t.code)
         setting = setting_of(guide)
         text = t._(CARD).format(assistant=guide.name, setting=setting)

@@ -74,6 +74,12 @@ async def test_an_inline_query_is_answered_with_a_card_per_pack(fake: FakeBotAPI
         [[button]] = result["reply_markup"]["inline_keyboard"]
         assert button["url"] == f"https://t.me/{USERNAME}?start=s-{pack}"
         assert "Robin" not in text and str(sharer.id) not in text  # nothing about the sharer
+    # A German sharer: Claude's card in German (the pack speaks it), ChatGPT's in English, as its guide is.
+    german = await fake.user(9_100_007, language_code="de").inline_query("")
+    cards = {r["id"]: r for r in german.results or []}
+    assert parse_html(cards["claude"]["input_message_content"]["message_text"])[0] == card_text("claude", "de")
+    assert cards["claude"]["reply_markup"]["inline_keyboard"][0][0]["text"] == "Leitfaden öffnen"
+    assert parse_html(cards["chatgpt"]["input_message_content"]["message_text"])[0] == card_text("chatgpt")
     # `@bot chatgpt` typed in any chat: ChatGPT's card only.
     typed = await sharer.inline_query("chatgpt")
     assert [r["id"] for r in typed.results or []] == ["chatgpt"]
