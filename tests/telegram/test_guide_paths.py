@@ -9,7 +9,7 @@ from datetime import datetime
 import pytest
 import pytest_asyncio
 
-from bot import texts
+from bot import share, texts
 from bot.content_check import pack_files
 from bot.guide import Guide, load_guide
 from bot.reminders.texts import CHECK_BACK_OFFERS
@@ -80,7 +80,7 @@ async def walk(user: FakeUser, path: Path_) -> None:
         thanks = await user.tap(confirm)
         assert thanks.text.startswith(f"✅ {confirm}\n\nThank you!")
         # After the deadlines, the thanks offers check-backs right away (never deadline reminders).
-        assert thanks.labels == [label for _, label in CHECK_BACK_OFFERS] + [texts.START_OVER]
+        assert thanks.labels == [label for _, label in CHECK_BACK_OFFERS] + [share.SHARE, texts.START_OVER]
 
 
 async def test_every_result_is_reached_with_the_right_screens(fake: FakeBotAPI, bot: BotProcess) -> None:
@@ -194,7 +194,7 @@ async def walk_pack(user: FakeUser, guide: Guide, path: Path_) -> None:
     if confirm is not None:
         thanks = await user.tap(confirm)
         assert thanks.text.startswith(f"✅ {confirm}\n\nThank you!")
-        assert thanks.labels == [texts.START_OVER]  # check-backs are the Claude guide's
+        assert thanks.labels == [share.SHARE, texts.START_OVER]  # check-backs are the Claude guide's
 
 
 async def test_every_other_pack_is_walked_from_its_deep_link(fake: FakeBotAPI, bot: BotProcess) -> None:
