@@ -144,3 +144,18 @@ async def test_stats_show_the_shares_per_pack(fake: FakeBotAPI, bot: BotProcess)
     assert row["shares_sent"] == "1"
     chatgpt = dict(zip(columns, next(line for line in out.splitlines() if line.startswith("chatgpt ")).split(), strict=True))
     assert chatgpt["shared_starts"] == "1"
+
+
+async def test_without_inline_mode_share_is_a_link_to_telegrams_share_page(tmp_path_factory: pytest.TempPathFactory) -> None:
+    async with FakeBotAPI(username=USERNAME) as plain:  # inline mode never turned on with @BotFather
+        workdir = tmp_path_factory.mktemp("no-inline")
+        process = BotProcess(plain, workdir, bot_env(plain, workdir, SHIPPED_GUIDE))
+        await process.start()
+        try:
+            user = plain.user(9_100_101)
+            await user.send("/steps")
+            result = (await user.pop_until_buttons())[-1]
+            assert result.button(SHARE)["url"] == f"https://t.me/share/url?url=https%3A%2F%2Ft.me%2F{USERNAME}%3Fstart%3Ds-claude"
+            assert "inline mode is off" in process.output and "/setinline" in process.output
+        finally:
+            assert await process.stop() == 0, process.output[-3000:]
