@@ -110,6 +110,29 @@ async def test_two_connections_racing_claim_each_row_once(tmp_path: Path) -> Non
         await two.close()
 
 
+async def test_the_funnel_tallies_reach_the_file_for_other_processes(tmp_path: Path, monkeypatch) -> None:
+    # A step's tallies wait in memory (bot/storage/sqlite.py says why); `optout-bot stats` runs in
+    # another process and must still see them: soon on their own, and all of them once the bot closes.
+    monkeypatch.setattr("bot.storage.sqlite.COUNTS_EVERY_S", 0.01)
+    path = tmp_path / "tallies.db"
+    bot, stats = await open_storage(path), await open_storage(path)
+    try:
+        await bot.save_step(state("1"), ("started",))
+        await bot.save_step(state("2"), ("started",))
+        for _ in range(500):
+            if await stats.funnel(T0.date(), T0.date()) == {("telegram", "started"): 2}:
+                break
+            await asyncio.sleep(0.01)
+        assert await stats.funnel(T0.date(), T0.date()) == {("telegram", "started"): 2}
+        monkeypatch.setattr("bot.storage.sqlite.COUNTS_EVERY_S", 3600)
+        await bot.save_step(state("3"), ("started", "reached:plan"))
+        await bot.close()
+        assert await stats.funnel(T0.date(), T0.date()) == {("telegram", "started"): 3, ("telegram", "reached:plan"): 1}
+    finally:
+        await bot.close()
+        await stats.close()
+
+
 # The file and its migrations -----------------------------------------------------------------------
 async def test_a_new_file_gets_every_migration_and_wal(tmp_path: Path) -> None:
     store = await open_storage(tmp_path / "sub" / "dir" / "new.db")
