@@ -8,7 +8,7 @@ from bot import share, texts
 from bot.clock import ManualClock
 from bot.content_check import pack_files
 from bot.engine import Engine
-from bot.events import Start, UserKey
+from bot.events import Press, Start, UserKey
 from bot.guide import load_guide
 from bot.i18n import lang
 from bot.storage import open_storage
@@ -58,3 +58,22 @@ async def test_a_shared_start_opens_the_pack_and_is_counted_apart(tmp_path) -> N
         assert not any(c.endswith("shared_start") and c != "chatgpt/shared_start" for _, c in funnel)
     finally:
         await storage.close()
+
+
+async def test_where_a_platform_cannot_share_a_press_gives_the_sentence_to_pass_on(tmp_path) -> None:
+    storage = await open_storage(tmp_path / "bot.db")
+    try:
+        engine = Engine(PACKS, storage, ManualClock(AFTER))
+        key = UserKey("console", "local")
+        shown = await engine.handle(key, Start("s-gemini"))
+        await engine.handle(key, Start())
+        steps = await engine.handle(key, Start("steps"))
+        button = next(b for r in steps.replies for row in r.buttons for b in row if b.share)
+        assert button.share == "claude" and button.label == share.SHARE
+        copy = await engine.handle(key, Press(button.data))
+        sharing = share.Sharing(PACKS, counters=storage, clock=ManualClock(AFTER))
+        assert copy.replies[0].text == f"{share.COPY_INTRO}\n\n{sharing.card('claude', lang('en')).text}"
+        assert shown.replies and copy.replies[0].buttons[0][0].label == texts.CONTINUE_WHERE
+    finally:
+        await storage.close()
+

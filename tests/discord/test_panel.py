@@ -9,7 +9,7 @@ import sqlite3
 from pathlib import Path
 
 from adapters.discord.handler import ADMIN_ONLY
-from adapters.discord.panel import PANEL_POSTED, PANEL_REMOVED, PANEL_REPLACED
+from adapters.discord.panel import PANEL_CANNOT, PANEL_POSTED, PANEL_REMOVED, PANEL_REPLACED
 from adapters.discord.render import render
 from bot import texts
 from bot.guide import Guide, load_guide
@@ -81,6 +81,11 @@ async def test_an_admin_posts_a_panel_and_members_start_the_guide_from_it(
     removed = await admin.pop_message()
     assert removed.content == render(PANEL_REMOVED.format(channel=f"<#{news.id}>"))
     assert second.id not in fake.messages
+    # A channel the bot cannot post in: the admin is told what to fix.
+    fake.read_only.add(news.id)
+    await admin.slash("optout-admin panel", channel=news)
+    refused = await admin.pop_message()
+    assert refused.ephemeral and refused.content == render(PANEL_CANNOT.format(channel=f"<#{news.id}>"))
     assert fake.violations == []
 
 

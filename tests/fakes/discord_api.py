@@ -110,6 +110,7 @@ class FakeDiscord:
         self.messages: dict[int, FakeMessage] = {}
         self.deleted: list[int] = []  # ids of messages the bot deleted
         self.guild_locale = "en-US"  # the server's primary language (Community servers set it)
+        self.read_only: set[int] = set()  # channels where the bot lacks Send Messages (403 on a post)
         self.interactions: dict[int, Interaction] = {}
         self._by_token: dict[str, Interaction] = {}
         self.members: dict[int, FakeMember] = {}
@@ -365,6 +366,8 @@ class FakeDiscord:
             return _json(self.message_json(self._new_message(channel_id, body, visible_to=member_id)))
         if channel_id not in (self.channel_id, self.news_channel_id):
             raise _Refused(404, 10003, "Unknown Channel")
+        if channel_id in self.read_only:
+            raise _Refused(403, 50013, "Missing Permissions")
         return _json(self.message_json(self._new_message(channel_id, body, visible_to=None)))
 
     def _callback(self, interaction_id: int, token: str, body: dict[str, Any], request: web.Request) -> web.Response:
