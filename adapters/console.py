@@ -8,9 +8,11 @@ from typing import TextIO
 
 from bot.engine import Engine
 from bot.events import Button, Command, Event, Outcome, Press, Start, Text, UserKey
+from bot.i18n import N_, lang, person_language
 from bot.markup import PlainRenderer
 
 QUIT = {"q", "quit", "exit"}
+BYE = N_("Bye! You can change the setting at any time.")
 
 
 class ConsoleChat:
@@ -46,7 +48,12 @@ class ConsoleChat:
             event = self.event_for(line)
             if event is not None:
                 self.show(await self.engine.handle(self.key, event))
-        self.print("Bye! You can change the setting at any time.")
+        self.print(await self.goodbye())
+
+    async def goodbye(self) -> str:
+        """The last line, in the person's /language choice (a terminal gives no language hint of its own)."""
+        chosen = await self.engine.storage.get_language(self.key)
+        return lang(person_language(chosen, None))._(BYE)
 
     def event_for(self, line: str) -> Event | None:
         if not line:

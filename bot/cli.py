@@ -12,8 +12,9 @@ from pathlib import Path
 
 from bot import compose
 from bot.compose import StartupError
-from bot.content_check import check_pack, mermaid, pack_files
-from bot.guide import GuideError, load_guide
+from bot.content_check import check_pack, mermaid, pack_files, stale_texts
+from bot.guide import GuideError, load_guide, translatable_texts, translation_path
+from bot.i18n import ENGLISH, LANGUAGES
 from bot.logs import setup_logging
 from bot.settings import SettingsError, load_settings
 from bot.storage import StorageError, open_backend
@@ -37,6 +38,8 @@ def _parser() -> argparse.ArgumentParser:
                        help="a pack's YAML, or a directory of packs (default: every pack beside CONTENT_PATH)")
     diagram = content_sub.add_parser("diagram", help="print a pack as a Mermaid flowchart")
     diagram.add_argument("pack", nargs="?", help="a pack name (chatgpt) or a YAML path (default: CONTENT_PATH)")
+    stale = content_sub.add_parser("stale", help="list the texts each translation lacks or whose English changed")
+    stale.add_argument("language", nargs="?", help="one language (de, es, fr, pt_BR); default every one")
     stats = sub.add_parser("stats", help="print the anonymous funnel")
     stats.add_argument("--since", help="first day (YYYY-MM-DD), default 30 days ago")
     stats.add_argument("--until", help="last day (YYYY-MM-DD), default today")
@@ -108,6 +111,8 @@ def _content(args: argparse.Namespace) -> int:
         return 2
     if args.content_command == "diagram":
         return _diagram(args.pack, content_path)
+    if args.content_command == "stale":
+        return _stale(args.language, content_path.parent)
     target: Path = args.path or content_path.parent
     paths = pack_files(target) if target.is_dir() else [target]
     if not paths:
@@ -131,6 +136,31 @@ def _content(args: argparse.Namespace) -> int:
             g = report.guide
             print(f"{path}: ok (pack {g.pack}, version {g.version}, {len(g.nodes)} nodes, checked {g.checked})")
     return 1 if failed else 0
+
+
+def _stale(language: str | None, directory: Path) -> int:
+    """One line per text to translate: ``file: key: missing|changed (English hash): English``; exit 1 if any."""
+    if language is not None and language not in LANGUAGES:
+        print(f"optout-bot: {language!r} is not a language the bot speaks ({', '.join(LANGUAGES)})", file=sys.stderr)
+        return 2
+    count = 0
+    for path in pack_files(directory):
+        try:
+            guide = load_guide(path)
+        except GuideError as exc:
+            print(exc, file=sys.stderr)
+            return 2
+        english = translatable_texts(guide)
+        for lang_code in guide.languages:
+            if lang_code == ENGLISH or language not in (None, lang_code):
+                continue
+            where = translation_path(path, lang_code)
+            for key, reason, digest in stale_texts(guide, lang_code):
+                first = " ".join(english[key].split())
+                print(f"{where}: {key}: {reason} (translated_from: {digest}): {first[:70]}")
+                count += 1
+    print(f"{count} text(s) to translate" if count else "nothing to translate", file=sys.stderr)
+    return 1 if count else 0
 
 
 def _diagram(pack: str | None, content_path: Path) -> int:

@@ -7,6 +7,7 @@ from collections import Counter
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from bot import button_data, share
 from bot.button_data import BUTTON_DATA_MAX
@@ -20,6 +21,9 @@ from bot.guide import (
     When,
     load_guide,
     placeholders,
+    text_hash,
+    translatable_texts,
+    translated_texts,
     translation_path,
 )
 from bot.i18n import ENGLISH, LANGUAGES
@@ -137,7 +141,50 @@ def check_guide(guide: Guide, path: Path | str = "guide") -> list[str]:
     if not re.fullmatch(r"[A-Za-z0-9_-]{1,64}", share.payload(guide.pack)):
         problem("pack", f"too long for a shared deep link ({share.payload(guide.pack)!r} exceeds 64 characters)")
     problems += [f"{path}: share: no translation of {line}" for line in share.untranslated(guide)]
+    for source in guide.sources:
+        if source.kind is None:
+            problem(f"sources.{source.id}", "say 'kind: vendor' (the vendor's own page, or a mirror of it) or 'kind: press'")
+        if _site_root(source.url):
+            problem(f"sources.{source.id}", f"{source.url} is a site's root, not the page read: give the article's address")
+    problems += [f"{path}: {p}" for p in check_freshness(guide)]
     return problems + check_translations(guide, path)
+
+
+# The two honest ways to say how fresh a node's facts are (see check_freshness).
+STEPS_CHECKED = "Steps checked " + CHECKED
+PRESS_REVIEWED = "Last reviewed " + CHECKED + ", from press reports"
+
+
+def _site_root(url: str) -> bool:
+    parts = urlsplit(url)
+    return parts.path.strip("/") == "" and not parts.query and not parts.fragment
+
+
+def check_freshness(guide: Guide) -> list[str]:
+    """How each node dates its facts must match what they rest on (``node: problem`` lines).
+
+    "Steps checked {checked}" only where every steps block (``steps: true``) cites a vendor page that
+    was read; a node whose steps, or (with no steps) whose every source, are press reports says
+    "Last reviewed {checked}, from press reports".
+    """
+    vendor = {s.id for s in guide.sources if s.kind == "vendor"}
+    problems = []
+    for node in guide.nodes:
+        text = "\n".join(b.text for b in node.blocks)
+        if CHECKED not in text:
+            continue
+        steps = [b for b in node.blocks if b.steps]
+        cited = {s for b in node.blocks for s in b.sources}
+        if steps:
+            on_vendor = all(vendor & set(b.sources) for b in steps)
+        else:
+            on_vendor = bool(vendor & cited) or not cited
+        if STEPS_CHECKED in text and not steps:
+            problems.append(f"{node.id}: says {STEPS_CHECKED!r} but shows no steps (mark them 'steps: true')")
+        elif not on_vendor and PRESS_REVIEWED not in text:
+            rest = "its steps rest" if steps else "its facts rest"
+            problems.append(f"{node.id}: {rest} on no vendor page that was read: say {PRESS_REVIEWED!r}")
+    return problems
 
 
 # A markdown link's target: a translation links where the English does.
@@ -169,9 +216,10 @@ def check_translations(guide: Guide, path: Path | str = "guide") -> list[str]:
         if tr is None:
             problems.append(f"{path}: languages: {language!r} is declared but has no translation")
             continue
-        if tr.version != guide.version:
-            problem("version", f"translates version {tr.version!r}, but the guide is {guide.version!r}: "
-                               "update the texts, then the version")
+        for key, reason, _ in stale_texts(guide, language):
+            if reason == "changed":
+                problem(key, "the English changed since this was translated: translate it again "
+                             f"(optout-bot content stale {language})")
         for deadline in guide.deadlines:
             if not tr.deadlines.get(deadline.id, "").strip():
                 problem(f"deadlines.{deadline.id}", "label not translated")
@@ -214,6 +262,25 @@ def check_translations(guide: Guide, path: Path | str = "guide") -> list[str]:
                 elif len(label) > LABEL_MAX:
                     problem(node.id, f"{what}: button label over {LABEL_MAX} characters: {label[:30]!r}...")
     return problems
+
+
+def stale_texts(guide: Guide, language: str) -> list[tuple[str, str, str]]:
+    """What a language needs translated: (key, "missing" or "changed", the English text's hash).
+
+    "changed": the translation records (``translated_from``) a different English text than the
+    current one, or records none.
+    """
+    tr = guide.translations.get(language)
+    done = translated_texts(tr) if tr else {}
+    recorded = tr.translated_from if tr else {}
+    stale = []
+    for key, english in translatable_texts(guide).items():
+        current = text_hash(english)
+        if not (done.get(key) or "").strip():
+            stale.append((key, "missing", current))
+        elif recorded.get(key) != current:
+            stale.append((key, "changed", current))
+    return stale
 
 
 def _names(text: str) -> str:

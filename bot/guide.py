@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
@@ -34,11 +35,18 @@ class Model(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
+# What a source is: a page of the vendor's own (read directly or through a mirror of it), or anything
+# else (news, blogs, forums, user reports). It decides how a pack may word its freshness line.
+SourceKind = Literal["vendor", "press"]
+
+
 class Source(Model):
     id: Id
     title: str
     url: str = Field(pattern=r"^https?://")
     seen: date
+    # Optional in the model so that a test's small guide need not say; `content check` requires it.
+    kind: SourceKind | None = None
 
 
 class Deadline(Model):
@@ -71,6 +79,9 @@ class Block(Model):
     when: When = When()
     # Start a new message here (when something precedes it): keeps a long node readable on a phone.
     new_message: bool = False
+    # The instructions people follow: `content check` lets a node say "Steps checked {checked}" only
+    # when each of its steps blocks cites a vendor page.
+    steps: bool = False
 
 
 # "packs" lists the other guide packs ("Other assistants").
@@ -133,12 +144,16 @@ class Translation(Model):
     translates; `content check` fails when the English moves on without it.
     """
 
-    version: str
+    # The English version last translated (informational: staleness is judged per text, below).
+    version: str | None = None
     title: str
     deadlines: dict[Id, str] = {}
     nodes: dict[Id, NodeTranslation] = {}
     # The ``changes`` note's text: alert subscribers get it in their language.
     changes: str | None = Field(default=None, min_length=1, max_length=400)
+    # What each text was translated from: key (see ``translatable_texts``) -> ``text_hash`` of the
+    # English text at the time. `content check` fails when the English has changed since.
+    translated_from: dict[str, str] = {}
 
 
 class ChangeNote(Model):
@@ -223,6 +238,41 @@ class Guide(Model):
         # Frozen models cannot hold a cache attribute; the guide is small, so a dict per call is cheap
         # enough for checks, and the engine keeps its own index.
         return {n.id: n for n in self.nodes}
+
+
+def text_hash(text: str) -> str:
+    """A short fingerprint of an English text, recorded by a translation of it."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:8]
+
+
+def translatable_texts(guide: Guide) -> dict[str, str]:
+    """Every English text a translation must carry, by the key its ``translated_from`` records it under.
+
+    Keys: ``title``, ``deadlines.ID``, ``changes``, ``NODE.BLOCK``, ``NODE.options.ID`` and
+    ``NODE.continue_label``.
+    """
+    texts = {"title": guide.title}
+    texts.update({f"deadlines.{d.id}": d.label for d in guide.deadlines})
+    if guide.changes is not None:
+        texts["changes"] = guide.changes.text
+    for node in guide.nodes:
+        texts.update({f"{node.id}.{b.id}": b.text for b in node.blocks})
+        if isinstance(node, InfoNode):
+            texts[f"{node.id}.continue_label"] = node.continue_label
+        else:
+            texts.update({f"{node.id}.options.{o.id}": o.label for o in node.options})
+    return texts
+
+
+def translated_texts(tr: Translation) -> dict[str, str | None]:
+    """A translation's texts under the keys of ``translatable_texts``."""
+    texts: dict[str, str | None] = {"title": tr.title, "changes": tr.changes}
+    texts.update({f"deadlines.{k}": v for k, v in tr.deadlines.items()})
+    for node_id, nt in tr.nodes.items():
+        texts.update({f"{node_id}.{k}": v for k, v in nt.blocks.items()})
+        texts.update({f"{node_id}.options.{k}": v for k, v in nt.options.items()})
+        texts[f"{node_id}.continue_label"] = nt.continue_label
+    return texts
 
 
 class GuideError(Exception):

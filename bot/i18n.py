@@ -100,8 +100,13 @@ class Lang:
         return _FORMAT_LOCALE.get(self.code, self.code)
 
     def date(self, at: datetime | date) -> str:
-        """A date in words: "8 October 2025", "8. Oktober 2025", "8 de octubre de 2025"."""
-        return format_date(at.date() if isinstance(at, datetime) else at, format="long", locale=self._locale)
+        """A date in words: "8 October 2025", "8. Oktober 2025", "8 de octubre de 2025", "1er octobre 2025"."""
+        day = at.date() if isinstance(at, datetime) else at
+        text = format_date(day, format="long", locale=self._locale)
+        if self.code == "fr" and day.day == 1 and text.startswith("1 "):
+            # French writes the first of a month as an ordinal; CLDR's "d MMMM y" has no ordinal day.
+            text = "1er" + text[1:]
+        return text
 
     def short_date(self, at: datetime | date) -> str:
         return format_date(at.date() if isinstance(at, datetime) else at, format="medium", locale=self._locale)

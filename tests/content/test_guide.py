@@ -271,7 +271,7 @@ def test_honest_limit_shown_where_the_setting_may_have_been_on():
             continue
         t = text(state, AFTER)
         may_have_been_on = state.answers.get("popup") not in ("off", "notyet")
-        limit = "cannot be taken back" in t and "already trained" in t
+        limit = "can't be taken back" in t and ("trained model" in t or "already in one" in t)
         assert limit == may_have_been_on, str(state)
 
 
@@ -332,7 +332,12 @@ def test_after_the_deadline_the_result_states_it_once_where_it_matters():
         if state.node != "result":
             continue
         t = text(state, AFTER)
-        if popup(state) in ("accepted", "unsure", None):
+        resumed = state.answers.get("resumed") == "yes"
+        if popup(state) == "accepted" or (popup(state) == "unsure" and resumed):
+            # They chose (or must act on continued chats now): a passed date is no use to them (issue 20, 13).
+            assert "8 October" not in t and "passed" not in t, str(state)
+            assert "How to switch it off" in t, str(state)
+        elif popup(state) in ("unsure", None):
             assert "The 8 October 2025 deadline has passed; you can still change this setting at any time." in t
             assert t.count("8 October 2025") == 1, str(state)
         elif popup(state) == "notyet":
@@ -359,8 +364,15 @@ def test_before_the_deadline_people_whose_setting_may_be_on_are_told_to_act_now(
             continue
         t = text(state, BEFORE)
         assert "passed" not in t, str(state)
-        if popup(state) in ("accepted", "unsure"):
+        resumed = state.answers.get("resumed") == "yes"
+        if popup(state) == "accepted":
+            # They pressed Accept: the deadline no longer applies to them, only the advice does.
+            assert "8 October" not in t, str(state)
+            assert ("covers chats from then on, so do it now" in t) != resumed, str(state)
+        if popup(state) == "unsure" and not resumed:
             assert "Don't wait for 8 October 2025" in t and "only covers chats from then on" in t, str(state)
+        if resumed:
+            assert "Old chats you continued count as new ones: switching off keeps them out" in t, str(state)
         if popup(state) is None:
             assert "If you haven't chosen yet, you have until **8 October 2025**" in t, str(state)
         if popup(state) in ("off", "new"):
@@ -631,7 +643,12 @@ def test_retention_with_the_setting_off_says_where_the_data_is_kept():
     """F11: "up to 30 days in back-end storage", not as if the chat history disappeared."""
     g = guide()
     changed = node_text(g, g.node(g.entries["changed"]), {}, AFTER)
-    assert "With it off, up to 30 days in Anthropic's back-end storage." in changed
+    assert "with it off, up to 30 days in Anthropic's back-end storage." in changed
+    # The before-state (F11) and the choice required since the deadline (F4) are part of what changed.
+    assert "Before the change, consumer chats were deleted within 30 days in most cases." in changed
+    assert "Since 8 October 2025 you need to make your selection on this setting to keep using Claude." in changed
+    before = node_text(g, g.node(g.entries["changed"]), {}, BEFORE)
+    assert "After 8 October 2025 you'll need to make your selection on this setting to keep using Claude." in before
     for state in all_states():
         t = text(state, AFTER)
         for sentence in re.findall(r"[^.;]*up to 30 days[^.;]*", t):

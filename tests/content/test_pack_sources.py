@@ -63,7 +63,7 @@ LABELS = {
 }
 
 # Meta AI has no switch outside the EU and the UK: there the steps say so plainly instead.
-NO_SWITCH = {"us": "There is no switch in the US", "elsewhere": "We found no confirmed way to object"}
+NO_SWITCH = {"us": "We found no switch or form to object in the US", "elsewhere": "We found no confirmed way to object"}
 
 
 def expected_in_steps(pack: str, answers: dict[str, str]) -> list[str]:

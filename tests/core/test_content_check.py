@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from datetime import date
@@ -11,7 +12,7 @@ import pytest
 import yaml
 
 from bot.content_check import check_guide, check_pack, guide_paths, mermaid
-from bot.guide import GuideError, load_guide
+from bot.guide import GuideError, load_guide, text_hash
 from tests.conftest import MINI_GUIDE, ROOT, SHIPPED_GUIDE
 
 CLI = [sys.executable, "-m", "bot.cli"]
@@ -178,15 +179,42 @@ def test_the_shipped_translations_are_complete() -> None:
         (lambda t: t["nodes"]["result"]["options"].update(details="📖 " + "Mehr " * 20),
          "result: option 'details': button label over 64 characters"),
         (lambda t: t["nodes"]["plan"]["options"].update(gone="Weg"), "plan: option 'gone' is not in the English guide"),
-        (lambda t: t.update(version="2025.1.1"), "version: translates version '2025.1.1'"),
+        (lambda t: t["translated_from"].update({"result.r_limit": "00000000"}),
+         "result.r_limit: the English changed since this was translated"),
     ],
-    ids=["block", "option", "node", "deadline", "placeholder", "link", "long-button", "extra", "version"],
+    ids=["block", "option", "node", "deadline", "placeholder", "link", "long-button", "extra", "stale"],
 )
 def test_content_check_catches_a_translation_that_falls_short(tmp_path: Path, mutate, expected: str) -> None:
     guide = _translated(tmp_path, mutate)
     problems = check_guide(load_guide(guide), guide)
     assert [p for p in problems if expected in p] != [], problems
     assert all(p.startswith(f"{tmp_path / 'i18n' / 'claude.de.yaml'}: ") for p in problems), problems
+
+
+def test_a_changed_english_text_makes_every_translation_of_it_stale(tmp_path: Path) -> None:
+    guide = _translated(tmp_path, lambda t: None)
+    guide.write_text(guide.read_text().replace("in a started training run", "in a training run that started"))
+    problems = check_guide(load_guide(guide), guide)
+    assert sorted(problems) == sorted(
+        f"{tmp_path}/i18n/claude.{lang}.yaml: result.r_limit: the English changed since this was translated: "
+        f"translate it again (optout-bot content stale {lang})" for lang in ("de", "es", "fr", "pt_BR")
+    )
+    run = subprocess.run([*CLI, "content", "stale", "fr"], capture_output=True, text=True, cwd=ROOT,
+                         env={**os.environ, "CONTENT_PATH": str(guide)})
+    assert run.returncode == 1, run.stderr
+    english = next(b.text for b in load_guide(guide).node("result").blocks if b.id == "r_limit")
+    assert run.stdout.splitlines() == [
+        f"{tmp_path}/i18n/claude.fr.yaml: result.r_limit: changed (translated_from: {text_hash(english)}): "
+        f"{' '.join(english.split())[:70]}"
+    ]
+
+
+def test_content_stale_says_when_nothing_needs_translating() -> None:
+    run = subprocess.run([*CLI, "content", "stale"], capture_output=True, text=True, cwd=ROOT,
+                         env={**os.environ, "CONTENT_PATH": str(SHIPPED_GUIDE)})
+    assert (run.returncode, run.stdout, run.stderr.strip()) == (0, "", "nothing to translate")
+    bad = subprocess.run([*CLI, "content", "stale", "xx"], capture_output=True, text=True, cwd=ROOT)
+    assert bad.returncode == 2 and "'xx' is not a language the bot speaks" in bad.stderr
 
 
 def test_cli_check_fails_on_a_missing_translation(tmp_path: Path) -> None:
@@ -224,6 +252,7 @@ sources:
     title: Vendor help
     url: https://example.com/help
     seen: 2026-11-30
+    kind: vendor
 nodes:
   - id: start
     kind: question
@@ -320,3 +349,54 @@ def test_the_share_texts_must_speak_every_language_of_a_pack(monkeypatch: pytest
         f"claude.yaml: share: no translation of {code}: A share text nobody translated" for code in ("de", "es", "fr", "pt_BR")
     ]
     assert check_guide(chatgpt, "chatgpt.yaml") == []
+
+
+# Sources and freshness (issue 20) -------------------------------------------------------------------------------
+STEPS_PACK = PACK.replace('''      # facts: none
+      - id: checked
+        text: "Checked {checked}."
+''', '''      # facts: AB1
+      - id: how
+        steps: true
+        sources: [vendor]
+        text: "1. Open **Settings**."
+      # facts: none
+      - id: checked
+        text: "_Steps checked {checked}._"
+''')
+
+
+def test_steps_resting_on_a_vendor_page_may_say_steps_checked(tmp_path: Path) -> None:
+    assert check_pack(_pack_dir(tmp_path, STEPS_PACK), date(2026, 12, 6)).problems == []
+
+
+def test_steps_resting_on_press_reports_must_say_last_reviewed(tmp_path: Path) -> None:
+    path = _pack_dir(tmp_path, STEPS_PACK.replace("kind: vendor", "kind: press"))
+    assert check_pack(path, date(2026, 12, 6)).problems == [
+        f"{path}: result: its steps rest on no vendor page that was read: "
+        "say 'Last reviewed {checked}, from press reports'"]
+    fixed = _pack_dir(tmp_path, STEPS_PACK.replace("kind: vendor", "kind: press").replace(
+        "_Steps checked {checked}._", "_Last reviewed {checked}, from press reports._"))
+    assert check_pack(fixed, date(2026, 12, 6)).problems == []
+    run = _check_all(tmp_path)
+    assert run.returncode == 0 and "testpack.yaml: ok" in run.stdout
+
+
+def test_a_node_without_steps_cannot_say_steps_checked(tmp_path: Path) -> None:
+    path = _pack_dir(tmp_path, PACK.replace('"Checked {checked}."', '"Steps checked {checked}."'))
+    assert check_pack(path, date(2026, 12, 6)).problems == [
+        f"{path}: result: says 'Steps checked {{checked}}' but shows no steps (mark them 'steps: true')"]
+
+
+@pytest.mark.parametrize("url", ["https://www.techradar.com/", "https://makeuseof.com", "http://example.org//"])
+def test_a_source_that_is_only_a_sites_root_is_refused(tmp_path: Path, url: str) -> None:
+    path = _pack_dir(tmp_path, PACK.replace("https://example.com/help", url))
+    run = _check_all(tmp_path)
+    assert run.returncode == 1
+    assert f"{path}: sources.vendor: {url} is a site's root, not the page read: give the article's address" in run.stderr
+
+
+def test_a_source_must_say_whether_it_is_the_vendors_page_or_press(tmp_path: Path) -> None:
+    path = _pack_dir(tmp_path, PACK.replace("    kind: vendor\n", ""))
+    assert f"{path}: sources.vendor: say 'kind: vendor' (the vendor's own page, or a mirror of it) or 'kind: press'" in (
+        check_pack(path, date(2026, 12, 6)).problems)

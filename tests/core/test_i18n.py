@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -43,6 +43,9 @@ def test_dates_counts_and_lists_follow_the_language() -> None:
     assert format_left(at, at - timedelta(hours=10), t=lang("es")) == "menos de un día"
     assert reminder_texts.format_offset(timedelta(days=7), t=lang("fr")) == "7\u00a0jours"  # CLDR: a no-break space
     assert lang("pt_BR").join(["7 dias", "1 dia"]) == "7 dias e 1 dia"
+    # French writes the first of a month as an ordinal (CLDR's pattern cannot): "1er octobre", then "2 octobre".
+    assert [lang("fr").date(date(2025, 10, d)) for d in (1, 2)] == ["1er octobre 2025", "2 octobre 2025"]
+    assert lang("en").date(date(2025, 10, 1)) == "1 October 2025"
 
 
 def _bot_texts() -> dict[str, str]:
@@ -131,7 +134,7 @@ async def test_a_reminder_is_written_in_the_recipients_language() -> None:
     assert reminder.text.startswith("⏰ **Recordatorio: Fecha límite para elegir tu ajuste de entrenamiento de Claude**")
     assert "8 de octubre de 2025. Tiempo restante: **6 días**" in reminder.text
     assert [b.label for row in reminder.buttons for b in row] == [
-        "📋 Muéstrame los pasos", "✅ Ya lo desactivé", "🔕 Cancelar recordatorios"]
+        "📋 Muéstrame los pasos", "✅ Ya lo he desactivado", "🔕 Cancelar recordatorios"]
 
 
 async def test_a_language_chosen_in_one_pack_holds_in_every_pack(storage, clock: ManualClock) -> None:
