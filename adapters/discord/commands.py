@@ -19,7 +19,6 @@ from bot.reminders import texts as reminder_texts
 
 if TYPE_CHECKING:
     from adapters.discord.handler import InteractionHandler
-    from adapters.discord.panel import Panels
     from bot.clock import Clock
     from bot.reminders.service import ReminderService
 
@@ -103,8 +102,7 @@ class OptoutCommands(app_commands.Group):
 class AdminCommands(app_commands.Group):
     """Server settings; Discord shows them only to members with Manage Server."""
 
-    def __init__(self, handler: InteractionHandler, reminders: ReminderService, clock: Clock,
-                 panels: Panels | None = None) -> None:
+    def __init__(self, handler: InteractionHandler, reminders: ReminderService, clock: Clock) -> None:
         super().__init__(
             name="optout-admin",
             description=locale_str(N_("Set up Opt-Out Assistant for this server")),
@@ -117,7 +115,6 @@ class AdminCommands(app_commands.Group):
         self.handler = handler
         self.reminders = reminders
         self.clock = clock
-        self.panels = panels
         ChannelReminderCommands(handler, reminders, clock, parent=self)  # a parent adopts its subgroup
 
     @app_commands.command(description=locale_str(N_("Show where deadline reminders are announced in this server")))
@@ -128,30 +125,6 @@ class AdminCommands(app_commands.Group):
             return await self.reminders.channel_status("discord", str(interaction.guild_id), self.clock.now())
 
         await self.handler.admin(interaction, work)
-
-    # Discord cannot make `panel` both a command and a group, hence `remove:` as an option.
-    @app_commands.command(description=locale_str(N_("Post a Start panel in a channel (any member presses it), or remove it")))
-    @app_commands.describe(
-        channel=locale_str(N_("The channel for the panel (one per channel; posting again replaces it)")),
-        assistant=locale_str(N_("The guide it opens; empty for Claude's")),
-        remove=locale_str(N_("Remove the panel of this channel (or, without a channel, every panel)")))
-    async def panel(self, interaction: discord.Interaction, channel: discord.TextChannel | None = None,
-                    assistant: str | None = None, remove: bool = False) -> None:
-        """Post a Start panel in a channel, or remove it."""
-        panels = self.panels
-        assert panels is not None, "the platform builds the panels"
-        channel_id = channel.id if channel is not None else None
-
-        async def work() -> str:
-            if remove:
-                return await panels.remove(interaction, channel_id)
-            return await panels.post(interaction, channel_id, assistant)
-
-        await self.handler.admin(interaction, work)
-
-    @panel.autocomplete("assistant")
-    async def _panel_assistants(self, interaction: discord.Interaction, typed: str) -> list[app_commands.Choice[str]]:
-        return assistant_choices(self.handler, typed)
 
 
 class ChannelReminderCommands(app_commands.Group):
@@ -202,6 +175,5 @@ class ChannelReminderCommands(app_commands.Group):
         return assistant_choices(self.handler, typed)
 
 
-def command_groups(handler: InteractionHandler, reminders: ReminderService, clock: Clock,
-                   panels: Panels | None = None) -> list[app_commands.Group]:
-    return [OptoutCommands(handler), AdminCommands(handler, reminders, clock, panels)]
+def command_groups(handler: InteractionHandler, reminders: ReminderService, clock: Clock) -> list[app_commands.Group]:
+    return [OptoutCommands(handler), AdminCommands(handler, reminders, clock)]

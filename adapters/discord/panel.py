@@ -15,7 +15,10 @@ import re
 from typing import TYPE_CHECKING, Any, Protocol
 
 import discord
+from discord import app_commands
+from discord.app_commands import locale_str
 
+from adapters.discord.commands import assistant_choices
 from adapters.discord.handler import InteractionHandler, in_their_language
 from adapters.discord.render import label, render
 from bot.i18n import N_, choose_language, lang
@@ -68,6 +71,33 @@ class PanelButton(discord.ui.DynamicItem[discord.ui.Button], template=r"op:(?P<p
 
 
 BUTTONS = (PanelButton,)
+
+
+def panel_command(handler: InteractionHandler, panels: Panels) -> app_commands.Command:
+    """``/optout-admin panel``; Discord cannot make ``panel`` both a command and a group, hence ``remove:``."""
+
+    @app_commands.command(name="panel",
+                          description=locale_str(N_("Post a Start panel in a channel (any member presses it), or remove it")))
+    @app_commands.describe(
+        channel=locale_str(N_("The channel for the panel (one per channel; posting again replaces it)")),
+        assistant=locale_str(N_("The guide it opens; empty for Claude's")),
+        remove=locale_str(N_("Remove the panel of this channel (or, without a channel, every panel)")))
+    async def panel(interaction: discord.Interaction, channel: discord.TextChannel | None = None,
+                    assistant: str | None = None, remove: bool = False) -> None:
+        channel_id = channel.id if channel is not None else None
+
+        async def work() -> str:
+            if remove:
+                return await panels.remove(interaction, channel_id)
+            return await panels.post(interaction, channel_id, assistant)
+
+        await handler.admin(interaction, work)
+
+    @panel.autocomplete("assistant")
+    async def _assistants(interaction: discord.Interaction, typed: str) -> list[app_commands.Choice[str]]:
+        return assistant_choices(handler, typed)
+
+    return panel
 
 
 class Panels:

@@ -20,7 +20,7 @@ from adapters.discord.command_sync import sync_if_changed
 from adapters.discord.commands import command_groups
 from adapters.discord.handler import BUTTONS, InteractionHandler, build_view
 from adapters.discord.panel import BUTTONS as PANEL_BUTTONS
-from adapters.discord.panel import Panels
+from adapters.discord.panel import Panels, panel_command
 from adapters.discord.render import compose
 from adapters.discord.translator import CatalogTranslator
 from bot import button_data
@@ -156,7 +156,10 @@ class DiscordPlatform:
         self.handler = InteractionHandler(engine, sharing)
         panels = Panels(self.handler, sharing, meta) if sharing is not None else None
         self.handler.links = panels
-        groups = command_groups(self.handler, reminders, clock, panels)
+        groups = command_groups(self.handler, reminders, clock)
+        if panels is not None:
+            admin = next(g for g in groups if g.name == "optout-admin")
+            admin.add_command(panel_command(self.handler, panels))
         if settings.discord_shard_count:
             self.client: OptoutClient = ShardedOptoutClient(
                 self.handler, groups, meta, settings.discord_guild_id, panels, shard_count=settings.discord_shard_count,
