@@ -16,6 +16,7 @@ from aiolimiter import AsyncLimiter
 from discord import app_commands
 from discord.gateway import DiscordWebSocket
 
+from adapters.discord import log_privacy
 from adapters.discord.command_sync import sync_if_changed
 from adapters.discord.commands import command_groups
 from adapters.discord.handler import BUTTONS, InteractionHandler, build_view
@@ -71,6 +72,7 @@ class OptoutClient(discord.Client):
         intents = discord.Intents.none()
         intents.guilds = True
         logging.getLogger("discord.client").addFilter(_not_about_voice)  # once: addFilter skips a duplicate
+        log_privacy.install()
         super().__init__(intents=intents, **shards)
         self.handler = handler
         self.panels = panels  # the Start panels' button reaches them here (panel.PanelClient)

@@ -104,4 +104,28 @@ MIGRATIONS: list[str] = [
     """
     ALTER TABLE users ADD COLUMN language text;
     """,
+    # 5: instances sharing one platform budget (Telegram's 30 messages a second belong to the bot, not to
+    # each process): each heartbeats its row, and takes budget / the number of rows still alive.
+    """
+    CREATE TABLE budget_members (
+        pool        text NOT NULL,
+        member      text NOT NULL,
+        alive_until timestamptz NOT NULL,
+        PRIMARY KEY (pool, member)
+    );
+    """,
+    # 6: the content watch's snapshot of each guide source's main text (bot/watch), one per pack and source;
+    # a page's text, never a user's (hence main_text, not text).
+    """
+    CREATE TABLE source_snapshots (
+        pack          text NOT NULL,
+        source_id     text NOT NULL,
+        url           text NOT NULL,
+        main_text     text NOT NULL,
+        fetched_at    timestamptz NOT NULL,
+        etag          text,
+        last_modified text,
+        PRIMARY KEY (pack, source_id)
+    );
+    """,
 ]

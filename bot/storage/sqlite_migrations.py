@@ -169,4 +169,18 @@ MIGRATIONS: list[str] = [
     """
     ALTER TABLE users ADD COLUMN language TEXT;
     """,
+    # 7: the content watch's snapshot of each guide source's main text (bot/watch), one per pack and source;
+    # a page's text, never a user's (hence main_text, not text).
+    """
+    CREATE TABLE source_snapshots (
+        pack          TEXT NOT NULL,
+        source_id     TEXT NOT NULL,
+        url           TEXT NOT NULL,
+        main_text     TEXT NOT NULL,
+        fetched_at    TEXT NOT NULL,
+        etag          TEXT,
+        last_modified TEXT,
+        PRIMARY KEY (pack, source_id)
+    ) WITHOUT ROWID;
+    """,
 ]
