@@ -7,7 +7,7 @@ import sys
 from typing import TextIO
 
 from bot.engine import Engine
-from bot.events import Button, Command, Event, Outcome, Press, Start, Text, UserKey
+from bot.events import Button, Command, Edit, Event, Outcome, Press, Start, Text, UserKey
 from bot.i18n import N_, lang, person_language
 from bot.markup import PlainRenderer
 
@@ -70,9 +70,10 @@ class ConsoleChat:
     def show(self, outcome: Outcome) -> None:
         self.buttons = []
         for reply in outcome.replies:
-            if reply.edit:
+            if isinstance(reply, Edit):
                 self.print(f"  ✔ {reply.chosen}\n")
-                continue
+                if not reply.text:
+                    continue
             self.print(self.renderer.render(reply.text))
             for row in reply.buttons:
                 for button in row:

@@ -20,6 +20,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bot import button_data
 from bot.clock import ManualClock
 from bot.content_check import guide_paths
 from bot.engine import Engine
@@ -34,9 +35,9 @@ async def walk(engine: Engine, key: UserKey, presses: tuple[tuple[str, str], ...
     for node_id, option_id in presses:
         buttons = [b for r in outcome.replies for row in r.buttons for b in row]
         wanted = f":{option_id}" if option_id else ""
-        button = next(b for b in buttons if b.data.startswith(("o:", "n:")) and b.data.endswith(wanted))
+        button = next(b for b in buttons if button_data.parse(b.data).kind in ("o", "n") and b.data.endswith(wanted))
         outcome = await engine.handle(key, Press(button.data))
-        assert not outcome.replies[0].notice, f"{key}: unexpected notice at {node_id}"
+        assert outcome.notice is None, f"{key}: unexpected notice at {node_id}"
         steps += 1
     return steps
 

@@ -6,12 +6,12 @@ id) and hand it back unchanged in a ``Press``. At most ``BUTTON_DATA_MAX`` bytes
     o:STEP:OPTION   choose OPTION of the node shown at STEP      n:STEP   Continue (info node)
     b:STEP          Back from the node shown at STEP              s        Start over
     e:ENTRY         open a guide entry point (never stale)        c        show the current step again
-    r:OFFER         schedule the reminder OFFER                   x:ACTION a global action (stop, remind, done, alerts, share)
+    r:OFFER         schedule the reminder OFFER                   x:ACTION a global action (stop, remind, done, alerts, sources, share)
     f:yes / f:no    answer the erase-my-data confirmation         l:LANG   speak LANG from now on (/language)
     a:open / a:+PACK / a:go / a:next   "Check all my assistants": open the list, toggle a pack, Continue, Next
 
-Any of them may be qualified by a guide pack, ``PACK/`` in front (``chatgpt/o:3:yes``); without one
-the data belongs to the default pack. STEP is a per-user counter that grows with every transition,
+Every pack's buttons are qualified by their pack, ``PACK/`` in front (``chatgpt/o:3:yes``); data without
+one was sent before that was so, and belongs to the default pack (it keeps working). STEP is a per-user counter that grows with every transition,
 so a button from an older message is recognised as stale (even across restarts: the counter is
 stored) instead of moving the user twice.
 """
@@ -30,8 +30,9 @@ UNSTEPPED = frozenset({ENTRY, OFFER, ACTION, FORGET, LANGUAGE, CHECK_ALL})
 # "Check all my assistants" (never pack-qualified: it spans the packs). "+PACK" toggles a pack.
 CHECK_ALL_OPEN, CHECK_ALL_GO, CHECK_ALL_NEXT = "open", "go", "next"
 
-# alerts: follow the pack's change alerts; share: a share button pressed where the platform cannot share.
-STOP, REMIND, DONE, ALERTS, SHARE = "stop", "remind", "done", "alerts", "share"
+# alerts: follow the pack's change alerts; sources: list the pack's sources; share: a share button pressed
+# where the platform cannot share.
+STOP, REMIND, DONE, ALERTS, SOURCES, SHARE = "stop", "remind", "done", "alerts", "sources", "share"
 
 _PACK = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")
 

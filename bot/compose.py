@@ -204,7 +204,7 @@ async def serve(services: Services, platforms: list[Platform]) -> int:
             log.error("%s (the other platforms keep running)", failure)
             ERRORS.labels("platform_start").inc()
         # Started after the platforms, so that due reminders have somewhere to go.
-        scheduler = Scheduler(services.reminders, {p.name: p for p in started})
+        scheduler = Scheduler.for_service(services.reminders, {p.name: p for p in started})
         scheduler_task = asyncio.create_task(scheduler.run(), name="reminders")
         # CONTENT_WATCH=daily: once a day, on one instance, the sources' changes to the operator chats.
         watch = daily_watch(services.settings, services.storage, services.storage, services.clock, started)

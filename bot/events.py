@@ -70,7 +70,7 @@ class Text:
 
 @dataclass(frozen=True, slots=True)
 class Command:
-    """A command such as ``steps``, ``remind``, ``stop``, ``forget``, ``sources``, ``privacy``, ``help``."""
+    """A command of the table in ``bot.commands`` (``help``, ``steps``...), or any other name (answered as unknown)."""
 
     name: str
     arg: str | None = None
@@ -89,22 +89,45 @@ class Button:
     share: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class Reply:
-    """One message to show. ``text`` is in the guide's Markdown subset (see bot.markup).
+Rows = tuple[tuple[Button, ...], ...]
 
-    ``edit`` hints that this reply replaces the message whose button was pressed (it then shows the
-    question with ``chosen``, the label of the answer, and no live buttons). Adapters that cannot
-    edit send it as a new message.
-    """
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    """A new message. ``text`` is in the guide's Markdown subset (see bot.markup); the buttons go under it."""
 
     text: str
-    buttons: tuple[tuple[Button, ...], ...] = ()
-    edit: bool = False
-    chosen: str | None = None
-    # A short notice (stale button, unknown command...) that a platform may show as a toast or an
-    # ephemeral line; it is always also present as the first line of ``text``.
-    notice: bool = False
+    buttons: Rows = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Edit:
+    """The answer to a press, already merged: show ``chosen`` (the pressed answer's label, plain text) as a
+    "✅ chosen" line above ``text``, with ``buttons``, in place of the message whose button was pressed.
+
+    A platform that cannot edit sends it as a new message, chosen line included.
+    """
+
+    chosen: str
+    text: str
+    buttons: Rows = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Notice:
+    """A short explanation (stale button, unknown command...): a platform may show it as a toast or an
+    ephemeral line, and must also show it in the chat. An outcome with a notice leaves the pressed message
+    as it was; its other replies come as new messages."""
+
+    text: str
+
+    @property
+    def buttons(self) -> Rows:
+        return ()
+
+
+# What the engine answers with: each adapter's one renderer turns each kind into its platform's messages.
+Reply = Message | Edit | Notice
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,3 +135,8 @@ class Outcome:
     replies: list[Reply] = field(default_factory=list)
     # True when the user's data was erased (adapters may drop any per-user cache they hold).
     forgotten: bool = False
+
+    @property
+    def notice(self) -> Notice | None:
+        """The outcome's first notice, if any: then nothing is edited in place."""
+        return next((r for r in self.replies if isinstance(r, Notice)), None)

@@ -151,6 +151,8 @@ class Translation(Model):
     nodes: dict[Id, NodeTranslation] = {}
     # The ``changes`` note's text: alert subscribers get it in their language.
     changes: str | None = Field(default=None, min_length=1, max_length=400)
+    # The setting's name as reminders quote it (see Guide.setting).
+    setting: str | None = Field(default=None, min_length=1, max_length=120)
     # What each text was translated from: key (see ``translatable_texts``) -> ``text_hash`` of the
     # English text at the time. `content check` fails when the English has changed since.
     translated_from: dict[str, str] = {}
@@ -189,6 +191,9 @@ class Guide(Model):
     sources: tuple[Source, ...] = ()
     nodes: tuple[Node, ...] = Field(min_length=1)
     changes: ChangeNote | None = None
+    # The setting's name as reminders and check-backs quote it ("“Help improve Claude”"); the pack's
+    # name ("the ChatGPT setting") when not given.
+    setting: str | None = Field(default=None, min_length=1, max_length=120)
 
     @property
     def name(self) -> str:
@@ -231,7 +236,8 @@ class Guide(Model):
         deadlines = tuple(d.model_copy(update={"label": tr.deadlines.get(d.id, d.label)}) for d in self.deadlines)
         changes = self.changes.model_copy(update={"text": tr.changes}) if self.changes and tr.changes else self.changes
         return self.model_copy(update={"language": language, "title": tr.title, "nodes": tuple(nodes),
-                                       "deadlines": deadlines, "changes": changes, "translations": {}})
+                                       "deadlines": deadlines, "changes": changes, "translations": {},
+                                       "setting": tr.setting or self.setting})
 
     @property
     def _nodes_by_id(self) -> dict[str, QuestionNode | InfoNode | ResultNode]:
@@ -248,10 +254,12 @@ def text_hash(text: str) -> str:
 def translatable_texts(guide: Guide) -> dict[str, str]:
     """Every English text a translation must carry, by the key its ``translated_from`` records it under.
 
-    Keys: ``title``, ``deadlines.ID``, ``changes``, ``NODE.BLOCK``, ``NODE.options.ID`` and
+    Keys: ``title``, ``setting``, ``deadlines.ID``, ``changes``, ``NODE.BLOCK``, ``NODE.options.ID`` and
     ``NODE.continue_label``.
     """
     texts = {"title": guide.title}
+    if guide.setting is not None:
+        texts["setting"] = guide.setting
     texts.update({f"deadlines.{d.id}": d.label for d in guide.deadlines})
     if guide.changes is not None:
         texts["changes"] = guide.changes.text
@@ -266,7 +274,7 @@ def translatable_texts(guide: Guide) -> dict[str, str]:
 
 def translated_texts(tr: Translation) -> dict[str, str | None]:
     """A translation's texts under the keys of ``translatable_texts``."""
-    texts: dict[str, str | None] = {"title": tr.title, "changes": tr.changes}
+    texts: dict[str, str | None] = {"title": tr.title, "setting": tr.setting, "changes": tr.changes}
     texts.update({f"deadlines.{k}": v for k, v in tr.deadlines.items()})
     for node_id, nt in tr.nodes.items():
         texts.update({f"{node_id}.{k}": v for k, v in nt.blocks.items()})

@@ -6,7 +6,7 @@ import enum
 from dataclasses import dataclass
 from typing import Protocol
 
-from bot.events import Recipient, Reply
+from bot.events import Message, Recipient
 
 
 class Delivery(enum.Enum):
@@ -22,7 +22,7 @@ class Outgoing:
     """A message the bot sends unprompted (a reminder or an announcement)."""
 
     recipient: Recipient
-    replies: tuple[Reply, ...]
+    replies: tuple[Message, ...]
 
 
 class Platform(Protocol):

@@ -57,9 +57,9 @@ def shared_pack(entry: str | None, packs: Sequence[str]) -> str | None:
     return pack if pack in packs else None
 
 
-def counter_name(pack: str, default_pack: str, counter: str) -> str:
-    # The engine's scheme: the default pack's counters carry no prefix, another pack's "PACK/counter".
-    return counter if pack == default_pack else f"{pack}/{counter}"
+def counter_name(pack: str, counter: str) -> str:
+    # The engine's scheme for every pack: "PACK/counter".
+    return f"{pack}/{counter}"
 
 
 def setting_of(guide: Guide) -> str:
@@ -85,7 +85,6 @@ class Sharing:
 
     def __init__(self, guides: Sequence[Guide], counters: CounterStore, clock: Clock) -> None:
         self._guides = {g.pack: g for g in guides}
-        self._default = guides[0].pack
         self._counters = counters
         self._clock = clock
 
@@ -125,7 +124,7 @@ class Sharing:
     async def count(self, platform: str, pack: str, counter: str, n: int = 1, at: datetime | None = None) -> None:
         if pack not in self._guides or n <= 0:
             return
-        name = counter_name(pack, self._default, counter)
+        name = counter_name(pack, counter)
         await self._counters.add_counts(platform, {name: n}, (at or self._clock.now()).date())
 
 

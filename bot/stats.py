@@ -1,7 +1,9 @@
 """``optout-bot stats``: the anonymous funnel per platform, from daily counters that hold no user ids,
 then per guide pack: starts, results, "turned it off" confirmations, shares and today's alert subscribers.
 
-Another pack's counters are stored as ``PACK/counter`` (bot.engine); the default pack's carry no prefix.
+Every pack's counters are stored as ``PACK/counter`` (bot/engine.py). Counters without a prefix were
+written before that was so, by the default pack, and are read as its own; ``reminder_sent`` is counted
+for every pack together.
 """
 
 from __future__ import annotations
@@ -73,15 +75,35 @@ def _packs(settings: Settings) -> list[str]:
     return names
 
 
+def per_pack(totals: dict[tuple[str, str], int], default: str | None) -> dict[tuple[str, str], int]:
+    """The counters under one scheme, ``PACK/counter``: unprefixed ones (from before every pack was
+    prefixed) are the default pack's, added to its prefixed ones; ``reminder_sent`` stays as it is."""
+    merged: dict[tuple[str, str], int] = {}
+    for (platform, counter), n in totals.items():
+        if "/" not in counter and counter not in GLOBAL and default:
+            counter = f"{default}/{counter}"
+        merged[(platform, counter)] = merged.get((platform, counter), 0) + n
+    return merged
+
+
+GLOBAL = frozenset({"reminder_sent"})
+
+
+def own_funnel(totals: dict[tuple[str, str], int], pack: str | None) -> dict[tuple[str, str], int]:
+    """One pack's funnel with the prefix taken off (and the counters kept for every pack together)."""
+    prefix = f"{pack}/"
+    return {(p, c.removeprefix(prefix)): n for (p, c), n in totals.items() if c.startswith(prefix) or c in GLOBAL}
+
+
 def format_packs(totals: dict[tuple[str, str], int], packs: list[str], subscribers: dict[str, int],
                  first: date, last: date) -> str:
     """One row per pack, every platform together; packs found only in the counters come last."""
-    default = packs[0] if packs else None
+    totals = per_pack(totals, packs[0] if packs else None)
     seen = {c.split("/", 1)[0] for _, c in totals if "/" in c}
     rows = [*packs, *sorted(seen - set(packs))]
 
     def total(pack: str, counter: str) -> int:
-        name = counter if pack == default else f"{pack}/{counter}"
+        name = f"{pack}/{counter}"
         return sum(n for (_, c), n in totals.items() if c == name)
 
     header = ["pack", *(col for col, _ in PACK_COLUMNS), "alert_subscribers"]
@@ -149,7 +171,8 @@ async def print_stats(
     finally:
         await storage.close()
     # The funnel above is the default pack's; the others' counters are summed in the table below.
-    own = {k: n for k, n in totals.items() if "/" not in k[1]}
+    default = packs[0] if packs else None
+    own = own_funnel(per_pack(totals, default), default)
     print(format_table(own, first, last, _question_order(settings)), file=out)
     print(file=out)
     print(format_packs(totals, packs, subscribers, first, last), file=out)

@@ -47,9 +47,7 @@ REMIND_NONE = N_("There's nothing I can remind you about right now.")
 NO_REMINDERS_HERE = N_("Reminders work on Telegram and Discord; in this chat I can't reach you later.")
 REMINDERS_STOPPED = N_("Reminders stopped, change alerts too. I won't send you any more.")
 NO_REMINDERS_TO_STOP = N_("You have no reminders scheduled and follow no changes.")
-OTHER_ASSISTANTS = N_(
-    "**Which assistant would you like to check?** Each has its own switch; I'll walk you through it."
-)
+OTHER_ASSISTANTS = N_("**Which assistant would you like to check?** I'll walk you through it.")
 CHECK_ALL = N_("✅ Check all my assistants")
 CHECK_ALL_ASK = N_(
     "**Which of these do you use?** Tap each one, then Continue; I'll walk you through them one by one."
@@ -58,26 +56,13 @@ CHECK_ALL_GO = N_("Continue ➡")
 CHECK_ALL_NONE = N_("Tap at least one assistant first.")
 CHECK_ALL_NEXT = N_("➡ Next assistant")
 CHECK_ALL_SUMMARY = N_("🏁 Finish: my summary")
+SOURCES = N_("📚 Sources")
 SOURCES_INTRO = N_("**Where this guide's facts come from:**")
 SOURCE_SEEN = N_("seen {date}")
 
 LANGUAGE_ASK = N_("Which language would you like me to use?")
 LANGUAGE_SET = N_("Okay, I'll speak English from now on.")
 ONLY_IN_ENGLISH = N_("This guide is only available in English so far, so I'll show it in English.")
-
-
-def help_text(hints: PlatformHints, *, t: Lang = EN) -> str:
-    return t._(
-        "**What I can do**\n\n"
-        "- {p}start: walk through the guide from the beginning\n"
-        "- {p}steps: just show me the steps to turn the setting off\n"
-        "- {p}remind: set up a reminder\n"
-        "- {stop}: stop all reminders\n"
-        "- {p}language: choose my language\n"
-        "- {p}sources: where the facts come from\n"
-        "- {p}privacy: what I store about you\n"
-        "- {p}forget: erase everything I have about you"
-    ).format(p=hints.command_prefix, stop=hints.stop_reminders)
 
 
 def unknown_command(hints: PlatformHints, *, t: Lang = EN) -> str:
@@ -111,10 +96,14 @@ def check_all_heading(n: int, of: int, name: str, *, t: Lang = EN) -> str:
     return t._("**{n} of {of}: {name}**").format(n=n, of=of, name=name)
 
 
-def check_all_summary(done: list[str], left: list[str], *, t: Lang = EN) -> str:
+def check_all_summary(done: list[str], left: list[str], nothing: list[str] = (), *, t: Lang = EN) -> str:  # type: ignore[assignment]
+    """``done``: turned off as they told; ``nothing``: their answers need nothing (a work account, a
+    region without the setting...); ``left``: still to do."""
     lines = [t._("**Your check is done.**")]
     if done:
         lines += ["", t._("Turned off (as you told me):"), *(f"- {name}" for name in done)]
+    if nothing:
+        lines += ["", t._("Nothing to switch off, from your answers:"), *(f"- {name}" for name in nothing)]
     if left:
         lines += ["", t._("Still to do (tap one for its steps):"), *(f"- {name}" for name in left)]
     return "\n".join(lines)

@@ -13,7 +13,8 @@ import discord
 from discord import app_commands
 from discord.app_commands import locale_str
 
-from bot.events import Command, PlatformHints, Recipient, Start
+from bot import commands
+from bot.events import Command, Recipient, Start
 from bot.i18n import N_
 from bot.reminders import texts as reminder_texts
 
@@ -22,9 +23,9 @@ if TYPE_CHECKING:
     from bot.clock import Clock
     from bot.reminders.service import ReminderService
 
-# How the core's texts spell these commands (Discord cannot make `remind` both a command and a group,
-# hence the option to stop reminders).
-HINTS = PlatformHints(command_prefix="/optout ", stop_reminders="/optout remind turn:off")
+# How the core's texts spell these commands, from the command table (Discord cannot make `remind` both a
+# command and a group, hence its option to stop reminders).
+HINTS = commands.hints(commands.DISCORD)
 # Members use the guide in servers and in a DM with the bot.
 EVERYWHERE = app_commands.AppCommandContext(guild=True, dm_channel=True)
 
@@ -40,7 +41,8 @@ def assistant_choices(handler: InteractionHandler, typed: str) -> list[app_comma
 
 
 class OptoutCommands(app_commands.Group):
-    """The member commands; every reply is private in a server."""
+    """The member commands, one per entry of the core's command table offered on Discord; every reply is
+    private in a server."""
 
     def __init__(self, handler: InteractionHandler) -> None:
         super().__init__(
@@ -50,53 +52,42 @@ class OptoutCommands(app_commands.Group):
             allowed_installs=app_commands.AppInstallationType(guild=True),
         )
         self.handler = handler
+        for spec in commands.offered(commands.DISCORD):
+            self.add_command(member_command(handler, spec))
 
-    @app_commands.command(description=locale_str(N_("Walk through the guide from the beginning")))
-    @app_commands.describe(
-        assistant=locale_str(N_("Another assistant's guide (ChatGPT, Gemini, ...); leave empty for Claude's")))
-    async def start(self, interaction: discord.Interaction, assistant: str | None = None) -> None:
-        """Walk through the guide from the beginning."""
-        await self.handler.command(interaction, Start(assistant))
 
-    @start.autocomplete("assistant")
-    async def _assistants(self, interaction: discord.Interaction, typed: str) -> list[app_commands.Choice[str]]:
-        return assistant_choices(self.handler, typed)
+def member_command(handler: InteractionHandler, spec: commands.CommandSpec) -> app_commands.Command:
+    """A slash command built from the table: its description and its arguments' are msgids the tree's
+    translator localises; the callback only turns the interaction into the engine's event."""
+    name = spec.name
+    args = spec.args_on(commands.DISCORD)
+    if not args:
+        async def run(interaction: discord.Interaction) -> None:
+            await handler.command(interaction, Command(name))
+    elif args[0].choices == "packs":
+        assert args[0].name == "assistant", "the callback below names its argument so"
 
-    @app_commands.command(description=locale_str(N_("Just show me the steps")))
-    async def steps(self, interaction: discord.Interaction) -> None:
-        """Show just the steps to turn the setting off."""
-        await self.handler.command(interaction, Command("steps"))
+        async def run(interaction: discord.Interaction, assistant: str | None = None) -> None:  # type: ignore[misc]
+            await handler.command(interaction, Start(assistant) if name == "start" else Command(name, assistant))
+    else:
+        arg = args[0]
+        assert arg.name == "turn" and isinstance(arg.choices, tuple) and arg.runs, "the callback below names it so"
+        runs = arg.runs
 
-    @app_commands.command(description=locale_str(N_("Set up a reminder, or stop all reminders")))
-    @app_commands.describe(turn=locale_str(N_("Leave empty to set up a reminder; choose off to stop them all")))
-    async def remind(self, interaction: discord.Interaction, turn: Literal["off"] | None = None) -> None:
-        """Set up a reminder, or stop all reminders."""
-        await self.handler.command(interaction, Command("stop" if turn == "off" else "remind"))
+        async def run(interaction: discord.Interaction, turn: str | None = None) -> None:  # type: ignore[misc]
+            await handler.command(interaction, Command(runs if turn else name))
 
-    @app_commands.command(description=locale_str(N_("Erase everything the bot has about you")))
-    async def forget(self, interaction: discord.Interaction) -> None:
-        """Erase everything the bot has about you (asks first)."""
-        await self.handler.command(interaction, Command("forget"))
+        # Discord offers exactly the table's choices.
+        run.__annotations__["turn"] = Literal[arg.choices] | None  # type: ignore[valid-type]
+    run = app_commands.describe(**{a.name: locale_str(a.text) for a in args})(run)
+    command = app_commands.Command(name=name, description=locale_str(spec.text), callback=run)
+    if args and args[0].choices == "packs":
 
-    @app_commands.command(description=locale_str(N_("Choose the bot's language")))
-    async def language(self, interaction: discord.Interaction) -> None:
-        """Offer the languages as buttons; the choice is remembered and beats the client's locale."""
-        await self.handler.command(interaction, Command("language"))
+        @command.autocomplete(args[0].name)
+        async def _assistants(interaction: discord.Interaction, typed: str) -> list[app_commands.Choice[str]]:
+            return assistant_choices(handler, typed)
 
-    @app_commands.command(description=locale_str(N_("Where the facts come from")))
-    async def sources(self, interaction: discord.Interaction) -> None:
-        """List where the guide's facts come from."""
-        await self.handler.command(interaction, Command("sources"))
-
-    @app_commands.command(description=locale_str(N_("What the bot stores about you")))
-    async def privacy(self, interaction: discord.Interaction) -> None:
-        """Explain what the bot stores about you."""
-        await self.handler.command(interaction, Command("privacy"))
-
-    @app_commands.command(name="help", description=locale_str(N_("What the bot can do")))
-    async def help_(self, interaction: discord.Interaction) -> None:
-        """List what the bot can do."""
-        await self.handler.command(interaction, Command("help"))
+    return command
 
 
 class AdminCommands(app_commands.Group):

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import discord.utils
 
-from bot.events import Button, Outcome
+from bot.events import Button, Edit, Notice, Outcome
 from bot.markup import Renderer, split_message
 
 log = logging.getLogger(__name__)
@@ -88,28 +88,19 @@ def layout(rows: Rows) -> Rows:
 def compose(outcome: Outcome) -> list[Message]:
     """Turn the engine's replies into Discord messages.
 
-    An answered question (``Reply.edit``) becomes a "✅ chosen" line at the top of the step that
-    follows it, so the pressed message can be replaced by one message showing both. Long texts are
-    split at paragraph boundaries, with the buttons on the last part.
+    An ``Edit`` (the step after a pressed answer, merged by the core) gets a "✅ chosen" line at its top,
+    so the pressed message can be replaced by one message showing both. Long texts are split at
+    paragraph boundaries, with the buttons on the last part.
     """
     messages: list[Message] = []
-    carried: str | None = None
     for reply in outcome.replies:
-        if reply.notice:
+        if isinstance(reply, Notice):
             messages.extend(Message(c, notice=True) for c in split_message(render(reply.text), MESSAGE_LIMIT))
-            continue
-        if reply.edit:
-            if carried is not None:  # two answered questions in a row: keep the first as it was
-                messages.extend(_parts(carried, ()))
-            carried = chosen_line(reply.chosen or "")
-            continue
-        body = render(reply.text)
-        if carried is not None:
-            body = f"{carried}\n\n{body}"
-            carried = None
-        messages.extend(_parts(body, reply.buttons))
-    if carried is not None:
-        messages.extend(_parts(carried, ()))
+        elif isinstance(reply, Edit):
+            line = chosen_line(reply.chosen)
+            messages.extend(_parts(f"{line}\n\n{render(reply.text)}" if reply.text else line, reply.buttons))
+        else:
+            messages.extend(_parts(render(reply.text), reply.buttons))
     return messages
 
 

@@ -25,8 +25,9 @@ from telegram.ext import (
 from adapters.telegram.inline import without_inline_mode
 from adapters.telegram.render import compose, toast
 from adapters.telegram.sending import edit_into, send_part, with_retries
+from bot import commands
 from bot.engine import Engine
-from bot.events import Command, Event, Outcome, PlatformHints, Press, Recipient, Start, Text, UserKey
+from bot.events import Command, Event, Outcome, Press, Recipient, Start, Text, UserKey
 from bot.i18n import N_, choose_language, lang
 from bot.locks import KeyedLocks
 from bot.metrics import ERRORS, UPDATES
@@ -37,21 +38,10 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 PLATFORM = "telegram"
-COMMANDS = ("steps", "remind", "stop", "forget", "language", "sources", "privacy", "help")
-# What users see in the client's command menu (setMyCommands), set once per language (English msgids;
-# the catalogs of bot/locale translate them: pybabel extracts adapters/ too).
-MENU = (
-    ("start", N_("Walk through the guide from the beginning")),
-    ("steps", N_("Just show me the steps")),
-    ("remind", N_("Set up a reminder")),
-    ("stop", N_("Stop all reminders")),
-    ("forget", N_("Erase everything the bot has about you")),
-    ("language", N_("Choose the bot's language")),
-    ("sources", N_("Where the facts come from")),
-    ("privacy", N_("What the bot stores about you")),
-    ("help", N_("What the bot can do")),
-)
-HINTS = PlatformHints(command_prefix="/", stop_reminders="/stop")
+# The commands users can send, and the client's command menu (setMyCommands, once per language), both
+# from the core's command table; "start" has a handler of its own (its deep-link payload).
+COMMANDS = tuple(c.name for c in commands.offered(commands.TELEGRAM) if c.name != "start")
+HINTS = commands.hints(commands.TELEGRAM)
 # Telegram's deep-link payload: up to 64 of these characters.
 _PAYLOAD = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 ENTRY_MAX = 64
@@ -146,7 +136,7 @@ class TelegramHandlers:
             key = UserKey(PLATFORM, str(user_id))
             async with self._locks.hold(user_id):
                 outcome = await self.engine.handle(key, Press(query.data or ""), locale=query.from_user.language_code)
-                notice = next((r for r in outcome.replies if r.notice), None)
+                notice = outcome.notice
                 answered = True
                 answer = _answer(query.answer(toast(notice) if notice else None))
                 pressed = message if isinstance(message, Message) else None
@@ -235,7 +225,7 @@ class TelegramHandlers:
             # question), and it reads as on Discord, where a press updates its message too. A
             # notice (a stale or odd press) leaves the pressed message alone and comes as new
             # messages, so the user sees both where they were and why nothing moved.
-            target = pressed if messages and not any(r.notice for r in outcome.replies) else None
+            target = pressed if messages and outcome.notice is None else None
             first: list[Awaitable[object]] = [alongside] if alongside is not None else []
             if target is not None:
                 first.append(edit_into(context.bot, target, messages[0]))

@@ -22,11 +22,12 @@ from telegram.ext import Application, ApplicationBuilder, ApplicationHandlerStop
 
 from adapters.telegram import log_privacy
 from adapters.telegram.fairness import PerPersonUpdates
-from adapters.telegram.handlers import MENU, TelegramHandlers
+from adapters.telegram.handlers import TelegramHandlers
 from adapters.telegram.inline import InlineSharing
 from adapters.telegram.rate_limits import PriorityRateLimiter
 from adapters.telegram.send_transport import AiohttpRequest
 from adapters.telegram.sending import UnpromptedBot, send_unprompted
+from bot import commands
 from bot.i18n import ENGLISH, LANGUAGES, lang
 from bot.logs import redact
 from bot.platform import Delivery, Outgoing, PlatformError
@@ -233,8 +234,8 @@ class TelegramPlatform:
             # One menu per language: Telegram shows users the one for their app's language_code (ISO 639-1,
             # so Brazilian Portuguese is "pt"), and the one without a code to everyone else.
             for code in LANGUAGES:
-                t = lang(code)
-                await app.bot.set_my_commands([BotCommand(name, t._(text)) for name, text in MENU],
+                menu = commands.menu(commands.TELEGRAM, t=lang(code))
+                await app.bot.set_my_commands([BotCommand(name, text) for name, text in menu],
                                               language_code=None if code == ENGLISH else code.split("_")[0])
         except TelegramError as exc:
             # The bot works without the menu; users can still type the commands.

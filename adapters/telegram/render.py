@@ -9,7 +9,7 @@ from functools import lru_cache
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, SwitchInlineQueryChosenChat
 
-from bot.events import Button, Reply
+from bot.events import Button, Edit, Message, Notice, Reply
 from bot.markup import Block, ListBlock, Paragraph, PlainRenderer, Renderer, parse, split_message
 
 MESSAGE_LIMIT = 4096  # Telegram's limit for a message text, counted after entity parsing
@@ -68,7 +68,7 @@ def _button(b: Button) -> InlineKeyboardButton:
 # Cached: the same steps are shown to every user (the shipped guide has under a hundred distinct
 # screens), and PTB's objects are immutable, so sharing them is safe.
 @lru_cache(maxsize=1024)
-def render_reply(reply: Reply) -> tuple[Rendered, ...]:
+def render_reply(reply: Message | Notice) -> tuple[Rendered, ...]:
     """Render a reply as one or more messages; the keyboard goes on the last one, below all the text."""
     chunks = render_chunks(reply.text, MESSAGE_LIMIT)
     markup = keyboard(reply.buttons)
@@ -129,26 +129,24 @@ def chosen_line(label: str | None) -> str:
 def compose(replies: Sequence[Reply]) -> list[Rendered]:
     """Turn an outcome's replies into Telegram messages, in order.
 
-    An answered question (``Reply.edit``) becomes a "✅ chosen" line at the top of the step that
-    follows it, so that one message shows both: the handlers edit the pressed message into it.
+    An ``Edit`` (the step after a pressed answer, merged by the core) gets a "✅ chosen" line at its top,
+    so that one message shows both: the handlers edit the pressed message into it.
     """
     messages: list[Rendered] = []
-    carried: str | None = None
     for reply in replies:
-        if reply.edit:
-            if carried is not None:  # two answered questions in a row: the first stands alone
-                messages.append(Rendered(carried))
-            carried = chosen_line(reply.chosen)
-            continue
-        messages.extend(render_reply(reply) if carried is None else render_after(carried, reply))
-        carried = None
-    if carried is not None:
-        messages.append(Rendered(carried))
+        if isinstance(reply, Edit):
+            line = chosen_line(reply.chosen)
+            if reply.text:
+                messages.extend(render_after(line, Message(reply.text, reply.buttons)))
+            else:
+                messages.append(Rendered(line, keyboard(reply.buttons)))
+        else:
+            messages.extend(render_reply(reply))
     return messages
 
 
 @lru_cache(maxsize=1024)
-def render_after(line: str, reply: Reply) -> tuple[Rendered, ...]:
+def render_after(line: str, reply: Message) -> tuple[Rendered, ...]:
     """Render a reply with ``line`` (already HTML) above its first part."""
     chunks = render_chunks(reply.text, MESSAGE_LIMIT - len(line) - 2)
     chunks[0] = f"{line}\n\n{chunks[0]}" if chunks[0] else line
@@ -156,7 +154,7 @@ def render_after(line: str, reply: Reply) -> tuple[Rendered, ...]:
     return (*(Rendered(c) for c in chunks[:-1]), Rendered(chunks[-1], markup))
 
 
-def toast(reply: Reply) -> str:
+def toast(reply: Notice) -> str:
     """Return a notice as plain text short enough for an answerCallbackQuery toast."""
     text = _PLAIN.render(reply.text).replace("\n", " ")
     return text if len(text) <= TOAST_LIMIT else text[: TOAST_LIMIT - 1].rstrip() + "…"

@@ -20,7 +20,7 @@ from telegram.warnings import PTBDeprecationWarning, PTBUserWarning
 
 from adapters.telegram.rate_limits import Priority
 from adapters.telegram.render import Rendered, render_reply
-from bot.events import Reply
+from bot import events
 
 log = logging.getLogger(__name__)
 
@@ -105,7 +105,7 @@ class UnpromptedBot(ExtBot):  # type: ignore[type-arg]
                                   rate_limit_args=Priority.BROADCAST if self.rate_limiter else None)
 
 
-async def send_unprompted(bot: UnpromptedBot, chat_id: int, reply: Reply) -> None:
+async def send_unprompted(bot: UnpromptedBot, chat_id: int, reply: events.Message) -> None:
     """Send a reply as new messages (split at 4,096 characters), in order."""
     for text, markup in _wire_parts(reply):
         params: dict[str, object] = {"chat_id": chat_id, "text": text, "parse_mode": ParseMode.HTML}
@@ -117,7 +117,7 @@ async def send_unprompted(bot: UnpromptedBot, chat_id: int, reply: Reply) -> Non
 # The same few reminders go to thousands of people, and PTB would serialize the keyboard afresh for
 # each message; the Bot API takes reply_markup as a JSON-serialized object, so it is done once here.
 @lru_cache(maxsize=256)
-def _wire_parts(reply: Reply) -> tuple[tuple[str, str | None], ...]:
+def _wire_parts(reply: events.Message) -> tuple[tuple[str, str | None], ...]:
     return tuple(
         (part.text, json.dumps(part.markup.to_dict()) if part.markup is not None else None)
         for part in render_reply(reply)

@@ -13,15 +13,16 @@ import contextlib
 import logging
 import uuid
 from collections import Counter
+from collections.abc import Awaitable, Callable
 from datetime import date, datetime, timedelta
 
-from bot.events import Recipient, Reply, UserKey
-from bot.i18n import lang, person_language
+from bot.clock import Clock
+from bot.events import Message, Recipient, UserKey
 from bot.metrics import REMINDERS
 from bot.platform import Delivery, Outgoing, Platform
-from bot.reminders import texts
-from bot.reminders.service import ALERT, CHECKBACK, DEADLINE, VERIFY, ReminderService
-from bot.storage.base import FAILED, SENT, SKIPPED, UNREACHABLE, Reminder, ReminderQueue
+from bot.reminders.kinds import ReminderRenderer, kind_of, superseded
+from bot.reminders.service import ReminderService, turn_off
+from bot.storage.base import FAILED, SENT, SKIPPED, UNREACHABLE, Reminder, ReminderQueue, UserStore
 
 log = logging.getLogger(__name__)
 
@@ -78,14 +79,20 @@ class _Recorder:
 class Scheduler:
     """Deliver due reminders through the running platforms, each at most once per claim."""
 
-    def __init__(self, service: ReminderService, platforms: dict[str, Platform], *,
+    def __init__(self, queue: ReminderQueue, users: UserStore, renderer: ReminderRenderer,
+                 platforms: dict[str, Platform], *, clock: Clock, wake: asyncio.Event,
+                 on_start: Callable[[datetime], Awaitable[object]] | None = None,
                  max_in_flight: int = MAX_IN_FLIGHT, lease: timedelta = LEASE, max_attempts: int = MAX_ATTEMPTS) -> None:
-        self.service = service
-        self.queue = service.queue
-        # Every pack's reminders: the default pack's deadlines and check-backs, and any pack's alerts.
-        self.packs = list(service.packs)
-        self.guide = service.guide
-        self.clock = service.clock
+        """``wake`` is set when something new is scheduled; ``on_start`` runs once before the first claim
+        (the service's ``sync``: new deadlines, moved dates, change alerts)."""
+        self.queue = queue
+        self.users = users
+        self.renderer = renderer
+        # Every pack's reminders: whatever kind, whichever pack.
+        self.packs = list(renderer.guides)
+        self.clock = clock
+        self.wake = wake
+        self.on_start = on_start
         self.platforms = platforms
         self.max_in_flight = max_in_flight
         self.lease = lease
@@ -103,13 +110,20 @@ class Scheduler:
         # not sent either. Cleared whenever nothing is in flight, so it stays small.
         self._unreachable: set[Recipient] = set()
 
+    @classmethod
+    def for_service(cls, service: ReminderService, platforms: dict[str, Platform], **options: object) -> Scheduler:
+        """The scheduler of a reminder service's queue, users, renderer, clock and wake event."""
+        return cls(service.queue, service.users, service.renderer, platforms, clock=service.clock,
+                   wake=service.wake, on_start=service.sync, **options)  # type: ignore[arg-type]
+
     async def run(self) -> None:
         """Deliver reminders until ``stop()``."""
         self._running = True
         heartbeat = asyncio.create_task(self._heartbeat())
         try:
             try:
-                await self.service.sync(self.clock.now())
+                if self.on_start is not None:
+                    await self.on_start(self.clock.now())
             except Exception:
                 # Reminders already scheduled still go out; new deadlines are picked up at the next start.
                 log.exception("reminders: could not schedule the guide's new deadlines")
@@ -121,7 +135,7 @@ class Scheduler:
                 except Exception:
                     # A locked or failing database must not end reminders for the life of the process.
                     log.exception("reminders: scheduler pass failed; trying again shortly")
-                    await self.clock.sleep_until(self.clock.now() + ERROR_PAUSE, self.service.wake)
+                    await self.clock.sleep_until(self.clock.now() + ERROR_PAUSE, self.wake)
         finally:
             heartbeat.cancel()
             await self._cancel_in_flight()
@@ -129,7 +143,7 @@ class Scheduler:
             self._done.set()
 
     async def _pass(self) -> None:
-        wake = self.service.wake
+        wake = self.wake
         wake.clear()
         # Refill only when half the slots are free, so claims go in batches, not one row per transaction.
         if len(self._in_flight) > self.max_in_flight // 2:
@@ -148,18 +162,11 @@ class Scheduler:
         await self.clock.sleep_until(due or now + timedelta(hours=1), wake)
 
     def _start(self, batch: list[Reminder], now: datetime) -> None:
-        # After downtime several offsets of one deadline can be due at once: only the nearest is worth
-        # sending ("1 day left"), the earlier ones ("7 days left") are skipped.
-        nearest: dict[tuple[Recipient, str], int] = {}
-        for row in batch:
-            if row.kind == DEADLINE:
-                k = (row.recipient, row.about)
-                nearest[k] = min(nearest.get(k, row.offset_s), row.offset_s)
+        skipped = superseded(batch)
         for row in batch:
             if row.id in self._in_flight:
                 continue  # our own claim lapsed (a stalled loop) and was renewed: it is being sent already
-            superseded = row.kind == DEADLINE and row.offset_s != nearest[(row.recipient, row.about)]
-            task = asyncio.create_task(self._deliver(row, superseded))
+            task = asyncio.create_task(self._deliver(row, row.id in skipped))
             self._in_flight[row.id] = task
             task.add_done_callback(lambda _t, rid=row.id: self._finished(rid))
 
@@ -193,7 +200,7 @@ class Scheduler:
             elif result is Delivery.UNREACHABLE:
                 self._unreachable.add(row.recipient)
                 await self._record(row, UNREACHABLE)
-                await self.service.unreachable(row.recipient)
+                await turn_off(self.queue, row.recipient)
             elif row.attempts >= self.max_attempts:
                 log.warning("reminders: reminder %d failed %d times; giving up", row.id, row.attempts)
                 await self._record(row, FAILED)
@@ -201,7 +208,7 @@ class Scheduler:
                 delay = min(RETRY_FIRST * 2 ** (row.attempts - 1), RETRY_MAX)
                 await self.queue.release(row.id, self.owner, self.clock.now() + delay)
                 self._tally["to retry"] += 1
-                self.service.wake.set()
+                self.wake.set()
         except asyncio.CancelledError:
             raise
         except Exception:
@@ -216,42 +223,19 @@ class Scheduler:
         self._tally[status] += 1
         log.debug("reminders: %s %s %s", row.id, row.recipient, status)
 
-    async def _message(self, row: Reminder, now: datetime) -> Reply | None:
+    async def _message(self, row: Reminder, now: datetime) -> Message | None:
         """Return the message for a claimed reminder, or None when it is no longer worth sending."""
         channel = row.recipient.kind == "channel"
         if channel and (row.scope is None
                         or await self.queue.channel(row.recipient.platform, row.scope, row.pack) != row.recipient):
             return None  # announcements turned off, or moved to another channel, since it was claimed
-        # Rendered when sent, in the recipient's language as it is now (a channel's is not known: English).
-        state = None if channel else await self.service.users.get_user(
-            UserKey(row.recipient.platform, row.recipient.id), row.pack)
-        t = lang(person_language(state.language, state.locale) if state else None)
-        if row.kind == DEADLINE:
-            deadline = self.service.deadlines_in(t).get(row.about)
-            # Passed while the bot was down, or taken out of the guide: recorded as skipped, not sent.
-            if deadline is None or deadline.at <= now or row.offset_s not in {int(o.total_seconds()) for o in deadline.offsets}:
-                return None
-            if channel:
-                return texts.announcement(deadline, now, self.guide.steps_entry, t=t)
-            return texts.deadline_reminder(deadline, now, self.guide.steps_entry, t=t)
-        if row.kind == CHECKBACK:
-            return texts.checkback_reminder(self.guide.steps_entry, t=t)
-        if row.kind == VERIFY:
-            if state is None or state.answers.get(self.guide.confirm_key) == "yes":
-                return None
-            return texts.verify_reminder(self.guide.steps_entry, self.guide.troubleshoot_entry, t=t)
-        if row.kind == ALERT:
-            guide = self.service.packs.get(row.pack)
-            note = guide.changes if guide is not None else None
-            # The pack was bumped again (or removed) since: that note is no longer the news.
-            if guide is None or note is None or not guide.version == note.version == row.about:
-                return None
-            # The note in the recipient's language where the pack has it (else the pack's English).
-            local = guide.in_language(t.code).changes or note
-            return texts.change_alert(guide.name, local.text, guide.steps_entry, self.service.qualifier(guide.pack),
-                                      channel=channel, t=t)
-        log.warning("reminders: reminder %d has an unknown kind %r; skipped", row.id, row.kind)
-        return None
+        # Rendered when sent, in the recipient's language as it is now.
+        state = None if channel else await self.users.get_user(UserKey(row.recipient.platform, row.recipient.id),
+                                                                row.pack)
+        if kind_of(row) is None:
+            log.warning("reminders: reminder %d has an unknown kind %r; skipped", row.id, row.kind)
+            return None
+        return self.renderer.render(row, state, now)
 
     async def _heartbeat(self) -> None:
         while True:
@@ -275,7 +259,7 @@ class Scheduler:
     async def stop(self) -> None:
         """Stop claiming, give the sends in flight a moment, and return once the loop has ended."""
         self._stopping = True
-        self.service.wake.set()
+        self.wake.set()
         self._drained.set()
         if self._running:
             await self._done.wait()

@@ -1,19 +1,12 @@
-"""The reminder service: what the engine and the Discord admin commands call to (un)schedule reminders.
-
-Kinds of reminder (the ``kind`` column):
-- ``deadline``: at one of a guide deadline's offsets before it (users, and Discord servers' channels);
-- ``checkback``: "look at the setting again" once every deadline has passed (``about`` = its due day);
-- ``verify``: one "did it work?" to a user who saw the steps and asked for reminders but never
-  said the setting is off;
-- ``alert``: a guide pack's ``changes`` note, once per subscriber and pack version (``about`` = the
-  version), in any pack. Scheduled at start-up by ``sync``; the unique key makes a restart, a second
-  copy or a SIGKILL mid-broadcast unable to schedule one twice.
+"""The reminder service: what the engine and the Discord admin commands call to (un)schedule reminders,
+in any pack. The kinds of reminder, and what each is scheduled as, says and looks like, are in
+bot/reminders/kinds.py. Change alerts are scheduled at start-up by ``sync``; the unique key makes a
+restart, a second copy or a SIGKILL mid-broadcast unable to schedule one twice.
 """
 
 from __future__ import annotations
 
 import asyncio
-import calendar
 import logging
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
@@ -23,53 +16,58 @@ from bot.events import PlatformHints, Recipient, UserKey
 from bot.guide import Deadline, Guide, ResultNode
 from bot.i18n import EN, Lang
 from bot.reminders import texts
-from bot.storage.base import NewReminder, Reminder, ReminderQueue, Subscriber, UserStore
+from bot.reminders.kinds import (
+    ALERT,
+    CHECKBACK,
+    DEADLINE,
+    VERIFY,
+    AlertKind,
+    CheckBackKind,
+    DeadlineKind,
+    ReminderRenderer,
+    VerifyKind,
+    add_months,
+    ahead,
+    checkback_due,
+    future_offsets,
+    seconds,
+)
+from bot.storage.base import ReminderQueue, Subscriber, UserStore
+
+__all__ = ["ALERT", "CHECKBACK", "DEADLINE", "VERIFY", "ReminderService", "add_months", "alert_subscribers",
+           "checkback_due", "turn_off"]
 
 log = logging.getLogger(__name__)
 
-DEADLINE, CHECKBACK, VERIFY, ALERT = "deadline", "checkback", "verify", "alert"
-VERIFY_AFTER = timedelta(days=2)
-# A subscription row with this deadline id marks a recipient who follows deadlines, including ones
-# a maintainer adds to the guide later.
-FOLLOWS = ""
-# Subscription rows for change alerts: "!alerts@VERSION" says the recipient follows the pack's changes
-# and had seen that version when subscribing, so its note is no news to them. Deadline ids cannot
-# start with "!" (bot.guide.Id).
-ALERTS = "!alerts@"
-
-
-def alerts_marker(version: str) -> str:
-    return f"{ALERTS}{version}"
-
-
-def follows_alerts(known: set[str]) -> bool:
-    return any(d.startswith(ALERTS) for d in known)
-
-
+VERIFY_AFTER = VerifyKind.AFTER
 async def alert_subscribers(queue: ReminderQueue, packs: Sequence[str]) -> dict[str, int]:
     """Return {pack: how many people and channels follow its changes}: anonymous totals (optout-bot stats)."""
-    return {pack: sum(follows_alerts(known) for known in (await queue.subscriptions(pack)).values()) for pack in packs}
-CHECK_BACK_MONTHS = {"P7D": 0, "P1M": 1, "P3M": 3}
+    return {pack: sum(f.changes_seen is not None for f in (await queue.subscriptions(pack)).values())
+            for pack in packs}
 
 
-def add_months(at: datetime, months: int) -> datetime:
-    """Same day ``months`` later, clamped to the month's last day (31 January + 1 month = 28/29 February)."""
-    month0 = at.month - 1 + months
-    year, month = at.year + month0 // 12, month0 % 12 + 1
-    return at.replace(year=year, month=month, day=min(at.day, calendar.monthrange(year, month)[1]))
-
-
-def checkback_due(code: str, now: datetime) -> datetime:
-    months = CHECK_BACK_MONTHS[code]
-    return add_months(now, months) if months else now + timedelta(days=7)
-
-
-def seconds(offset: timedelta) -> int:
-    return int(offset.total_seconds())
+async def turn_off(queue: ReminderQueue, recipient: Recipient) -> None:
+    """The user blocked the bot or closed DMs, or a channel is gone or closed to the bot: turn off
+    everything it would receive, in every pack, logging it once."""
+    cancelled, followed = await queue.cancel(recipient)
+    if not (cancelled or followed):
+        return
+    if recipient.kind == "channel":
+        log.warning("reminders: a %s announcement channel cannot be reached; announcements are off",
+                    recipient.platform)
+    else:
+        # No user id at INFO: the line says what happened, DEBUG says to whom.
+        log.info("reminders: a %s user can no longer be reached; their reminders are off", recipient.platform)
+    log.debug("reminders: unreachable %s", recipient)
 
 
 class ReminderService:
-    """Schedule, describe and cancel reminders; implements bot.engine.Reminders."""
+    """Schedule, describe and cancel reminders of every pack; implements bot.engine.Reminders.
+
+    Every pack is alike: any may declare deadlines (reminders before them, announcements in channels);
+    every pack has check-backs, "did it work?" check-ins and change alerts. What each kind of reminder
+    is scheduled as, says and looks like is in bot/reminders/kinds.py.
+    """
 
     def __init__(self, queue: ReminderQueue, users: UserStore, guide: Guide | Sequence[Guide], clock: Clock, *,
                  verify_after: timedelta = VERIFY_AFTER, hints: Mapping[str, PlatformHints] | None = None) -> None:
@@ -78,43 +76,40 @@ class ReminderService:
         self.hints = dict(hints or {})
         self.users = users
         guides = [guide] if isinstance(guide, Guide) else list(guide)
-        # The default pack has the deadlines, check-backs and check-ins; every pack has change alerts.
-        self.guide = guides[0]
+        self.guide = guides[0]  # the default pack: what a request that names none is about
         self.pack = self.guide.pack
         self.packs = {g.pack: g for g in guides}
+        self.renderer = ReminderRenderer(self.packs)
         self.clock = clock
         self.verify_after = verify_after
-        self._local_deadlines: dict[str, dict[str, Deadline]] = {}
         # Set whenever something is scheduled, so the scheduler re-reads when the next one is due.
         self.wake = asyncio.Event()
 
+    def _guide(self, pack: str | None) -> Guide:
+        return self.packs[pack or self.pack]
+
+    def deadlines_in(self, t: Lang, pack: str | None = None) -> dict[str, Deadline]:
+        """A pack's deadlines with their labels in ``t``'s language (English where the pack lacks it)."""
+        local = self.renderer.guide(pack or self.pack, t)
+        return {d.id: d for d in local.deadlines} if local else {}
+
     # What fits the date ----------------------------------------------------------------------
-    def _ahead(self, now: datetime) -> list[Deadline]:
-        return sorted((d for d in self.guide.deadlines if d.at > now), key=lambda d: d.at)
-
-    @staticmethod
-    def _future_offsets(deadline: Deadline, now: datetime) -> list[timedelta]:
-        return sorted((o for o in deadline.offsets if deadline.at - o > now), reverse=True)
-
-    def deadlines_in(self, t: Lang) -> dict[str, Deadline]:
-        """The guide's deadlines with their labels in ``t``'s language (English where the pack lacks it)."""
-        local = self._local_deadlines.get(t.code)
-        if local is None:
-            local = self._local_deadlines[t.code] = {d.id: d for d in self.guide.in_language(t.code).deadlines}
-        return local
-
-    def offers(self, key: UserKey, now: datetime, *, turned_off: bool = False, t: Lang = EN) -> list[tuple[str, str]]:
-        """Return (offer id, button label) pairs that fit the date and the user.
+    def offers(self, key: UserKey | None, now: datetime, *, pack: str | None = None, turned_off: bool = False,
+               t: Lang = EN) -> list[tuple[str, str]]:
+        """Return (offer id, button label) pairs that fit the date for a person in ``pack`` (the default pack).
 
         Someone who has said the setting is off gets check-backs, never deadline reminders (those
-        are written for people who have not switched it off yet).
+        are written for people who have not switched it off yet); so does everyone in a pack with no
+        deadline ahead.
         """
         if turned_off:
             return self._check_backs(t)
-        upcoming = [(d, offs) for d in self._ahead(now) if (offs := self._future_offsets(d, now))]
+        guide = self._guide(pack)
+        upcoming = [(d, offs) for d in ahead(guide, now) if (offs := future_offsets(d, now))]
         if len(upcoming) == 1:
             deadline, offsets = upcoming[0]
-            return [("dl", texts.deadline_offer(offsets, deadline, t=t))]
+            local = self.deadlines_in(t, guide.pack)[deadline.id]
+            return [("dl", texts.deadline_offer(offsets, local, t=t))]
         if upcoming:
             every = sorted({o for _, offs in upcoming for o in offs}, reverse=True)
             return [("dl", texts.deadline_offer(every, None, t=t))]
@@ -124,75 +119,47 @@ class ReminderService:
     def _check_backs(t: Lang) -> list[tuple[str, str]]:
         return [(f"cb:{code}", t._(label)) for code, label in texts.CHECK_BACK_OFFERS]
 
-    def _deadline_rows(self, to: Subscriber, deadline: Deadline, now: datetime, *, catch_up: bool) -> list[NewReminder]:
-        offsets = self._future_offsets(deadline, now)
-        if not offsets and catch_up and deadline.offsets and deadline.at > now:
-            # A deadline new to this recipient with every offset already past: one reminder now beats
-            # none, since it is still ahead.
-            return [NewReminder(to.recipient, self.pack, DEADLINE, deadline.id, seconds(min(deadline.offsets)), now,
-                                to.scope)]
-        return [NewReminder(to.recipient, self.pack, DEADLINE, deadline.id, seconds(o), deadline.at - o, to.scope)
-                for o in offsets]
-
     # The engine's calls ----------------------------------------------------------------------
-    async def subscribe(self, key: UserKey, offer: str, now: datetime, *, turned_off: bool = False,
-                        t: Lang = EN) -> str | None:
-        """Schedule an offer; return the confirmation text, or None if the offer is not valid now."""
-        if offer not in {o for o, _ in self.offers(key, now, turned_off=turned_off)}:
+    async def subscribe(self, key: UserKey, offer: str, now: datetime, *, pack: str | None = None,
+                        turned_off: bool = False, t: Lang = EN) -> str | None:
+        """Schedule an offer in a pack; return the confirmation text, or None if the offer is not valid now."""
+        guide = self._guide(pack)
+        if offer not in {o for o, _ in self.offers(key, now, pack=guide.pack, turned_off=turned_off)}:
             return None
-        to = Subscriber(Recipient.user(key), self.pack)
+        to = Subscriber(Recipient.user(key), guide.pack)
         if offer == "dl":
-            ahead = self._ahead(now)
-            rows = [r for d in ahead for r in self._deadline_rows(to, d, now, catch_up=False)]
-            await self.queue.subscribe(to, [FOLLOWS, *(d.id for d in ahead)], rows)
-            local = self.deadlines_in(t)
-            lines = [texts.deadline_line(local[d.id], o, t=t) for d in ahead for o in self._future_offsets(d, now)]
+            upcoming = ahead(guide, now)
+            rows = [r for d in upcoming for r in DeadlineKind.plan(to, guide, d, now, catch_up=False)]
+            await self.queue.subscribe(to, [d.id for d in upcoming], rows, deadlines=True)
+            local = self.deadlines_in(t, guide.pack)
+            lines = [texts.deadline_line(local[d.id], o, t=t) for d in upcoming for o in future_offsets(d, now)]
             text = texts.subscribed(lines, self._stop_command(key), t=t)
         else:
-            due = checkback_due(offer.removeprefix("cb:"), now)
-            await self.queue.subscribe(to, [FOLLOWS], [])
-            await self.queue.replace_pending(
-                NewReminder(to.recipient, self.pack, CHECKBACK, due.date().isoformat(), 0, due)
-            )
-            text = texts.checkback_subscribed(due, self._stop_command(key), t=t)
-        await self._maybe_verify(key, now)
+            row = CheckBackKind.plan(to.recipient, guide.pack, offer.removeprefix("cb:"), now)
+            await self.queue.subscribe(to, [], [], deadlines=True)
+            await self.queue.replace_pending(row)
+            text = texts.checkback_subscribed(row.due_at, self._stop_command(key), t=t)
+        await self._maybe_verify(key, guide, now)
         self.wake.set()
-        log.debug("reminders: %s subscribed to %s", key, offer)
+        log.debug("reminders: %s subscribed to %s in %s", key, offer, guide.pack)
         return text
 
     def _stop_command(self, key: UserKey) -> str:
         return self.hints.get(key.platform, PlatformHints()).stop_reminders
 
-    async def _maybe_verify(self, key: UserKey, now: datetime) -> None:
-        state = await self.users.get_user(key, self.pack)
-        if state is None or state.answers.get(self.guide.confirm_key) == "yes":
+    async def _maybe_verify(self, key: UserKey, guide: Guide, now: datetime) -> None:
+        state = await self.users.get_user(key, guide.pack)
+        if state is None or state.answers.get(guide.confirm_key) == "yes":
             return
         seen = [state.node, *(node for node, _ in state.history)]
-        if not any(self.guide.has_node(n) and isinstance(self.guide.node(n), ResultNode) for n in seen):
+        if not any(guide.has_node(n) and isinstance(guide.node(n), ResultNode) for n in seen):
             return
-        wait = self.verify_after
-        ahead = self._ahead(now)
-        if ahead:
-            # Ask in time for the answer to matter: halfway to the next deadline at the latest.
-            wait = min(wait, (ahead[0].at - now) / 2)
-        await self.queue.schedule([NewReminder(Recipient.user(key), self.pack, VERIFY, "", 0, now + wait)])
+        await self.queue.schedule([VerifyKind.plan(Recipient.user(key), guide, now, self.verify_after)])
 
-    async def describe(self, key: UserKey, now: datetime, *, t: Lang = EN) -> str | None:
-        """Return a sentence about what is scheduled for the user, or None when nothing is."""
-        lines = self._lines(await self.queue.pending(Recipient.user(key), self.pack), t)
+    async def describe(self, key: UserKey, now: datetime, *, pack: str | None = None, t: Lang = EN) -> str | None:
+        """Return a sentence about what is scheduled for the user in a pack, or None when nothing is."""
+        lines = self.renderer.describe(await self.queue.pending(Recipient.user(key), self._guide(pack).pack), t)
         return texts.scheduled(lines, t=t) if lines else None
-
-    def _lines(self, rows: list[Reminder], t: Lang = EN) -> list[str]:
-        deadlines = self.deadlines_in(t)
-        lines = []
-        for row in rows:
-            if row.kind == DEADLINE and row.about in deadlines:
-                lines.append(texts.deadline_line(deadlines[row.about], timedelta(seconds=row.offset_s), t=t))
-            elif row.kind == CHECKBACK:
-                lines.append(texts.checkback_line(row.due_at, t=t))
-            elif row.kind == VERIFY:
-                lines.append(texts.verify_line(row.due_at, t=t))
-        return lines
 
     async def cancel(self, key: UserKey) -> int:
         """Cancel every pending reminder and subscription of the user, change alerts included, in every
@@ -202,14 +169,14 @@ class ReminderService:
         return cancelled + int(followed)
 
     # Change alerts ----------------------------------------------------------------------------
-    def qualifier(self, pack: str) -> str | None:
-        """What a pack's button data carries (bot.button_data): None for the default pack."""
-        return None if pack == self.pack else pack
+    def qualifier(self, pack: str) -> str:
+        """What a pack's button data carries (bot.button_data): every pack's is qualified."""
+        return pack
 
     async def follow_changes(self, key: UserKey, pack: str, now: datetime, *, t: Lang = EN) -> str:
         """Subscribe the user to a pack's change alerts; return the confirmation."""
         guide = self.packs[pack]
-        await self.queue.subscribe(Subscriber(Recipient.user(key), pack), [alerts_marker(guide.version)], [])
+        await self.queue.subscribe(Subscriber(Recipient.user(key), pack), [], [], changes_seen=guide.version)
         log.debug("reminders: %s follows the changes of %s", key, pack)
         return texts.alerts_subscribed(guide.name, self._stop_command(key), t=t)
 
@@ -220,10 +187,10 @@ class ReminderService:
             note = guide.changes
             if note is None or note.version != guide.version:
                 continue  # a note left over from an earlier version announces nothing
-            seen = alerts_marker(guide.version)
-            rows = [NewReminder(sub.recipient, guide.pack, ALERT, guide.version, 0, now, sub.scope)
-                    for sub, known in (await self.queue.subscriptions(guide.pack)).items()
-                    if follows_alerts(known) and seen not in known]
+            # Someone who began following at this version has seen its steps: the note is no news to them.
+            rows = [AlertKind.plan(sub, guide, now)
+                    for sub, following in (await self.queue.subscriptions(guide.pack)).items()
+                    if following.changes_seen not in (None, guide.version)]
             new = await self.queue.schedule(rows)
             if new:
                 log.info("reminders: %s changed (version %s): alerting %d subscribers", guide.pack, guide.version, new)
@@ -236,23 +203,12 @@ class ReminderService:
         """Return {pack: how many people and channels follow its changes}."""
         return await alert_subscribers(self.queue, list(self.packs))
 
-    async def confirmed(self, key: UserKey, now: datetime) -> None:
-        """The user confirmed the setting is off: drop the "did it work?" check-back."""
-        await self.queue.skip_pending(Recipient.user(key), self.pack, VERIFY)
+    async def confirmed(self, key: UserKey, now: datetime, *, pack: str | None = None) -> None:
+        """The user confirmed the setting is off in a pack: drop that pack's "did it work?" check-in."""
+        await self.queue.skip_pending(Recipient.user(key), self._guide(pack).pack, VERIFY)
 
     async def unreachable(self, recipient: Recipient) -> None:
-        """The user blocked the bot or closed DMs, or a channel is gone or closed to the bot: turn off
-        everything it would receive, in every pack, logging it once."""
-        cancelled, followed = await self.queue.cancel(recipient)
-        if not (cancelled or followed):
-            return
-        if recipient.kind == "channel":
-            log.warning("reminders: a %s announcement channel cannot be reached; announcements are off",
-                        recipient.platform)
-        else:
-            # No user id at INFO: the line says what happened, DEBUG says to whom.
-            log.info("reminders: a %s user can no longer be reached; their reminders are off", recipient.platform)
-        log.debug("reminders: unreachable %s", recipient)
+        await turn_off(self.queue, recipient)
 
     # Start-up --------------------------------------------------------------------------------
     async def sync(self, now: datetime) -> int:
@@ -261,17 +217,20 @@ class ReminderService:
         return await self._sync_deadlines(now) + await self.sync_alerts(now)
 
     async def _sync_deadlines(self, now: datetime) -> int:
-        for deadline in self.guide.deadlines:
-            for offset in deadline.offsets:
-                await self.queue.move_due(self.pack, DEADLINE, deadline.id, seconds(offset), deadline.at - offset)
         added = 0
-        ahead = self._ahead(now)
-        for subscriber, known in (await self.queue.subscriptions(self.pack)).items():
-            new = [d for d in ahead if d.id not in known]
-            if not new or FOLLOWS not in known:
+        for guide in self.packs.values():
+            if not guide.deadlines:
                 continue
-            rows = [r for d in new for r in self._deadline_rows(subscriber, d, now, catch_up=True)]
-            added += await self.queue.subscribe(subscriber, [d.id for d in new], rows)
+            for deadline in guide.deadlines:
+                for offset in deadline.offsets:
+                    await self.queue.move_due(guide.pack, DEADLINE, deadline.id, seconds(offset), deadline.at - offset)
+            upcoming = ahead(guide, now)
+            for subscriber, following in (await self.queue.subscriptions(guide.pack)).items():
+                new = [d for d in upcoming if d.id not in following.scheduled]
+                if not new or not following.deadlines:
+                    continue
+                rows = [r for d in new for r in DeadlineKind.plan(subscriber, guide, d, now, catch_up=True)]
+                added += await self.queue.subscribe(subscriber, [d.id for d in new], rows)
         if added:
             log.info("reminders: scheduled %d reminders for deadlines new to their subscribers", added)
             self.wake.set()
@@ -281,24 +240,22 @@ class ReminderService:
     # A platform's admins turn announcements on and off for a ``scope`` the adapter chooses (Discord: the
     # server); the core only keeps which channel of the scope receives them.
     async def subscribe_channel(self, channel: Recipient, scope: str, now: datetime, pack: str | None = None) -> str:
-        """Post the scope's announcements of a pack in ``channel``: the default pack's deadlines and every
-        pack's changes; return what will be posted."""
-        pack = pack or self.pack
-        guide = self.packs.get(pack)
+        """Post the scope's announcements of a pack in ``channel``: its deadlines, if it declares any, and
+        its changes; return what will be posted."""
+        guide = self.packs.get(pack or self.pack)
         if guide is None:
             return texts.CHANNEL_UNKNOWN_PACK
-        to = Subscriber(channel, pack, scope)
-        seen = alerts_marker(guide.version)
-        if pack != self.pack:
-            await self.queue.subscribe(to, [seen], [])
-            log.info("reminders: a %s server turned change alerts of %s on", channel.platform, pack)
+        to = Subscriber(channel, guide.pack, scope)
+        if not guide.deadlines:
+            await self.queue.subscribe(to, [], [], changes_seen=guide.version)
+            log.info("reminders: a %s server turned change alerts of %s on", channel.platform, guide.pack)
             return texts.channel_alerts_on(guide.name)
-        ahead = self._ahead(now)
-        rows = [r for d in ahead for r in self._deadline_rows(to, d, now, catch_up=False)]
-        await self.queue.subscribe(to, [FOLLOWS, seen, *(d.id for d in ahead)], rows)
+        upcoming = ahead(guide, now)
+        rows = [r for d in upcoming for r in DeadlineKind.plan(to, guide, d, now, catch_up=False)]
+        await self.queue.subscribe(to, [d.id for d in upcoming], rows, deadlines=True, changes_seen=guide.version)
         self.wake.set()
-        log.info("reminders: a %s server turned deadline announcements on", channel.platform)
-        return texts.channel_on(self._lines(await self.queue.pending(channel, self.pack)))
+        log.info("reminders: a %s server turned deadline announcements of %s on", channel.platform, guide.pack)
+        return texts.channel_on(self.renderer.describe(await self.queue.pending(channel, guide.pack)))
 
     async def unsubscribe_scope(self, platform: str, scope: str, pack: str | None = None) -> bool:
         """Stop the scope's announcements of one pack, or of all; return False if they were not on."""
@@ -311,7 +268,7 @@ class ReminderService:
         """Say whether the scope gets announcements and which are scheduled."""
         channel = await self.queue.channel(platform, scope, self.pack)
         text = (texts.CHANNEL_NONE if channel is None
-                else texts.channel_on(self._lines(await self.queue.pending(channel, self.pack))))
+                else texts.channel_on(self.renderer.describe(await self.queue.pending(channel, self.pack))))
         others = [g.name for g in self.packs.values()
                   if g.pack != self.pack and await self.queue.channel(platform, scope, g.pack) is not None]
         return f"{text}\n\n{texts.channel_alerts_status(others)}" if others else text

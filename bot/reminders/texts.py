@@ -8,8 +8,8 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from bot import button_data as data
-from bot.events import Button, Reply
-from bot.guide import Deadline, format_left
+from bot.events import Button, Message
+from bot.guide import Deadline, Guide, format_left
 from bot.i18n import EN, N_, Lang
 from bot.texts import STOP_REMINDERS
 
@@ -18,18 +18,16 @@ ITS_OFF = N_("✅ I've turned it off")
 STILL_OFF = N_("✅ It's still off")
 COULD_NOT = N_("🤔 I couldn't find it")
 
+NAMED_SETTING = N_("the {name} setting")
 DEADLINE_OFFER_ONE = N_("{offsets} before {date}")
 DEADLINE_OFFER_MANY = N_("Before each deadline ({offsets})")
 CHECK_BACK_OFFERS = (("P7D", N_("In 1 week")), ("P1M", N_("In 1 month")), ("P3M", N_("In 3 months")))
 
 
-def setting(*, t: Lang = EN) -> str:
-    """The setting's name, with the other label some copies of Anthropic's article give it (F9, uncertain).
-
-    Claude's labels are quoted in English, with a translation in brackets in other languages: the fact
-    sheet has them only in English, and a Claude set to another language may show them translated.
-    """
-    return t._("“Help improve Claude” (it may read “Help improve our AI models”)")
+def setting(guide: Guide, *, t: Lang = EN) -> str:
+    """The setting's name as the pack's YAML gives it (``guide`` already in the recipient's language, where
+    the pack has it); "the ChatGPT setting" for a pack that names none."""
+    return guide.setting or t._(NAMED_SETTING).format(name=guide.name)
 
 
 def format_offset(offset: timedelta, *, t: Lang = EN) -> str:
@@ -115,49 +113,53 @@ def scheduled(lines: list[str], *, t: Lang = EN) -> str:
 
 
 # The messages --------------------------------------------------------------------------------
-def deadline_reminder(deadline: Deadline, now: datetime, steps: str, *, t: Lang = EN) -> Reply:
+def deadline_reminder(deadline: Deadline, now: datetime, guide: Guide, *, t: Lang = EN) -> Message:
+    """``guide`` (in the recipient's language) names the setting and qualifies the buttons."""
+    steps, pack = guide.steps_entry, guide.pack
     text = t._(
         "⏰ **Reminder: {deadline}**\n\n"
         "{date}: **{left}** left.\n\n"
         "If you haven't turned off {setting} yet, the steps take a minute."
     ).format(deadline=deadline.label, date=t.date(deadline.at), left=format_left(deadline.at, now, t=t),
-             setting=setting(t=t))
-    return Reply(text, buttons=((Button(t._(SHOW_STEPS), data.entry(steps)),),
-                                (Button(t._(ITS_OFF), data.action(data.DONE)),),
-                                (Button(t._(STOP_REMINDERS), data.action(data.STOP)),)))
+             setting=setting(guide, t=t))
+    return Message(text, buttons=((Button(t._(SHOW_STEPS), data.entry(steps, pack)),),
+                                  (Button(t._(ITS_OFF), data.action(data.DONE, pack)),),
+                                  (Button(t._(STOP_REMINDERS), data.action(data.STOP, pack)),)))
 
 
-def checkback_reminder(steps: str, *, t: Lang = EN) -> Reply:
+def checkback_reminder(guide: Guide, *, t: Lang = EN) -> Message:
     text = t._(
         "👋 **Checking back, as you asked.**\n\n"
         "Policies and settings change, so it's worth a quick look: is {setting} still off?"
-    ).format(setting=setting(t=t))
-    return Reply(text, buttons=((Button(t._(SHOW_STEPS), data.entry(steps)),),
-                                (Button(t._(STILL_OFF), data.action(data.DONE)),),
-                                (Button(t._(STOP_REMINDERS), data.action(data.STOP)),)))
+    ).format(setting=setting(guide, t=t))
+    pack = guide.pack
+    return Message(text, buttons=((Button(t._(SHOW_STEPS), data.entry(guide.steps_entry, pack)),),
+                                  (Button(t._(STILL_OFF), data.action(data.DONE, pack)),),
+                                  (Button(t._(STOP_REMINDERS), data.action(data.STOP, pack)),)))
 
 
-def verify_reminder(steps: str, troubleshoot: str | None, *, t: Lang = EN) -> Reply:
+def verify_reminder(guide: Guide, *, t: Lang = EN) -> Message:
     text = t._(
         "👋 **Did it work?**\n\n"
         "You looked at the steps to turn off {setting} but haven't told me it's off yet. "
         "If something didn't match what you saw, I can help."
-    ).format(setting=setting(t=t))
-    rows: list[tuple[Button, ...]] = [(Button(t._(ITS_OFF), data.action(data.DONE)),)]
-    rows.append((Button(t._(COULD_NOT), data.entry(troubleshoot)),) if troubleshoot
-                else (Button(t._(SHOW_STEPS), data.entry(steps)),))
-    rows.append((Button(t._(STOP_REMINDERS), data.action(data.STOP)),))
-    return Reply(text, buttons=tuple(rows))
+    ).format(setting=setting(guide, t=t))
+    pack, troubleshoot = guide.pack, guide.troubleshoot_entry
+    rows: list[tuple[Button, ...]] = [(Button(t._(ITS_OFF), data.action(data.DONE, pack)),)]
+    rows.append((Button(t._(COULD_NOT), data.entry(troubleshoot, pack)),) if troubleshoot
+                else (Button(t._(SHOW_STEPS), data.entry(guide.steps_entry, pack)),))
+    rows.append((Button(t._(STOP_REMINDERS), data.action(data.STOP, pack)),))
+    return Message(text, buttons=tuple(rows))
 
 
-def announcement(deadline: Deadline, now: datetime, steps: str, *, t: Lang = EN) -> Reply:
+def announcement(deadline: Deadline, now: datetime, guide: Guide, *, t: Lang = EN) -> Message:
     text = t._(
         "📢 **{deadline}**\n\n"
         "{date}: **{left}** left to make your choice. "
         "If you don't want your chats used for training, you can switch off {setting} now or at any time later."
     ).format(deadline=deadline.label, date=t.date(deadline.at), left=format_left(deadline.at, now, t=t),
-             setting=setting(t=t))
-    return Reply(text, buttons=((Button(t._(SHOW_STEPS), data.entry(steps)),),))
+             setting=setting(guide, t=t))
+    return Message(text, buttons=((Button(t._(SHOW_STEPS), data.entry(guide.steps_entry, guide.pack)),),))
 
 
 # Change alerts -------------------------------------------------------------------------------
@@ -170,14 +172,14 @@ def alerts_subscribed(name: str, stop_command: str, *, t: Lang = EN) -> str:
 
 
 def change_alert(name: str, note: str, steps: str, pack: str | None, *, channel: bool = False,
-                 t: Lang = EN) -> Reply:
+                 t: Lang = EN) -> Message:
     """The one message a pack's subscribers get for its ``changes`` note (``note`` already in the
     recipient's language); ``pack`` qualifies the button."""
     text = t._("🔔 **{name}: the steps have changed**").format(name=name) + f"\n\n{note.strip()}"
     rows: list[tuple[Button, ...]] = [(Button(t._(SHOW_UPDATED_STEPS), data.entry(steps, pack)),)]
     if not channel:
         rows.append((Button(t._(STOP_REMINDERS), data.action(data.STOP, pack)),))
-    return Reply(text, buttons=tuple(rows))
+    return Message(text, buttons=tuple(rows))
 
 
 # Discord admins ------------------------------------------------------------------------------

@@ -62,9 +62,40 @@ class UserState:
     updated_at: datetime | None = None
 
 
+@dataclass
+class Person:
+    """What the bot keeps about a person beside their rows in each pack: which pack they moved in last (the
+    pack their commands and typed messages go to), and the record of "Check all my assistants"."""
+
+    key: UserKey
+    last_pack: str | None = None
+    # bot.conversation.check_all's record, as that module writes it (JSON); opaque to storage.
+    check_all: str | None = None
+    updated_at: datetime | None = None
+
+
 class UserStore(abc.ABC):
     @abc.abstractmethod
     async def get_user(self, key: UserKey, pack: str) -> UserState | None: ...
+
+    async def load(self, key: UserKey, pack: str | None, default: str | None = None) -> tuple[Person, UserState | None]:
+        """The person, and their row in ``pack`` (None: in the pack they moved in last, else in ``default``;
+        no row if they have none there).
+
+        What a step reads: the person record and at most one user row, whatever the number of packs.
+        """
+        person = await self.get_person(key) or Person(key)
+        pack = pack or person.last_pack or default
+        return person, (await self.get_user(key, pack) if pack else None)
+
+    @abc.abstractmethod
+    async def get_person(self, key: UserKey) -> Person | None:
+        """The person's record, or None when there is none (erased with every other row by forget_user)."""
+
+    @abc.abstractmethod
+    async def save_person(self, person: Person) -> None:
+        """Store the person's record (the last write wins: it holds a pointer and a menu's progress, and
+        a step's own row is revision-checked). Retention counts it as activity like a user row."""
 
     @abc.abstractmethod
     async def save_step(self, state: UserState, counters: tuple[str, ...] = ()) -> None:
@@ -140,6 +171,15 @@ class Subscriber:
     scope: str | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class Following:
+    """What a subscriber follows in a pack, and what it has been scheduled for."""
+
+    deadlines: bool = False  # the pack's deadlines, those a maintainer adds later too
+    changes_seen: str | None = None  # the pack's changes (None: not followed); the version it had seen
+    scheduled: frozenset[str] = frozenset()  # the deadline ids it has been scheduled for
+
+
 class ReminderQueue(abc.ABC):
     """Reminders keyed by (recipient, pack, kind, about, offset): scheduling one twice is a no-op."""
 
@@ -149,8 +189,12 @@ class ReminderQueue(abc.ABC):
         """Insert reminders whose unique key is not taken yet; return how many were new."""
 
     @abc.abstractmethod
-    async def subscribe(self, subscriber: Subscriber, deadline_ids: Iterable[str], rows: Iterable[NewReminder]) -> int:
-        """Record that the subscriber follows these deadlines and schedule ``rows``; return how many are new.
+    async def subscribe(self, subscriber: Subscriber, deadline_ids: Iterable[str], rows: Iterable[NewReminder], *,
+                        deadlines: bool = False, changes_seen: str | None = None) -> int:
+        """Record that the subscriber has been scheduled for these deadlines, and schedule ``rows``; with
+        ``deadlines``, that it follows the pack's deadlines (new ones too); with ``changes_seen``, that it
+        follows the pack's changes and has seen that version. A flag set once stays set. Return how
+        many rows are new.
 
         With a ``scope`` (a channel subscription), the scope's earlier channel in that pack, its
         subscriptions and pending reminders, are replaced in the same transaction.
@@ -161,8 +205,8 @@ class ReminderQueue(abc.ABC):
         """Drop the recipient's pending reminders of ``row.kind`` in its pack and schedule ``row``; return 1 if new."""
 
     @abc.abstractmethod
-    async def subscriptions(self, pack: str) -> dict[Subscriber, set[str]]:
-        """Return {subscriber: the deadline ids it has been scheduled for} in one pack."""
+    async def subscriptions(self, pack: str) -> dict[Subscriber, Following]:
+        """Return {subscriber: what it follows and has been scheduled for} in one pack."""
 
     @abc.abstractmethod
     async def move_due(self, pack: str, kind: str, about: str, offset_s: int, due_at: datetime) -> int:

@@ -1,6 +1,6 @@
 """``optout-bot db copy``: move every row of a SQLite database into PostgreSQL, for a move to several instances.
 
-Users, reminders (with their ids, statuses and attempts), subscriptions, the funnel and the bot's facts
+Users and people, reminders (with their ids, statuses and attempts), subscriptions, the funnel and the bot's facts
 are copied in one target transaction; leases are not (they only say who does a job right now). The
 target must be empty unless the operator asks for it to be emptied first; afterwards every table's row
 count is compared with the source's, so a copy that lost a row fails instead of reporting success.
@@ -22,14 +22,17 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 # Copied in this order (none refers to another, but users first reads best in the output).
-TABLES = ("users", "reminders", "reminder_subs", "funnel", "meta")
+TABLES = ("users", "people", "reminders", "reminder_subs", "reminder_follows", "funnel", "meta")
 TIMES = {"created_at", "updated_at", "due_at", "lease_until"}  # SQLite keeps them as UTC ISO text
 DAYS = {"day"}
+BOOLS = {"deadlines"}  # SQLite keeps them as 0 or 1
 Rows = dict[str, tuple[list[str], list[tuple]]]  # table -> (columns, rows)
 
 
 def _typed(columns: list[str], rows: list[tuple]) -> list[tuple]:
     def value(column: str, v: object) -> object:
+        if column in BOOLS and v is not None:
+            return bool(v)
         if v is None or not isinstance(v, str):
             return v
         if column in TIMES:

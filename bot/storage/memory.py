@@ -18,7 +18,9 @@ from bot.storage.base import (
     PENDING,
     SENDING,
     SKIPPED,
+    Following,
     NewReminder,
+    Person,
     Reminder,
     SourceSnapshot,
     StaleStateError,
@@ -46,6 +48,7 @@ class _Row:
 class MemoryStorage(Storage):
     def __init__(self) -> None:
         self._users: dict[_UserName, UserState] = {}
+        self._people: dict[tuple[str, str], Person] = {}
         self._funnel: Counter[tuple[str, str, str]] = Counter()  # (day, platform, counter)
         self._meta: dict[str, str] = {}
         self._leases: dict[str, tuple[str, datetime]] = {}  # name -> (holder, until)
@@ -56,6 +59,8 @@ class MemoryStorage(Storage):
         # (recipient, pack, deadline id) -> the scope of a channel subscription (None for a user's)
         self._subs: dict[tuple[Recipient, str, str], str | None] = {}
         self._snapshots: dict[tuple[str, str], SourceSnapshot] = {}
+        # (recipient, pack) -> (scope, follows the deadlines, the version of the changes it had seen)
+        self._follows: dict[tuple[Recipient, str], tuple[str | None, bool, str | None]] = {}
         self._open = True
 
     async def close(self) -> None:
@@ -81,6 +86,13 @@ class MemoryStorage(Storage):
             self._funnel[(now.date().isoformat(), state.key.platform, counter)] += 1
         state.rev += 1
 
+    async def get_person(self, key: UserKey) -> Person | None:
+        person = self._people.get((key.platform, key.user_id))
+        return replace(person) if person is not None else None
+
+    async def save_person(self, person: Person) -> None:
+        self._people[(person.key.platform, person.key.user_id)] = replace(person)
+
     async def get_language(self, key: UserKey) -> str | None:
         theirs = [s for (p, u, _), s in self._users.items() if (p, u) == (key.platform, key.user_id) and s.language]
         return max(theirs, key=lambda s: s.updated_at or datetime.min.replace(tzinfo=UTC)).language if theirs else None
@@ -103,6 +115,9 @@ class MemoryStorage(Storage):
             assert state.updated_at is not None
             person = (platform, user_id)
             last[person] = max(last.get(person, state.updated_at), state.updated_at)
+        for person, record in self._people.items():
+            if record.updated_at is not None:
+                last[person] = max(last.get(person, record.updated_at), record.updated_at)
         people = {p for p, at in last.items() if at < before}
         self._erase(people)
         return len(people)
@@ -112,9 +127,11 @@ class MemoryStorage(Storage):
             return r.kind == "user" and (r.platform, r.id) in people
 
         self._users = {n: s for n, s in self._users.items() if n[:2] not in people}
+        self._people = {n: p for n, p in self._people.items() if n not in people}
         for rid in [rid for rid, row in self._reminders.items() if theirs(row.new.recipient)]:
             self._drop(rid)
         self._subs = {k: v for k, v in self._subs.items() if not theirs(k[0])}
+        self._follows = {k: v for k, v in self._follows.items() if not theirs(k[0])}
 
     # Reminders --------------------------------------------------------------------------------
     def _drop(self, rid: int) -> None:
@@ -142,7 +159,8 @@ class MemoryStorage(Storage):
     async def schedule(self, rows: Iterable[NewReminder]) -> int:
         return self._insert(rows)
 
-    async def subscribe(self, subscriber: Subscriber, deadline_ids: Iterable[str], rows: Iterable[NewReminder]) -> int:
+    async def subscribe(self, subscriber: Subscriber, deadline_ids: Iterable[str], rows: Iterable[NewReminder], *,
+                        deadlines: bool = False, changes_seen: str | None = None) -> int:
         to, pack, scope = subscriber.recipient, subscriber.pack, subscriber.scope
         if scope is not None:
             def moved(r: Recipient, p: str, s: str | None) -> bool:
@@ -152,8 +170,12 @@ class MemoryStorage(Storage):
                         if row.status == PENDING and moved(row.new.recipient, row.new.pack, row.new.scope)]:
                 self._drop(rid)
             self._subs = {k: v for k, v in self._subs.items() if not moved(k[0], k[1], v)}
+            self._follows = {k: v for k, v in self._follows.items() if not moved(k[0], k[1], v[0])}
         for deadline_id in deadline_ids:
             self._subs.setdefault((to, pack, deadline_id), scope)
+        if deadlines or changes_seen is not None:
+            _, had_deadlines, had_seen = self._follows.get((to, pack), (scope, False, None))
+            self._follows[(to, pack)] = (scope, had_deadlines or deadlines, changes_seen or had_seen)
         return self._insert(rows)
 
     async def replace_pending(self, row: NewReminder) -> int:
@@ -162,11 +184,16 @@ class MemoryStorage(Storage):
             self._drop(rid)
         return self._insert([row])
 
-    async def subscriptions(self, pack: str) -> dict[Subscriber, set[str]]:
-        subs: dict[Subscriber, set[str]] = {}
+    async def subscriptions(self, pack: str) -> dict[Subscriber, Following]:
+        scheduled: dict[Subscriber, set[str]] = {}
         for (to, p, deadline_id), scope in self._subs.items():
             if p == pack:
-                subs.setdefault(Subscriber(to, pack, scope), set()).add(deadline_id)
+                scheduled.setdefault(Subscriber(to, pack, scope), set()).add(deadline_id)
+        subs = {sub: Following(scheduled=frozenset(ids)) for sub, ids in scheduled.items()}
+        for (to, p), (scope, deadlines, seen) in self._follows.items():
+            if p == pack:
+                sub = Subscriber(to, pack, scope)
+                subs[sub] = Following(deadlines, seen, subs.get(sub, Following()).scheduled)
         return subs
 
     async def move_due(self, pack: str, kind: str, about: str, offset_s: int, due_at: datetime) -> int:
@@ -191,9 +218,10 @@ class MemoryStorage(Storage):
         ids = [rid for rid, row in self._reminders.items() if row.status == PENDING and hit(row.new.recipient, row.new.pack)]
         for rid in ids:
             self._drop(rid)
-        before = len(self._subs)
+        before = len(self._subs) + len(self._follows)
         self._subs = {k: v for k, v in self._subs.items() if not hit(k[0], k[1])}
-        return len(ids), len(self._subs) < before
+        self._follows = {k: v for k, v in self._follows.items() if not hit(k[0], k[1])}
+        return len(ids), len(self._subs) + len(self._follows) < before
 
     async def skip_pending(self, recipient: Recipient, pack: str, kind: str) -> int:
         skipped = 0
@@ -265,8 +293,8 @@ class MemoryStorage(Storage):
         return dict(Counter(row.status for row in self._reminders.values()))
 
     async def channel(self, platform: str, scope: str, pack: str) -> Recipient | None:
-        return next((to for (to, p, _), s in self._subs.items() if to.platform == platform and s == scope and p == pack),
-                    None)
+        return next((to for (to, p), (s, _, _) in self._follows.items()
+                     if to.platform == platform and s == scope and p == pack), None)
 
     async def unsubscribe_scope(self, platform: str, scope: str, pack: str | None = None) -> bool:
         def hit(to: Recipient, s: str | None, p: str) -> bool:
@@ -275,9 +303,10 @@ class MemoryStorage(Storage):
         for rid in [rid for rid, row in self._reminders.items()
                     if row.status == PENDING and hit(row.new.recipient, row.new.scope, row.new.pack)]:
             self._drop(rid)
-        before = len(self._subs)
+        before = len(self._subs) + len(self._follows)
         self._subs = {k: v for k, v in self._subs.items() if not hit(k[0], v, k[1])}
-        return len(self._subs) < before
+        self._follows = {k: v for k, v in self._follows.items() if not hit(k[0], v[0], k[1])}
+        return len(self._subs) + len(self._follows) < before
 
     # Counters and facts -----------------------------------------------------------------------
     async def funnel(self, since: date, until: date) -> dict[tuple[str, str], int]:

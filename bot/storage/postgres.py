@@ -33,7 +33,9 @@ from bot.storage.base import (
     PENDING,
     SENDING,
     SKIPPED,
+    Following,
     NewReminder,
+    Person,
     Reminder,
     SourceSnapshot,
     StaleStateError,
@@ -137,6 +139,35 @@ JOIN information_schema.tables t USING (table_schema, table_name)
 WHERE c.table_schema = current_schema() AND c.column_name = 'user_id' AND t.table_type = 'BASE TABLE'
 ORDER BY c.table_name
 """
+_LOAD = f"""
+SELECT p.platform IS NOT NULL AS known, p.last_pack, p.check_all, p.updated_at AS person_updated, u.pack,
+       {", ".join(f"u.{c}" for c in _USER_COLUMNS.split(", "))}
+FROM (SELECT $1::text AS platform, $2::text AS user_id) k
+LEFT JOIN people p ON p.platform = k.platform AND p.user_id = k.user_id
+LEFT JOIN users u ON u.platform = k.platform AND u.user_id = k.user_id
+    AND u.pack = coalesce($3::text, p.last_pack, $4::text)
+"""
+
+
+def _user_state(key: UserKey, pack: str, row: tuple) -> UserState:
+    version, node, step, answers, history, pending, locale, rev, created, updated, language = row
+    return UserState(
+        key=key,
+        pack=pack,
+        guide_version=version,
+        node=node,
+        step=step,
+        answers=json.loads(answers),
+        history=[(n, a) for n, a in json.loads(history)],
+        pending=pending,
+        locale=locale,
+        language=language,
+        rev=rev,
+        created_at=created,
+        updated_at=updated,
+    )
+
+
 _IDLE_PEOPLE = """
 SELECT platform, user_id FROM users {where} GROUP BY platform, user_id HAVING max(updated_at) < $1
 """
@@ -277,24 +308,28 @@ class PostgresStorage(Storage):
         row = await self._run(lambda con: con.fetchrow(
             f"SELECT {_USER_COLUMNS} FROM users WHERE platform = $1 AND user_id = $2 AND pack = $3",
             key.platform, key.user_id, pack))
-        if row is None:
-            return None
-        version, node, step, answers, history, pending, locale, rev, created, updated, language = row
-        return UserState(
-            key=key,
-            pack=pack,
-            guide_version=version,
-            node=node,
-            step=step,
-            answers=json.loads(answers),
-            history=[(n, a) for n, a in json.loads(history)],
-            pending=pending,
-            locale=locale,
-            language=language,
-            rev=rev,
-            created_at=created,
-            updated_at=updated,
-        )
+        return None if row is None else _user_state(key, pack, tuple(row))
+
+    async def load(self, key: UserKey, pack: str | None, default: str | None = None) -> tuple[Person, UserState | None]:
+        # One round trip: the person record and the row of the pack asked for, or of the one they were in last.
+        row = await self._run(lambda con: con.fetchrow(_LOAD, key.platform, key.user_id, pack, default))
+        person = Person(key, row["last_pack"], row["check_all"], row["person_updated"]) if row["known"] else Person(key)
+        state = None if row["pack"] is None else _user_state(key, row["pack"], tuple(row)[5:])
+        return person, state
+
+    async def get_person(self, key: UserKey) -> Person | None:
+        row = await self._run(lambda con: con.fetchrow(
+            "SELECT last_pack, check_all, updated_at FROM people WHERE platform = $1 AND user_id = $2",
+            key.platform, key.user_id))
+        return None if row is None else Person(key, row[0], row[1], row[2])
+
+    async def save_person(self, person: Person) -> None:
+        key = person.key
+        await self._run(lambda con: con.execute(
+            "INSERT INTO people (platform, user_id, last_pack, check_all, updated_at) VALUES ($1, $2, $3, $4, $5)"
+            " ON CONFLICT (platform, user_id) DO UPDATE SET last_pack = excluded.last_pack,"
+            " check_all = excluded.check_all, updated_at = excluded.updated_at",
+            key.platform, key.user_id, person.last_pack, person.check_all, person.updated_at or datetime.now(UTC)))
 
     async def save_step(self, state: UserState, counters: tuple[str, ...] = ()) -> None:
         now = state.updated_at or datetime.now(UTC)
@@ -336,8 +371,10 @@ class PostgresStorage(Storage):
             return 0
         return _count(await self._run(lambda con: con.execute(_INSERT_REMINDERS, *_reminder_columns(rows))))
 
-    async def subscribe(self, subscriber: Subscriber, deadline_ids: Iterable[str], rows: Iterable[NewReminder]) -> int:
-        return await self._in_transaction(lambda con: _subscribe(con, subscriber, list(deadline_ids), list(rows)))
+    async def subscribe(self, subscriber: Subscriber, deadline_ids: Iterable[str], rows: Iterable[NewReminder], *,
+                        deadlines: bool = False, changes_seen: str | None = None) -> int:
+        ids, new = list(deadline_ids), list(rows)
+        return await self._in_transaction(lambda con: _subscribe(con, subscriber, ids, new, deadlines, changes_seen))
 
     async def replace_pending(self, row: NewReminder) -> int:
         to = row.recipient
@@ -350,13 +387,22 @@ class PostgresStorage(Storage):
 
         return await self._in_transaction(replace)
 
-    async def subscriptions(self, pack: str) -> dict[Subscriber, set[str]]:
-        rows = await self._run(lambda con: con.fetch(
-            "SELECT platform, recipient_kind, recipient_id, scope, deadline_id FROM reminder_subs WHERE pack = $1",
-            pack))
-        subs: dict[Subscriber, set[str]] = {}
-        for platform, rkind, rid, scope, deadline_id in rows:
-            subs.setdefault(Subscriber(Recipient(platform, rkind, rid), pack, scope), set()).add(deadline_id)
+    async def subscriptions(self, pack: str) -> dict[Subscriber, Following]:
+        async def read(con: asyncpg.Connection) -> tuple[list, list]:
+            scheduled = await con.fetch("SELECT platform, recipient_kind, recipient_id, scope, deadline_id"
+                                        " FROM reminder_subs WHERE pack = $1", pack)
+            follows = await con.fetch("SELECT platform, recipient_kind, recipient_id, scope, deadlines, changes_seen"
+                                      " FROM reminder_follows WHERE pack = $1", pack)
+            return scheduled, follows
+
+        scheduled_rows, follow_rows = await self._in_transaction(read)
+        scheduled: dict[Subscriber, set[str]] = {}
+        for platform, rkind, rid, scope, deadline_id in scheduled_rows:
+            scheduled.setdefault(Subscriber(Recipient(platform, rkind, rid), pack, scope), set()).add(deadline_id)
+        subs = {sub: Following(scheduled=frozenset(ids)) for sub, ids in scheduled.items()}
+        for platform, rkind, rid, scope, deadlines, seen in follow_rows:
+            sub = Subscriber(Recipient(platform, rkind, rid), pack, scope)
+            subs[sub] = Following(deadlines, seen, subs.get(sub, Following()).scheduled)
         return subs
 
     async def move_due(self, pack: str, kind: str, about: str, offset_s: int, due_at: datetime) -> int:
@@ -379,6 +425,7 @@ class PostgresStorage(Storage):
             cancelled = _count(await con.execute(
                 f"DELETE FROM reminders WHERE {where} AND status = '{PENDING}'", *params))
             had = _count(await con.execute(f"DELETE FROM reminder_subs WHERE {where}", *params))
+            had += _count(await con.execute(f"DELETE FROM reminder_follows WHERE {where}", *params))
             return cancelled, had > 0
 
         return await self._in_transaction(cancel)
@@ -431,7 +478,7 @@ class PostgresStorage(Storage):
 
     async def channel(self, platform: str, scope: str, pack: str) -> Recipient | None:
         row = await self._run(lambda con: con.fetchrow(
-            "SELECT recipient_kind, recipient_id FROM reminder_subs WHERE platform = $1 AND scope = $2 AND pack = $3"
+            "SELECT recipient_kind, recipient_id FROM reminder_follows WHERE platform = $1 AND scope = $2 AND pack = $3"
             " LIMIT 1", platform, scope, pack))
         return Recipient(platform, row[0], row[1]) if row else None
 
@@ -440,8 +487,11 @@ class PostgresStorage(Storage):
         async def unsubscribe(con: asyncpg.Connection) -> bool:
             await con.execute("DELETE FROM reminders WHERE platform = $1 AND scope = $2 AND ($3::text IS NULL"
                               " OR pack = $3) AND status = $4", platform, scope, pack, PENDING)
-            return _count(await con.execute("DELETE FROM reminder_subs WHERE platform = $1 AND scope = $2"
-                                            " AND ($3::text IS NULL OR pack = $3)", platform, scope, pack)) > 0
+            had = 0
+            for table in ("reminder_subs", "reminder_follows"):
+                had += _count(await con.execute(f"DELETE FROM {table} WHERE platform = $1 AND scope = $2"
+                                                " AND ($3::text IS NULL OR pack = $3)", platform, scope, pack))
+            return had > 0
 
         return await self._in_transaction(unsubscribe)
 
@@ -556,17 +606,25 @@ async def _erase(con: asyncpg.Connection, platforms: list[str], user_ids: list[s
 async def _delete_inactive(con: asyncpg.Connection, before: datetime) -> int:
     people = await con.fetch(_IDLE_PEOPLE.format(where=""), before)
     if not people:
-        return 0
+        return await _delete_orphans(con, before)
     platforms, user_ids = [p for p, _ in people], [u for _, u in people]
     # Lock their rows, then look again: a step another instance committed meanwhile keeps that person.
     await con.execute(f"SELECT 1 FROM users WHERE {_people(1)} FOR UPDATE", platforms, user_ids)
     people = await con.fetch(_IDLE_PEOPLE.format(where=f"WHERE {_people(2)}"), before, platforms, user_ids)
     if people:
         await _erase(con, [p for p, _ in people], [u for _, u in people])
-    return len(people)
+    return len(people) + await _delete_orphans(con, before)
 
 
-async def _subscribe(con: asyncpg.Connection, sub: Subscriber, deadline_ids: list[str], rows: list[NewReminder]) -> int:
+async def _delete_orphans(con: asyncpg.Connection, before: datetime) -> int:
+    # Someone who only ever opened "Check all my assistants" has a person record and no row in a pack.
+    return _count(await con.execute(
+        "DELETE FROM people p WHERE p.updated_at < $1 AND NOT EXISTS"
+        " (SELECT FROM users u WHERE u.platform = p.platform AND u.user_id = p.user_id)", before))
+
+
+async def _subscribe(con: asyncpg.Connection, sub: Subscriber, deadline_ids: list[str], rows: list[NewReminder],
+                     deadlines: bool, changes_seen: str | None) -> int:
     to = sub.recipient
     if sub.scope is not None:
         # A scope has one channel per pack: moving it drops what was scheduled for the old one.
@@ -574,6 +632,15 @@ async def _subscribe(con: asyncpg.Connection, sub: Subscriber, deadline_ids: lis
         params = (to.platform, sub.scope, sub.pack, to.kind, to.id)
         await con.execute(f"DELETE FROM reminders WHERE {other} AND status = '{PENDING}'", *params)
         await con.execute(f"DELETE FROM reminder_subs WHERE {other}", *params)
+        await con.execute(f"DELETE FROM reminder_follows WHERE {other}", *params)
+    if deadlines or changes_seen is not None:
+        await con.execute(
+            "INSERT INTO reminder_follows (platform, recipient_kind, recipient_id, pack, user_id, scope, deadlines,"
+            " changes_seen) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
+            " ON CONFLICT (platform, recipient_kind, recipient_id, pack) DO UPDATE SET"
+            " deadlines = reminder_follows.deadlines OR excluded.deadlines,"
+            " changes_seen = coalesce(excluded.changes_seen, reminder_follows.changes_seen)",
+            to.platform, to.kind, to.id, sub.pack, _user_id(to), sub.scope, deadlines, changes_seen)
     if deadline_ids:
         await con.execute(
             "INSERT INTO reminder_subs (platform, recipient_kind, recipient_id, pack, deadline_id, user_id, scope)"

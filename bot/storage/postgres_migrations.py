@@ -128,4 +128,46 @@ MIGRATIONS: list[str] = [
         PRIMARY KEY (pack, source_id)
     );
     """,
+    # 7: the person beside their rows per pack: the pack they moved in last (where their commands go: one
+    # read per step instead of one per pack) and the record of "Check all my assistants", which was a row
+    # in the pseudo-pack "~check-all" and a "~tour" key in the packs' answers; a check under way starts afresh.
+    """
+    CREATE TABLE people (
+        platform   text NOT NULL,
+        user_id    text NOT NULL,
+        last_pack  text,
+        check_all  text,
+        updated_at timestamptz NOT NULL,
+        PRIMARY KEY (platform, user_id)
+    );
+    DELETE FROM users WHERE pack = '~check-all';
+    UPDATE users SET answers = (answers::jsonb - '~tour')::text WHERE answers::jsonb ? '~tour';
+    INSERT INTO people (platform, user_id, last_pack, updated_at)
+        SELECT DISTINCT ON (platform, user_id) platform, user_id, pack, updated_at FROM users
+        ORDER BY platform, user_id, updated_at DESC;
+    """,
+    # 8: what a subscriber follows, in columns of its own: reminder_subs held it as made-up deadline ids,
+    # "" for "every deadline, new ones too" and "!alerts@VERSION" for "the changes, VERSION seen".
+    # reminder_subs keeps the real deadline ids a subscriber has been scheduled for.
+    """
+    CREATE TABLE reminder_follows (
+        platform       text NOT NULL,
+        recipient_kind text NOT NULL,
+        recipient_id   text NOT NULL,
+        pack           text NOT NULL,
+        user_id        text,
+        scope          text,
+        deadlines      boolean NOT NULL DEFAULT false,
+        changes_seen   text,
+        PRIMARY KEY (platform, recipient_kind, recipient_id, pack)
+    );
+    CREATE INDEX reminder_follows_user ON reminder_follows (platform, user_id);
+    CREATE INDEX reminder_follows_scope ON reminder_follows (platform, scope);
+    INSERT INTO reminder_follows (platform, recipient_kind, recipient_id, pack, user_id, scope, deadlines, changes_seen)
+        SELECT platform, recipient_kind, recipient_id, pack, max(user_id), max(scope), bool_or(deadline_id = ''),
+               max(CASE WHEN deadline_id LIKE '!alerts@%' THEN substr(deadline_id, 9) END)
+        FROM reminder_subs WHERE deadline_id = '' OR deadline_id LIKE '!alerts@%'
+        GROUP BY platform, recipient_kind, recipient_id, pack;
+    DELETE FROM reminder_subs WHERE deadline_id = '' OR deadline_id LIKE '!alerts@%';
+    """,
 ]

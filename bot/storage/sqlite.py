@@ -24,6 +24,7 @@ import logging
 import sqlite3
 from collections import Counter, OrderedDict
 from collections.abc import Awaitable, Callable, Iterable, Sequence
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import TypeVar
@@ -36,7 +37,9 @@ from bot.storage.base import (
     PENDING,
     SENDING,
     SKIPPED,
+    Following,
     NewReminder,
+    Person,
     Reminder,
     SourceSnapshot,
     StaleStateError,
@@ -75,6 +78,14 @@ _UPDATE_USER = (
 _INSERT_REMINDER = (
     "INSERT INTO reminders (platform, recipient_kind, recipient_id, user_id, pack, scope, kind, about, offset_s,"
     " due_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING"
+)
+# The person record and one row of theirs: the pack asked for, else the one they moved in last, else the default.
+_LOAD = (
+    "SELECT p.platform IS NOT NULL, p.last_pack, p.check_all, p.updated_at, u.pack, "
+    + ", ".join(f"u.{c}" for c in _USER_COLUMNS.split(", "))
+    + " FROM (SELECT ? AS platform, ? AS user_id) k"
+    " LEFT JOIN people p ON p.platform = k.platform AND p.user_id = k.user_id"
+    " LEFT JOIN users u ON u.platform = k.platform AND u.user_id = k.user_id AND u.pack = coalesce(?, p.last_pack, ?)"
 )
 UserRow = tuple  # the _USER_COLUMNS of one stored row, as read
 Body = Callable[[aiosqlite.Connection], Awaitable[T]]
@@ -117,6 +128,8 @@ class SqliteStorage(Storage):
         # Bumped after each erase: a read that was in flight meanwhile may hold an erased row and must
         # not put it back in the cache.
         self._erasures = 0
+        # The people records of the same users, likewise (last write wins for them: see Person).
+        self._people: OrderedDict[tuple[str, str], Person | None] = OrderedDict()
         # The funnel's tallies not written yet: {(day, platform, counter): n}.
         self._counts: Counter[tuple[str, str, str]] = Counter()
         self._counts_due: asyncio.TimerHandle | None = None
@@ -277,6 +290,55 @@ class SqliteStorage(Storage):
             if self._counts_due is None and not self._closed:
                 self._counts_due = asyncio.get_running_loop().call_later(COUNTS_EVERY_S, self._counts_are_due)
 
+    async def load(self, key: UserKey, pack: str | None, default: str | None = None) -> tuple[Person, UserState | None]:
+        name = (key.platform, key.user_id)
+        if name in self._people:
+            return await super().load(key, pack, default)  # from the caches, reading at most the row
+        # Neither cached: the record and the row in one statement.
+        erasures = self._erasures
+        rows = await self._rows_of(_LOAD, (*name, pack, default))
+        known, last_pack, check_all, updated, found_pack, *row = rows[0]
+        person = Person(key, last_pack, check_all, from_db_time(updated)) if known else None
+        if erasures == self._erasures:
+            self._people[name] = person
+            if len(self._people) > USER_CACHE_SIZE:
+                self._people.popitem(last=False)
+            if found_pack is not None:
+                self._remember((*name, found_pack), tuple(row))
+        state = await self.get_user(key, found_pack) if found_pack is not None else None
+        return (replace(person) if person else Person(key)), state
+
+    async def get_person(self, key: UserKey) -> Person | None:
+        name = (key.platform, key.user_id)
+        if name in self._people:
+            # Also a person known to have no record (None): most people never get one (see save_person's callers).
+            self._people.move_to_end(name)
+            person = self._people[name]
+            return replace(person) if person is not None else None
+        erasures = self._erasures
+        rows = await self._rows_of(
+            "SELECT last_pack, check_all, updated_at FROM people WHERE platform = ? AND user_id = ?", name)
+        found = None
+        if rows:
+            last_pack, check_all, updated = rows[0]
+            found = Person(key, last_pack, check_all, from_db_time(updated))
+        if erasures == self._erasures:
+            self._people[name] = found
+            if len(self._people) > USER_CACHE_SIZE:
+                self._people.popitem(last=False)
+        return replace(found) if found is not None else None
+
+    async def save_person(self, person: Person) -> None:
+        name = (person.key.platform, person.key.user_id)
+        saved = replace(person, updated_at=person.updated_at or datetime.now(UTC))
+        await self._changed(
+            "INSERT INTO people (platform, user_id, last_pack, check_all, updated_at) VALUES (?, ?, ?, ?, ?)"
+            " ON CONFLICT (platform, user_id) DO UPDATE SET last_pack = excluded.last_pack,"
+            " check_all = excluded.check_all, updated_at = excluded.updated_at RETURNING 1",
+            (*name, saved.last_pack, saved.check_all, to_db_time(saved.updated_at)))
+        self._people[name] = saved
+        self._people.move_to_end(name)
+
     async def get_language(self, key: UserKey) -> str | None:
         rows = await self._rows_of(
             "SELECT language FROM users WHERE platform = ? AND user_id = ? AND language IS NOT NULL"
@@ -300,6 +362,7 @@ class SqliteStorage(Storage):
 
     async def delete_inactive(self, before: datetime) -> int:
         self._rows.clear()
+        self._people.clear()
         deleted = await self._transaction(lambda db: _delete_inactive(db, to_db_time(before)))
         if deleted:
             self._erased()
@@ -314,12 +377,14 @@ class SqliteStorage(Storage):
     def _drop_cached(self, key: UserKey) -> None:
         for name in [n for n in self._rows if n[:2] == (key.platform, key.user_id)]:
             del self._rows[name]
+        self._people.pop((key.platform, key.user_id), None)
 
     def _erased(self, key: UserKey | None = None) -> None:
         """Drop erased rows that a concurrent read cached while the delete ran (None: all of them)."""
         self._erasures += 1
         if key is None:
             self._rows.clear()
+            self._people.clear()
         else:
             self._drop_cached(key)
 
@@ -328,19 +393,26 @@ class SqliteStorage(Storage):
         new = list(rows)
         return await self._transaction(lambda db: _insert_reminders(db, new))
 
-    async def subscribe(self, subscriber: Subscriber, deadline_ids: Iterable[str], rows: Iterable[NewReminder]) -> int:
+    async def subscribe(self, subscriber: Subscriber, deadline_ids: Iterable[str], rows: Iterable[NewReminder], *,
+                        deadlines: bool = False, changes_seen: str | None = None) -> int:
         ids, new = list(deadline_ids), list(rows)
-        return await self._transaction(lambda db: _subscribe(db, subscriber, ids, new))
+        return await self._transaction(lambda db: _subscribe(db, subscriber, ids, new, deadlines, changes_seen))
 
     async def replace_pending(self, row: NewReminder) -> int:
         return await self._transaction(lambda db: _replace_pending(db, row))
 
-    async def subscriptions(self, pack: str) -> dict[Subscriber, set[str]]:
-        subs: dict[Subscriber, set[str]] = {}
+    async def subscriptions(self, pack: str) -> dict[Subscriber, Following]:
+        scheduled: dict[Subscriber, set[str]] = {}
         rows = await self._rows_of("SELECT platform, recipient_kind, recipient_id, scope, deadline_id"
                                    " FROM reminder_subs WHERE pack = ?", (pack,))
         for platform, rkind, rid, scope, deadline_id in rows:
-            subs.setdefault(Subscriber(Recipient(platform, rkind, rid), pack, scope), set()).add(deadline_id)
+            scheduled.setdefault(Subscriber(Recipient(platform, rkind, rid), pack, scope), set()).add(deadline_id)
+        subs = {sub: Following(scheduled=frozenset(ids)) for sub, ids in scheduled.items()}
+        follows = await self._rows_of("SELECT platform, recipient_kind, recipient_id, scope, deadlines, changes_seen"
+                                      " FROM reminder_follows WHERE pack = ?", (pack,))
+        for platform, rkind, rid, scope, deadlines, seen in follows:
+            sub = Subscriber(Recipient(platform, rkind, rid), pack, scope)
+            subs[sub] = Following(bool(deadlines), seen, subs.get(sub, Following()).scheduled)
         return subs
 
     async def move_due(self, pack: str, kind: str, about: str, offset_s: int, due_at: datetime) -> int:
@@ -422,7 +494,7 @@ class SqliteStorage(Storage):
         return dict(await self._rows_of("SELECT status, COUNT(*) FROM reminders GROUP BY status"))
 
     async def channel(self, platform: str, scope: str, pack: str) -> Recipient | None:
-        rows = await self._rows_of("SELECT recipient_kind, recipient_id FROM reminder_subs"
+        rows = await self._rows_of("SELECT recipient_kind, recipient_id FROM reminder_follows"
                                    " WHERE platform = ? AND scope = ? AND pack = ? LIMIT 1", (platform, scope, pack))
         return Recipient(platform, rows[0][0], rows[0][1]) if rows else None
 
@@ -527,7 +599,12 @@ async def _delete_inactive(db: aiosqlite.Connection, before: str) -> int:
         db, "SELECT platform, user_id FROM users GROUP BY platform, user_id HAVING MAX(updated_at) < ?", (before,)
     )
     await _erase(db, people)
-    return len(people)
+    # Someone who only ever opened "Check all my assistants" has a person record and no row in a pack.
+    orphans = await _run(
+        db, "DELETE FROM people WHERE updated_at < ? AND NOT EXISTS"
+        " (SELECT 1 FROM users u WHERE u.platform = people.platform AND u.user_id = people.user_id) RETURNING 1",
+        (before,))
+    return len(people) + len(orphans)
 
 
 async def _insert_reminders(db: aiosqlite.Connection, rows: list[NewReminder]) -> int:
@@ -538,7 +615,8 @@ async def _insert_reminders(db: aiosqlite.Connection, rows: list[NewReminder]) -
          r.about, r.offset_s, to_db_time(r.due_at)) for r in rows])
 
 
-async def _subscribe(db: aiosqlite.Connection, sub: Subscriber, deadline_ids: list[str], rows: list[NewReminder]) -> int:
+async def _subscribe(db: aiosqlite.Connection, sub: Subscriber, deadline_ids: list[str], rows: list[NewReminder],
+                     deadlines: bool, changes_seen: str | None) -> int:
     to = sub.recipient
     if sub.scope is not None:
         # A scope has one channel per pack: moving it drops what was scheduled for the old one.
@@ -546,12 +624,22 @@ async def _subscribe(db: aiosqlite.Connection, sub: Subscriber, deadline_ids: li
         params = (to.platform, sub.scope, sub.pack, to.kind, to.id)
         await _run(db, f"DELETE FROM reminders WHERE {other} AND status = ?", (*params, PENDING))
         await _run(db, f"DELETE FROM reminder_subs WHERE {other}", params)
+        await _run(db, f"DELETE FROM reminder_follows WHERE {other}", params)
     await _run_many(
         db,
         "INSERT INTO reminder_subs (platform, recipient_kind, recipient_id, pack, deadline_id, user_id, scope)"
         " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
         [(to.platform, to.kind, to.id, sub.pack, d, _user_id(to), sub.scope) for d in deadline_ids],
     )
+    if deadlines or changes_seen is not None:
+        await _run(
+            db,
+            "INSERT INTO reminder_follows (platform, recipient_kind, recipient_id, pack, user_id, scope, deadlines,"
+            " changes_seen) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (platform, recipient_kind, recipient_id, pack)"
+            " DO UPDATE SET deadlines = reminder_follows.deadlines OR excluded.deadlines,"
+            " changes_seen = coalesce(excluded.changes_seen, reminder_follows.changes_seen)",
+            (to.platform, to.kind, to.id, sub.pack, _user_id(to), sub.scope, int(deadlines), changes_seen),
+        )
     return await _insert_reminders(db, rows)
 
 
@@ -571,6 +659,7 @@ async def _cancel(db: aiosqlite.Connection, to: Recipient, pack: str | None) -> 
     params = (to.platform, to.kind, to.id, *((pack,) if pack else ()))
     cancelled = len(await _run(db, f"DELETE FROM reminders WHERE {where} AND status = ? RETURNING 1", (*params, PENDING)))
     had = await _run(db, f"DELETE FROM reminder_subs WHERE {where} RETURNING 1", params)
+    had += await _run(db, f"DELETE FROM reminder_follows WHERE {where} RETURNING 1", params)
     return cancelled, bool(had)
 
 
@@ -588,7 +677,9 @@ async def _unsubscribe_scope(db: aiosqlite.Connection, platform: str, scope: str
     where = "platform = ? AND scope = ?" + (" AND pack = ?" if pack else "")
     params = (platform, scope, *((pack,) if pack else ()))
     await _run(db, f"DELETE FROM reminders WHERE {where} AND status = ?", (*params, PENDING))
-    return bool(await _run(db, f"DELETE FROM reminder_subs WHERE {where} RETURNING 1", params))
+    had = await _run(db, f"DELETE FROM reminder_subs WHERE {where} RETURNING 1", params)
+    had += await _run(db, f"DELETE FROM reminder_follows WHERE {where} RETURNING 1", params)
+    return bool(had)
 
 
 async def _export(db: aiosqlite.Connection, tables: list[str]) -> dict[str, tuple[list[str], list[tuple]]]:

@@ -183,4 +183,45 @@ MIGRATIONS: list[str] = [
         PRIMARY KEY (pack, source_id)
     ) WITHOUT ROWID;
     """,
+    # 8: the person beside their rows per pack: the pack they moved in last (where their commands go: one
+    # read per step instead of one per pack) and the record of "Check all my assistants", which was a row
+    # in the pseudo-pack "~check-all" and a "~tour" key in the packs' answers; a check under way starts afresh.
+    """
+    CREATE TABLE people (
+        platform   TEXT NOT NULL,
+        user_id    TEXT NOT NULL,
+        last_pack  TEXT,
+        check_all  TEXT,
+        updated_at TEXT NOT NULL,
+        PRIMARY KEY (platform, user_id)
+    ) WITHOUT ROWID;
+    DELETE FROM users WHERE pack = '~check-all';
+    UPDATE users SET answers = json_remove(answers, '$."~tour"') WHERE json_extract(answers, '$."~tour"') IS NOT NULL;
+    INSERT INTO people (platform, user_id, last_pack, updated_at)
+        SELECT platform, user_id, pack, MAX(updated_at) FROM users GROUP BY platform, user_id;
+    """,
+    # 9: what a subscriber follows, in columns of its own: reminder_subs held it as made-up deadline ids,
+    # "" for "every deadline, new ones too" and "!alerts@VERSION" for "the changes, VERSION seen".
+    # reminder_subs keeps the real deadline ids a subscriber has been scheduled for.
+    """
+    CREATE TABLE reminder_follows (
+        platform       TEXT NOT NULL,
+        recipient_kind TEXT NOT NULL,
+        recipient_id   TEXT NOT NULL,
+        pack           TEXT NOT NULL,
+        user_id        TEXT,
+        scope          TEXT,
+        deadlines      INTEGER NOT NULL DEFAULT 0,
+        changes_seen   TEXT,
+        PRIMARY KEY (platform, recipient_kind, recipient_id, pack)
+    ) WITHOUT ROWID;
+    CREATE INDEX reminder_follows_user ON reminder_follows(platform, user_id);
+    CREATE INDEX reminder_follows_scope ON reminder_follows(platform, scope);
+    INSERT INTO reminder_follows (platform, recipient_kind, recipient_id, pack, user_id, scope, deadlines, changes_seen)
+        SELECT platform, recipient_kind, recipient_id, pack, MAX(user_id), MAX(scope),
+               MAX(deadline_id = ''), MAX(CASE WHEN deadline_id LIKE '!alerts@%' THEN substr(deadline_id, 9) END)
+        FROM reminder_subs WHERE deadline_id = '' OR deadline_id LIKE '!alerts@%'
+        GROUP BY platform, recipient_kind, recipient_id, pack;
+    DELETE FROM reminder_subs WHERE deadline_id = '' OR deadline_id LIKE '!alerts@%';
+    """,
 ]

@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from datetime import timedelta
 
 from bot.clock import Clock
-from bot.events import Recipient, Reply
+from bot.events import Message, Recipient
 from bot.metrics import ERRORS
 from bot.platform import Delivery, Outgoing, Platform
 from bot.settings import Settings
@@ -101,14 +101,14 @@ class DailyWatch:
                 log.warning("content watch: %s is not running; the summary for its operator chat is not sent",
                             recipient.platform)
                 continue
-            delivery = await platform.send(Outgoing(recipient, (Reply(text),)))
+            delivery = await platform.send(Outgoing(recipient, (Message(text),)))
             for _ in range(SEND_TRIES - 1):
                 if delivery is not Delivery.FAILED:
                     break
                 await self._clock.sleep_until(self._clock.now() + SEND_RETRY, self._stop)
                 if self._stop.is_set():
                     break
-                delivery = await platform.send(Outgoing(recipient, (Reply(text),)))
+                delivery = await platform.send(Outgoing(recipient, (Message(text),)))
             if delivery is not Delivery.SENT:
                 # The snapshots already hold the new texts, so the log keeps the whole summary instead.
                 ERRORS.labels(kind="content_watch").inc()

@@ -22,11 +22,11 @@ import pytest
 
 from adapters.discord.render import compose
 from adapters.telegram.render import compose as compose_telegram
-from bot import texts
+from bot import button_data, texts
 from bot.clock import ManualClock
 from bot.content_check import guide_paths, pack_files
 from bot.engine import Engine
-from bot.events import Outcome, Press, Reply, Start, UserKey
+from bot.events import Notice, Outcome, Press, Reply, Start, UserKey
 from bot.guide import DEFAULT_CONTENT_PATH, Guide, load_guide
 from bot.i18n import lang
 from bot.markup import PlainRenderer
@@ -90,7 +90,7 @@ def _confirm_reply(outcome: Outcome, guide: Guide, language: str) -> Reply:
 
 def _step_reply(outcome: Outcome) -> Reply:
     """The message that carries the step's buttons (a result with nothing to confirm has none of CONFIRMS)."""
-    found = [r for r in outcome.replies if r.buttons and not r.edit]
+    found = [r for r in outcome.replies if r.buttons]
     assert len(found) == 1, [r.text[:60] for r in outcome.replies]
     return found[0]
 
@@ -114,7 +114,7 @@ def shown_text(html_text: str) -> str:
 
 def rendered(outcome: Outcome, reply: Reply) -> dict[str, list[str]]:
     """What each platform sends for the step ``reply`` of ``outcome``: one string per message."""
-    telegram = compose_telegram([r for r in outcome.replies if not r.notice])
+    telegram = compose_telegram([r for r in outcome.replies if not isinstance(r, Notice)])
     assert telegram[-1].markup is not None, "Telegram: the buttons are not on the last message"
     # Discord joins the answered question's "✅ label" line to the step, in the same message.
     discord = [m for m in compose(outcome) if not m.notice]
@@ -151,7 +151,7 @@ async def press_option(engine: Engine, key: UserKey, outcome: Outcome, option_id
         for r in outcome.replies
         for row in r.buttons
         for b in row
-        if b.data.startswith(("o:", "n:")) and b.data.endswith(suffix)
+        if button_data.parse(b.data).kind in ("o", "n") and b.data.endswith(suffix)
     )
     return await engine.handle(key, Press(data))
 

@@ -10,7 +10,7 @@ import pytest
 from bot import button_data, texts
 from bot.clock import ManualClock
 from bot.engine import Engine
-from bot.events import Command, PlatformHints, Press, Start, UserKey
+from bot.events import Command, Edit, Notice, PlatformHints, Press, Start, UserKey
 from bot.guide import load_guide
 from tests.conftest import MINI_GUIDE
 from tests.core.driver import EngineChat
@@ -24,11 +24,9 @@ async def test_start_shows_the_first_question_with_its_options(chat: EngineChat)
 
 async def test_choosing_marks_the_answer_and_shows_the_next_step(chat: EngineChat) -> None:
     await chat.start()
-    answered, step = await chat.press("Help me decide")
-    assert answered.edit and answered.chosen == "Help me decide"
-    assert answered.buttons == ()
-    assert "Hi! What would you like to do?" in answered.text
-    assert step.text == "Which plan do you use?"
+    # One reply: the pressed message becomes the answer chosen, with the next step under it.
+    (answered,) = await chat.press("Help me decide")
+    assert answered == Edit("Help me decide", "Which plan do you use?", answered.buttons)
     assert chat.labels == ["Free", "Pro", "Team", texts.BACK, texts.START_OVER]
 
 
@@ -83,7 +81,7 @@ async def test_stale_button_changes_nothing_and_shows_the_current_step(chat: Eng
     await chat.press("Help me decide")
     await chat.press("Free")
     replies = await chat.push(Press(old.data))
-    assert replies[0].notice and replies[0].text == texts.STALE_BUTTON
+    assert replies[0] == Notice(texts.STALE_BUTTON)
     assert replies[1].text == "Do you use Claude Code?"
     state = await chat.engine.storage.get_user(chat.key, chat.engine.pack)
     assert state.node == "code"
@@ -93,7 +91,7 @@ async def test_stale_button_changes_nothing_and_shows_the_current_step(chat: Eng
 async def test_forged_button_data_gets_an_explanation_never_an_exception(chat: EngineChat, data: str) -> None:
     await chat.start()
     replies = await chat.push(Press(data))
-    assert replies[0].notice
+    assert isinstance(replies[0], Notice)
     assert replies[-1].text.startswith("Hi! What would you like to do?")
     assert (await chat.engine.storage.get_user(chat.key, chat.engine.pack)).node == "home"
 
@@ -112,7 +110,8 @@ async def test_commands_help_privacy_sources_and_deep_links(chat: EngineChat) ->
     replies = await chat.command("help")
     assert "/steps" in replies[0].text and "/forget" in replies[0].text
     replies = await chat.command("sources")
-    assert "[Updates to Consumer Terms](https://www.anthropic.com/news/updates-to-our-consumer-terms)" in replies[0].text
+    address = "https://www.anthropic.com/news/updates-to-our-consumer-terms"
+    assert f"- Updates to Consumer Terms: [{address}]({address}) (seen " in replies[0].text
     replies = await chat.command("privacy")
     assert "never store what you type" in replies[0].text
     replies = await chat.start("steps")
@@ -124,15 +123,19 @@ async def test_commands_help_privacy_sources_and_deep_links(chat: EngineChat) ->
 
 
 async def test_help_spells_commands_the_way_the_platform_says(mini_guide, storage, clock) -> None:
-    hints = {"discord": PlatformHints(command_prefix="/optout ", stop_reminders="/optout remind turn:off")}
-    engine = Engine(mini_guide, storage, clock, hints=hints)
+    engine = Engine(mini_guide, storage, clock)
     replies = await EngineChat(engine, platform="discord").command("help")
-    assert "- /optout steps:" in replies[0].text and "- /optout remind turn:off: stop all reminders" in replies[0].text
+    assert "- /optout steps: Just show me the steps" in replies[0].text
+    # Discord has no /stop: its reminders stop with an option of /optout remind.
+    assert "- /optout remind turn:off: Stop all reminders" in replies[0].text and "/optout stop" not in replies[0].text
     replies = await EngineChat(engine, platform="discord").command("nonsense")
-    assert replies[0].text == texts.unknown_command(hints["discord"]) and "Try /optout help" in replies[0].text
-    # A platform that supplied no hints (the terminal) gets plain slash commands.
+    assert "Try /optout help" in replies[0].text
     replies = await EngineChat(engine, platform="console").command("help")
-    assert "- /steps:" in replies[0].text and "- /stop: stop all reminders" in replies[0].text
+    assert "- /steps: Just show me the steps" in replies[0].text and "- /stop: Stop all reminders" in replies[0].text
+    # Hints an adapter still passes in win over the table's.
+    hints = {"discord": PlatformHints(command_prefix="!", stop_reminders="!quiet")}
+    replies = await EngineChat(Engine(mini_guide, storage, clock, hints=hints), platform="discord").command("nonsense")
+    assert "Try !help" in replies[0].text
 
 
 async def test_dates_are_read_from_the_injected_clock(engine: Engine, clock: ManualClock) -> None:
@@ -165,8 +168,8 @@ async def test_the_time_left_counts_down_with_the_clock(engine: Engine, clock: M
 async def test_confirm_off_is_recorded_without_text(chat: EngineChat) -> None:
     await chat.start("steps")
     replies = await chat.press("I've turned it off")
-    assert replies[0].chosen == "I've turned it off"
-    assert "Thank you!" in replies[1].text
+    assert isinstance(replies[0], Edit) and replies[0].chosen == "I've turned it off"
+    assert "Thank you!" in replies[0].text
     state = await chat.engine.storage.get_user(chat.key, chat.engine.pack)
     assert state.answers["turned_off"] == "yes"
 
@@ -194,7 +197,7 @@ async def test_forget_asks_first_and_then_erases_everything(chat: EngineChat) ->
 async def test_forged_forget_confirmation_without_asking_erases_nothing(chat: EngineChat) -> None:
     await chat.start()
     replies = await chat.push(Press("f:yes"))
-    assert replies[0].notice
+    assert isinstance(replies[0], Notice)
     assert await chat.engine.storage.get_user(chat.key, chat.engine.pack) is not None
 
 
@@ -205,7 +208,7 @@ async def test_two_taps_at_once_make_one_transition(engine: Engine) -> None:
     first, second = await asyncio.gather(engine.handle(chat.key, Press(data)), engine.handle(chat.key, Press(data)))
     state = await engine.storage.get_user(chat.key, engine.pack)
     assert state.node == "plan" and state.step == 2
-    outcomes = sorted([first, second], key=lambda o: o.replies[0].notice)
+    outcomes = sorted([first, second], key=lambda o: isinstance(o.replies[0], Notice))
     assert outcomes[0].replies[-1].text == "Which plan do you use?"
     assert outcomes[1].replies[0].text == texts.STALE_BUTTON
 
@@ -235,8 +238,8 @@ async def test_a_second_engine_on_the_same_database_resumes_each_user(tmp_path, 
     second_store = await open_storage(tmp_path / "x.db")
     engine = Engine(guide, second_store, clock)
     outcome = await engine.handle(first.key, Press(old_button.data))
-    assert outcome.replies[0].chosen == "Yes"
-    assert "Claude Code follows the same setting." in outcome.replies[1].text
+    assert isinstance(outcome.replies[0], Edit) and outcome.replies[0].chosen == "Yes"
+    assert "Claude Code follows the same setting." in outcome.replies[0].text
     await second_store.close()
 
 
@@ -267,12 +270,12 @@ async def test_funnel_counts_hold_no_user_ids(chat: EngineChat) -> None:
     today = chat.engine.clock.now().date()
     funnel = await chat.engine.storage.funnel(today, today)
     assert funnel == {
-        ("telegram", "started"): 1,
-        ("telegram", "reached:plan"): 1,
-        ("telegram", "reached:code"): 1,
-        ("telegram", "got_steps"): 1,
-        ("telegram", "confirmed_off"): 1,
-        ("telegram", "share_offered"): 2,  # on the result, then on the thank-you
+        ("telegram", "mini/started"): 1,
+        ("telegram", "mini/reached:plan"): 1,
+        ("telegram", "mini/reached:code"): 1,
+        ("telegram", "mini/got_steps"): 1,
+        ("telegram", "mini/confirmed_off"): 1,
+        ("telegram", "mini/share_offered"): 2,  # on the result, then on the thank-you
     }
 
 

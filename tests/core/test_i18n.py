@@ -14,7 +14,7 @@ from bot import button_data as data
 from bot import texts
 from bot.clock import ManualClock
 from bot.engine import Engine
-from bot.events import Command, Press, Start, UserKey
+from bot.events import Command, Notice, Press, Start, UserKey
 from bot.guide import format_left, load_guide
 from bot.i18n import LANGUAGES, LOCALE_DIR, choose_language, lang
 from bot.reminders import texts as reminder_texts
@@ -88,10 +88,10 @@ async def test_the_engine_speaks_the_hint_language_and_the_pack_says_when_it_can
     # The mini guide is English only: a German speaker hears so once, in German, and gets the English guide.
     mini = Engine(mini_guide, storage, clock)
     first = await mini.handle(UserKey("telegram", "2"), Start(), locale="de")
-    assert first.replies[0].notice and first.replies[0].text == lang("de")._(texts.ONLY_IN_ENGLISH)
+    assert first.replies[0] == Notice(lang("de")._(texts.ONLY_IN_ENGLISH))
     assert first.replies[1].text.startswith("Hi!")
     again = await mini.handle(UserKey("telegram", "2"), Start(), locale="de")
-    assert not any(r.notice for r in again.replies)
+    assert not any(isinstance(r, Notice) for r in again.replies)
 
 
 def test_shipped_files_are_in_the_package() -> None:
@@ -130,7 +130,7 @@ async def test_language_switches_mid_conversation_without_losing_the_place(stora
 async def test_a_reminder_is_written_in_the_recipients_language() -> None:
     guide = load_guide(SHIPPED_GUIDE)
     final = guide.in_language("es").deadline("final")
-    reminder = reminder_texts.deadline_reminder(final, final.at - timedelta(days=7), "steps", t=lang("es"))
+    reminder = reminder_texts.deadline_reminder(final, final.at - timedelta(days=7), guide.in_language("es"), t=lang("es"))
     assert reminder.text.startswith("⏰ **Recordatorio: Fecha límite para elegir tu ajuste de entrenamiento de Claude**")
     assert "8 de octubre de 2025. Tiempo restante: **6 días**" in reminder.text
     assert [b.label for row in reminder.buttons for b in row] == [
@@ -146,7 +146,7 @@ async def test_a_language_chosen_in_one_pack_holds_in_every_pack(storage, clock:
     # Another pack, never opened before: the choice is already there (told in German that it is English).
     await clock.advance(timedelta(minutes=1))
     other = await engine.handle(key, Start(entry="chatgpt"), locale="en-US")
-    assert other.replies[0].notice and other.replies[0].text == lang("de")._(texts.ONLY_IN_ENGLISH)
+    assert other.replies[0] == Notice(lang("de")._(texts.ONLY_IN_ENGLISH))
     menu = await engine.handle(key, Command("language"), locale="en-US")
     french = next(b for row in menu.replies[-1].buttons for b in row if b.label == "Français")
     assert french.data == data.language("fr", "chatgpt")  # answered in the pack the person is in

@@ -10,7 +10,7 @@ from bot import button_data, texts
 from bot.clock import ManualClock
 from bot.content_check import pack_files
 from bot.engine import Engine
-from bot.events import Command, Outcome, Press, Start, Text, UserKey
+from bot.events import Command, Notice, Outcome, Press, Start, Text, UserKey
 from bot.guide import DEFAULT_CONTENT_PATH, load_guide
 from bot.storage.base import UserStore
 
@@ -41,9 +41,18 @@ async def test_the_default_pack_opens_with_other_assistants_listing_every_other_
     assert listing.replies[-1].text == texts.OTHER_ASSISTANTS
     opened = await engine.handle(KEY, Press(button(listing, "Gemini")))
     assert opened.replies[-1].text.startswith("I help you check one Gemini setting")
-    # Its buttons carry the pack; the default pack's do not.
+    # Every pack's buttons carry their pack, the default one's too.
     assert all(button_data.parse(b.data).pack == "gemini" for r in opened.replies for row in r.buttons for b in row)
-    assert all(button_data.parse(b.data).pack is None for r in home.replies for row in r.buttons for b in row)
+    assert all(button_data.parse(b.data).pack == "claude" for r in home.replies for row in r.buttons for b in row)
+
+
+async def test_unqualified_data_from_messages_sent_before_is_the_default_packs(engine: Engine) -> None:
+    # Buttons sent before every pack's data was qualified ("o:1:steps") still work, in Claude's guide.
+    await engine.handle(KEY, Start("chatgpt"))
+    home = await engine.handle(KEY, Start())
+    old = next(b.data for r in home.replies for row in r.buttons for b in row if b.label == "📋 Just show me the steps")
+    pressed = await engine.handle(KEY, Press(old.removeprefix("claude/")))
+    assert pressed.notice is None and "Help improve Claude" in pressed.replies[-1].text
 
 
 @pytest.mark.parametrize("event", [Start("chatgpt"), Command("start", "chatgpt")])
@@ -84,7 +93,7 @@ async def test_a_button_of_an_unknown_or_other_pack_is_refused_clearly(engine: E
     await engine.handle(KEY, Start("chatgpt"))
     for forged in ("nosuch/o:1:personal", "chatgpt/o:1:nosuch"):
         shown = await engine.handle(KEY, Press(forged))
-        assert shown.replies[0].notice and shown.replies[0].text == texts.BAD_BUTTON, forged
+        assert shown.replies[0] == Notice(texts.BAD_BUTTON), forged
 
 
 async def test_each_pack_is_counted_in_its_own_funnel(engine: Engine, storage, clock: ManualClock) -> None:
@@ -94,8 +103,10 @@ async def test_each_pack_is_counted_in_its_own_funnel(engine: Engine, storage, c
     await engine.handle(KEY, Press(button(gpt, "✅ I've turned it off")))
     day = clock.now().date()
     totals = await storage.funnel(day, day)
-    assert totals[("telegram", "started")] == 1
+    # One scheme for every pack, the default one too.
+    assert totals[("telegram", "claude/started")] == 1
     assert totals[("telegram", "chatgpt/started")] == 1
     assert totals[("telegram", "chatgpt/got_steps")] == 1
     assert totals[("telegram", "chatgpt/confirmed_off")] == 1
-    assert ("telegram", "got_steps") not in totals and ("telegram", "confirmed_off") not in totals
+    assert ("telegram", "claude/got_steps") not in totals and ("telegram", "claude/confirmed_off") not in totals
+    assert not any("/" not in counter for _, counter in totals)

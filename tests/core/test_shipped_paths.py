@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from bot import share, texts
+from bot import button_data, share, texts
 from bot.clock import ManualClock
 from bot.content_check import check_guide, guide_paths
 from bot.engine import Engine
-from bot.events import Press, Start, UserKey
+from bot.events import Edit, Notice, Press, Start, UserKey
 from bot.guide import ResultNode, load_guide
 from bot.storage import open_storage
 from tests.conftest import AFTER
@@ -38,10 +38,10 @@ async def test_every_path_reaches_its_result_through_the_engine(tmp_path) -> Non
                     for r in outcome.replies
                     for row in r.buttons
                     for b in row
-                    if b.data.startswith(("o:", "n:")) and b.data.endswith(wanted)
+                    if button_data.parse(b.data).kind in ("o", "n") and b.data.endswith(wanted)
                 )
                 outcome = await engine.handle(key, Press(data))
-                assert not outcome.replies[0].notice, f"path {number}: refused at {node_id}"
+                assert not isinstance(outcome.replies[0], Notice), f"path {number}: refused at {node_id}"
             state = await storage.get_user(key, guide.pack)
             assert state.node == path.result and isinstance(guide.node(state.node), ResultNode)
             assert state.answers == path.answers
@@ -75,7 +75,7 @@ async def test_someone_who_switched_it_off_is_asked_to_check_it_is_still_off(tmp
         # The hidden option cannot be pressed with forged data either.
         step = chat.button("✅ It's still off").data.split(":")[1]
         replies = await chat.push(Press(f"o:{step}:done"))
-        assert replies[0].notice and replies[0].text == texts.BAD_BUTTON
+        assert replies[0] == Notice(texts.BAD_BUTTON)
         await chat.press("✅ It's still off")
         assert chat.replies[-1].text.startswith("**Thank you!**")
         state = await storage.get_user(chat.key, "claude")
@@ -91,18 +91,19 @@ async def test_more_details_shows_the_rest_keeps_the_buttons_and_back_returns(tm
                       "Yes, sometimes")
         steps = chat.replies[-1]
         replies = await chat.press("📖 More details")
-        answered, *messages = replies
-        assert answered.chosen == "📖 More details"
+        # The pressed message becomes the details' first part, under the answer chosen.
+        assert isinstance(replies[0], Edit) and replies[0].chosen == "📖 More details"
+        messages = replies
         # Claude Code and the advice come as messages of their own; the buttons are on the last one.
         assert len(messages) == 3 and all(not m.buttons for m in messages[:-1])
         assert messages[1].text.startswith("**About Claude Code**")
         assert messages[2].text.startswith("**Our advice** (an opinion, not a rule)")
-        assert chat.labels == ["✅ I've turned it off", "🔎 I couldn't find it", "⏰ Remind me", share.SHARE,
-                               texts.BACK, texts.START_OVER]
+        assert chat.labels == ["✅ I've turned it off", "🔎 I couldn't find it", "⏰ Remind me", texts.SOURCES,
+                               share.SHARE, texts.BACK, texts.START_OVER]
         back = await chat.press(texts.BACK)
         assert back[-1].text == steps.text and "📖 More details" in chat.labels
         funnel = await storage.funnel(AFTER.date(), AFTER.date())
-        assert funnel[("telegram", "got_steps")] == 1  # details and Back do not count the person twice
+        assert funnel[("telegram", "claude/got_steps")] == 1  # details and Back do not count the person twice
     finally:
         await storage.close()
 

@@ -61,7 +61,7 @@ async def test_an_admin_posts_a_panel_and_members_start_the_guide_from_it(
     assert press.ack_type == 4 and shown.ephemeral and shown.visible_to == member.id
     assert shown.content.startswith(opening(guide, "fr")[:10]), shown.content[:200]
     assert other.pending() == 0, "nobody else sees the answer"
-    assert await counted(bot, "%panel_press", {"panel_press": 1}) == {"panel_press": 1}
+    assert await counted(bot, "%panel_press", {"claude/panel_press": 1}) == {"claude/panel_press": 1}
 
     # One panel per channel: posting again (another guide) replaces it.
     await admin.slash("optout-admin panel", channel=news, assistant="chatgpt")
@@ -73,7 +73,7 @@ async def test_an_admin_posts_a_panel_and_members_start_the_guide_from_it(
     await other.press(lang("de")._(PANEL_START), second)
     chatgpt = "\n".join([(await other.pop_message()).content for _ in range(2)])
     assert opening(CHATGPT)[:15] in chatgpt
-    both = {"panel_press": 1, "chatgpt/panel_press": 1}
+    both = {"claude/panel_press": 1, "chatgpt/panel_press": 1}
     assert await counted(bot, "%panel_press", both) == both
 
     # Removed: the message goes.

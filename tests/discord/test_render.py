@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 from adapters.discord.handler import CUSTOM_ID_LIMIT, AnnouncementButton, GuideButton, build_view
 from adapters.discord.render import LABEL_LIMIT, MESSAGE_LIMIT, ROW_LIMIT, ROWS_LIMIT, compose, layout, render
 from bot.button_data import BUTTON_DATA_MAX
-from bot.events import Button, Outcome, Reply
+from bot.events import Button, Edit, Message, Notice, Outcome
 
 
 def test_the_markdown_subset_becomes_discord_markdown() -> None:
@@ -24,7 +24,7 @@ def test_stray_markup_is_shown_as_typed() -> None:
 
 def test_long_text_is_split_at_paragraphs_within_the_limit() -> None:
     paragraphs = [f"Paragraph {i}: " + "word " * 90 for i in range(12)]
-    messages = compose(Outcome([Reply("\n\n".join(paragraphs), buttons=((Button("Next", "n:1"),),))]))
+    messages = compose(Outcome([Message("\n\n".join(paragraphs), buttons=((Button("Next", "n:1"),),))]))
     assert len(messages) > 1
     assert all(len(m.content) <= MESSAGE_LIMIT for m in messages)
     assert all(m.content.startswith("Paragraph") for m in messages), "cut between paragraphs"
@@ -32,13 +32,13 @@ def test_long_text_is_split_at_paragraphs_within_the_limit() -> None:
 
 
 def test_an_answer_heads_the_next_step() -> None:
-    outcome = Outcome([Reply("Which plan?", edit=True, chosen="Pro"), Reply("Do you use Claude Code?")])
+    outcome = Outcome([Edit("Pro", "Do you use Claude Code?")])
     (message,) = compose(outcome)
     assert message.content == "✅ **Pro**\n\nDo you use Claude Code?"
 
 
 def test_notices_are_their_own_messages() -> None:
-    outcome = Outcome([Reply("That button is old.", notice=True), Reply("Where we are", buttons=((Button("A", "c"),),))])
+    outcome = Outcome([Notice("That button is old."), Message("Where we are", buttons=((Button("A", "c"),),))])
     notice, step = compose(outcome)
     assert notice.notice and not notice.rows and step.rows
 

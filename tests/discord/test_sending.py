@@ -13,13 +13,13 @@ import pytest
 
 from adapters.discord import DiscordPlatform
 from bot.compose import Services, build_services
-from bot.events import Button, Recipient, Reply
+from bot.events import Button, Message, Recipient
 from bot.platform import Delivery, Outgoing
 from bot.settings import Settings
 from tests.discord.conftest import FAKE_NOW, GUIDE_PATH, TOKEN
 from tests.fakes.discord_api import FakeChannel, FakeDiscord
 
-REMINDER = Reply("⏰ **Reminder:** check the setting.", buttons=((Button("Show me the steps", "e:steps"),),))
+REMINDER = Message("⏰ **Reminder:** check the setting.", buttons=((Button("Show me the steps", "e:steps"),),))
 
 
 @pytest.fixture
@@ -87,7 +87,7 @@ async def test_an_announcement_opens_the_guide_for_whoever_presses(
 ) -> None:
     alice, bob = fake.member(6101), fake.member(6102)
     target = Recipient("discord", "channel", str(fake.news_channel_id))
-    assert await platform.send(Outgoing(target, (Reply("📢 **The deadline is near**"),))) is Delivery.SENT
+    assert await platform.send(Outgoing(target, (Message("📢 **The deadline is near**"),))) is Delivery.SENT
     announcement = await alice.pop_message()
     assert (await bob.pop_message()).id == announcement.id, "everyone in the channel sees it"
     assert not announcement.ephemeral and announcement.channel_id == fake.news_channel_id

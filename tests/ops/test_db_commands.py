@@ -16,7 +16,7 @@ from bot.engine import Engine
 from bot.events import Command, Press, Recipient, Start, UserKey
 from bot.guide import load_guide
 from bot.storage import open_backend
-from bot.storage.base import SENT, NewReminder, Subscriber
+from bot.storage.base import SENT, NewReminder, Person, Subscriber
 from bot.storage.postgres_migrations import MIGRATIONS
 from tests.ops.helpers import MINI_GUIDE, assert_one_clear_line, run_bot
 
@@ -42,9 +42,11 @@ async def _fill_sqlite(url: str) -> None:
         user = Recipient("telegram", "user", "1001")
         channel = Recipient("discord", "channel", "555")
         rows = [NewReminder(user, "mini", "deadline", "final", s, AT + timedelta(seconds=s)) for s in (60, 120, 180)]
-        await storage.subscribe(Subscriber(user, "mini"), ["final"], rows)
+        await storage.subscribe(Subscriber(user, "mini"), ["final"], rows, deadlines=True, changes_seen="mini-1")
         await storage.subscribe(Subscriber(channel, "mini", scope="guild-9"), ["final"],
-                                [NewReminder(channel, "mini", "deadline", "final", 60, AT, scope="guild-9")])
+                                [NewReminder(channel, "mini", "deadline", "final", 60, AT, scope="guild-9")],
+                                deadlines=True)
+        await storage.save_person(Person(UserKey("telegram", "1003"), "mini", '{"phase":"select","chosen":[],"index":0}', AT))
         claimed = await storage.claim(AT + timedelta(minutes=5), 2, "owner-a", AT + timedelta(minutes=6),
                                       ["telegram", "discord"], ["mini"])
         await storage.record("owner-a", [(claimed[0].id, SENT)], Counter({("telegram", date(2026, 11, 22)): 1}))
@@ -97,7 +99,8 @@ async def test_copy_moves_every_row_and_refuses_a_full_target(tmp_path: Path, po
 
     done = await asyncio.to_thread(run_bot, copy, tmp_path)
     assert done.returncode == 0, done.stderr
-    assert done.stdout.startswith("copied users: 12, reminders: 4, reminder_subs: 2,"), done.stdout
+    assert done.stdout.startswith(
+        "copied users: 12, people: 1, reminders: 4, reminder_subs: 2, reminder_follows: 2,"), done.stdout
     await _assert_same_rows(db, postgres_url)
 
     again = await asyncio.to_thread(run_bot, copy, tmp_path)

@@ -62,7 +62,7 @@ async def test_forget_leaves_no_trace_of_the_user(tmp_path: Path, platform: str)
         assert "reminders" in before and USER_ID in before.split("reminders", 1)[1]
 
         asked = await engine.handle(user, Command("forget"))
-        assert [b.data for row in asked.replies[0].buttons for b in row] == ["f:yes", "f:no"]
+        assert [b.data for row in asked.replies[0].buttons for b in row] == ["mini/f:yes", "mini/f:no"]
         done = await engine.handle(user, Press("f:yes"))
         assert done.forgotten and "erased everything" in done.replies[0].text
         # While the bot still runs: SQLite leaves deleted rows in free pages and in the WAL file

@@ -13,7 +13,7 @@ from bot.engine import Engine
 from bot.events import Press, Start, UserKey
 from bot.guide import load_guide
 from bot.reminders.service import ReminderService
-from bot.storage import open_storage
+from bot.storage import UserState, open_storage
 from tests.core.driver import EngineChat
 from tests.ops.helpers import MINI_GUIDE, assert_one_clear_line, run_bot
 from tests.reminders.helpers import write_pack
@@ -141,3 +141,24 @@ async def test_per_pack_starts_results_confirmations_and_alert_subscribers(tmp_p
     # The first table is the default pack's funnel alone (the discord user only used the other pack).
     assert header == ["step", "telegram", "total"] and funnel["started"] == [1, 1]
     assert not any("/" in step for step in funnel)
+
+
+async def test_counters_written_before_every_pack_was_prefixed_still_count(tmp_path: Path) -> None:
+    # An older bot counted the default pack without a prefix ("started"); this one writes "mini/started".
+    # The operator's totals are the same either side of the upgrade.
+    storage = await open_storage(tmp_path / "bot.db")
+    try:
+        old = EngineChat(Engine(load_guide(MINI_GUIDE), storage, ManualClock(DAY)), "1")
+        await old.start()
+        await old.press("Just show me the steps")
+        older = UserState(UserKey("telegram", "2"), "mini", "x", "home", created_at=DAY, updated_at=DAY)
+        await storage.save_step(older, ("started", "got_steps"))  # as the old bot counted
+    finally:
+        await storage.close()
+    proc = run_bot(["stats", "--since", "2026-03-10", "--until", "2026-03-10"], tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    _, funnel = _table(proc.stdout)
+    assert funnel["started"] == [2, 2] and funnel["got_steps"] == [2, 2]
+    _, packs = _table(proc.stdout, 1)
+    assert packs["mini"][:2] == [2, 2]
+

@@ -44,7 +44,7 @@ class Running:
         self.items: list[tuple[Scheduler, asyncio.Task[None]]] = []
 
     def start(self, service: ReminderService, platforms: dict, **kwargs: object) -> Scheduler:
-        scheduler = Scheduler(service, platforms, **kwargs)  # type: ignore[arg-type]
+        scheduler = Scheduler.for_service(service, platforms, **kwargs)
         self.items.append((scheduler, asyncio.create_task(scheduler.run())))
         return scheduler
 

@@ -11,7 +11,7 @@ from bot.engine import Engine
 from bot.events import Press, Recipient, UserKey
 from bot.guide import Guide
 from bot.reminders.service import ReminderService
-from bot.storage.base import Subscriber
+from bot.storage.base import Following, Subscriber
 from tests.core.driver import EngineChat
 from tests.reminders.helpers import (
     EARLY,
@@ -132,7 +132,7 @@ async def test_a_server_channel_follows_a_packs_changes(db, tmp_path, discord_pl
     (alert,) = discord_platform.sent
     assert alert.recipient == news
     assert [b.label for row in alert.replies[0].buttons for b in row] == ["📋 Show me the updated steps"]
-    assert await db.subscriptions("other") == {Subscriber(news, "other", "77"): {"!alerts@1"}}
+    assert await db.subscriptions("other") == {Subscriber(news, "other", "77"): Following(changes_seen="1")}
 
 
 async def test_an_alert_is_written_in_the_subscribers_language_when_sent(db, tmp_path, telegram, running) -> None:

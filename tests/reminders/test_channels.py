@@ -30,7 +30,7 @@ async def test_a_chosen_channel_gets_each_announcement_once(db, tmp_path, discor
     assert "left to make your choice" in message.replies[0].text
     assert "you can switch off “Help improve Claude” (it may read “Help improve our AI models”) now or at any time later" in (
         message.replies[0].text)
-    assert [b.data for row in message.replies[0].buttons for b in row] == ["e:steps"]
+    assert [b.data for row in message.replies[0].buttons for b in row] == ["mini/e:steps"]
 
     # Moving the announcements to another channel takes effect for the next one.
     await service.subscribe_channel(OTHER, "77", clock.now())

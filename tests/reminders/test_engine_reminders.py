@@ -111,10 +111,12 @@ async def test_after_confirming_only_check_backs_are_offered_even_before_the_dea
 
 
 def test_reminder_texts_name_both_labels_and_read_as_sentences() -> None:
-    final = load_guide().deadline("final")
+    claude = load_guide()
+    final = claude.deadline("final")
     line = deadline_line(final, timedelta(days=7))
     assert line == "1 October 2025: 7 days before the deadline to choose your Claude model-training setting (8 October 2025)"
     both = "“Help improve Claude” (it may read “Help improve our AI models”)"
-    assert both in checkback_reminder("steps").text
-    assert both in verify_reminder("steps", "troubleshoot").text
-    assert both in deadline_reminder(final, EARLY, "steps").text
+    # Both labels, as the pack's YAML names the setting.
+    assert both in checkback_reminder(claude).text
+    assert both in verify_reminder(claude).text
+    assert both in deadline_reminder(final, EARLY, claude).text

@@ -38,7 +38,7 @@ async def test_each_offset_is_sent_once_at_its_time(db, tmp_path, telegram, runn
     # Counted in whole days to the first moment it is 11 September 12:00 anywhere (UTC+14): 6 days 10 hours.
     assert "Reminder: the final deadline" in text and "11 September 2025" in text and "**6 days** left" in text
     assert "may read “Help improve our AI models”" in text
-    assert buttons(telegram) == ["e:steps", "x:done", "x:stop"]
+    assert buttons(telegram) == ["mini/e:steps", "mini/x:done", "mini/x:stop"]
 
     await clock.advance(days(6))
     await eventually(lambda: len(telegram.sent) == 2)
@@ -190,7 +190,7 @@ async def test_did_it_work_check_back_once_unless_confirmed(db, tmp_path, telegr
     await eventually(lambda: len(telegram.sent) == 1)
     assert telegram.sent[0].recipient == Recipient("telegram", "user", "1001")
     assert "Did it work?" in telegram.to("1001")[0]
-    assert buttons(telegram) == ["x:done", "e:troubleshoot", "x:stop"]
+    assert buttons(telegram) == ["mini/x:done", "mini/e:troubleshoot", "mini/x:stop"]
     await clock.advance(days(7.5))
     await eventually(lambda: len(telegram.sent) == 3)  # then only the deadline reminders
     await settle()

@@ -14,10 +14,10 @@ import pytest
 
 from bot.clock import ManualClock
 from bot.engine import Engine
-from bot.events import Press, Recipient, Start, UserKey
+from bot.events import Notice, Press, Recipient, Start, UserKey
 from bot.guide import load_guide
 from bot.storage import StaleStateError, StorageError, open_backend
-from bot.storage.base import NewReminder, Subscriber, newer_schema
+from bot.storage.base import Following, NewReminder, Subscriber, newer_schema
 from bot.storage.postgres import PostgresStorage
 from bot.storage.postgres_migrations import MIGRATIONS
 from tests.conftest import AFTER, MINI_GUIDE
@@ -75,6 +75,58 @@ async def test_migrating_from_schema_3_keeps_the_rows_and_adds_the_chosen_langua
         got.language = "es"
         await store.save_step(got)
         assert await store.get_language(ALICE) == "es"
+    finally:
+        await store.close()
+    assert await _version(postgres_url) == len(MIGRATIONS)
+
+
+async def test_migrating_from_schema_4_points_each_person_at_their_latest_pack_and_drops_the_old_check(
+        postgres_url: str) -> None:
+    # 4 is the schema before the people table (5): "Check all my assistants" was the pseudo-pack
+    # "~check-all" and a "~tour" key in the packs' answers.
+    con = await asyncpg.connect(postgres_url)
+    try:
+        await con.execute("CREATE TABLE schema_migrations (version integer PRIMARY KEY,"
+                          " applied_at timestamptz NOT NULL DEFAULT now())")
+        for version, script in enumerate(MIGRATIONS[:4], start=1):
+            await con.execute(script)
+            await con.execute("INSERT INTO schema_migrations (version) VALUES ($1)", version)
+        row = ("INSERT INTO users (platform, user_id, pack, guide_version, node, step, answers, history, rev,"
+               " created_at, updated_at) VALUES ('telegram', '1', $1, 'v1', 'plan', 3, $2, '[]', 2, $3, $3)")
+        await con.execute(row, "claude", '{"plan":"pro","~tour":"on"}', T0)
+        await con.execute(row, "chatgpt", '{"~tour":"last"}', T0 + timedelta(minutes=5))
+        await con.execute(row, "~check-all", '{"chosen":"claude,chatgpt"}', T0)
+    finally:
+        await con.close()
+    store = await open_backend(postgres_url)
+    try:
+        person, latest = await store.load(ALICE, None)
+        assert (person.last_pack, person.check_all, latest.pack, latest.answers) == ("chatgpt", None, "chatgpt", {})
+        assert (await store.get_user(ALICE, "claude")).answers == {"plan": "pro"}
+        assert await store.get_user(ALICE, "~check-all") is None
+    finally:
+        await store.close()
+    assert await _version(postgres_url) == len(MIGRATIONS)
+
+
+async def test_migrating_from_schema_5_turns_the_made_up_deadline_ids_into_columns(postgres_url: str) -> None:
+    # 5 is the schema before reminder_follows (6): "" meant "every deadline", "!alerts@V" "the changes, V seen".
+    con = await asyncpg.connect(postgres_url)
+    try:
+        await con.execute("CREATE TABLE schema_migrations (version integer PRIMARY KEY,"
+                          " applied_at timestamptz NOT NULL DEFAULT now())")
+        for version, script in enumerate(MIGRATIONS[:5], start=1):
+            await con.execute(script)
+            await con.execute("INSERT INTO schema_migrations (version) VALUES ($1)", version)
+        for pack, deadline_id in (("claude", ""), ("claude", "final"), ("claude", "!alerts@2026.11.3")):
+            await con.execute("INSERT INTO reminder_subs VALUES ('telegram', 'user', '1', $1, $2, '1', NULL)",
+                              pack, deadline_id)
+    finally:
+        await con.close()
+    store = await open_backend(postgres_url)
+    try:
+        assert await store.subscriptions("claude") == {
+            Subscriber(Recipient("telegram", "user", "1"), "claude"): Following(True, "2026.11.3", frozenset({"final"}))}
     finally:
         await store.close()
     assert await _version(postgres_url) == len(MIGRATIONS)
@@ -285,7 +337,7 @@ async def test_one_press_reaching_two_instances_makes_one_transition(postgres_ur
         await a.handle(ALICE, Start())
         # Telegram re-sent the update and the retry landed on the other instance at the same moment.
         outcomes = await asyncio.gather(a.handle(ALICE, Press("o:1:decide")), b.handle(ALICE, Press("o:1:decide")))
-        assert sorted(bool(o.replies[0].notice) for o in outcomes) == [False, True]  # the loser's button is stale
+        assert sorted(isinstance(o.replies[0], Notice) for o in outcomes) == [False, True]  # the loser's button is stale
         got = await one.get_user(ALICE, guide.pack)
         assert got.node == "plan" and [node for node, _ in got.history] == ["home"]
     finally:

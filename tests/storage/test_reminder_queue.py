@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 from bot.events import Recipient, UserKey
 from bot.storage import Storage
-from bot.storage.base import NewReminder, Subscriber
+from bot.storage.base import Following, NewReminder, Subscriber
 from tests.storage.conftest import state
 
 T0 = datetime(2025, 9, 1, 12, 0, tzinfo=UTC)
@@ -129,30 +129,35 @@ async def test_replace_pending_keeps_one_of_a_kind(backend: Storage) -> None:
 
 async def test_subscriptions_are_per_pack_and_move_due_moves_pending_rows(backend: Storage) -> None:
     alice = Subscriber(ALICE, PACK)
-    assert await backend.subscribe(alice, ["", "final"], [row()]) == 1
-    await backend.subscribe(Subscriber(ALICE, "gemini"), [""], [])
-    assert await backend.subscriptions(PACK) == {alice: {"", "final"}}
+    assert await backend.subscribe(alice, ["final"], [row()], deadlines=True) == 1
+    await backend.subscribe(Subscriber(ALICE, "gemini"), [], [], deadlines=True)
+    assert await backend.subscriptions(PACK) == {alice: Following(deadlines=True, scheduled=frozenset({"final"}))}
+    # Flags add up: following the changes too keeps following the deadlines.
+    await backend.subscribe(alice, [], [], changes_seen="v1")
+    assert await backend.subscriptions(PACK) == {alice: Following(True, "v1", frozenset({"final"}))}
     assert await backend.move_due(PACK, "deadline", "final", 86400, T0 + timedelta(days=1)) == 1
     assert await backend.move_due(PACK, "deadline", "final", 86400, T0 + timedelta(days=1)) == 0
     assert [r.due_at for r in await backend.pending(ALICE, PACK)] == [T0 + timedelta(days=1)]
     assert await backend.cancel(ALICE, PACK) == (1, True)
     assert await backend.subscriptions(PACK) == {}
-    assert await backend.subscriptions("gemini") == {Subscriber(ALICE, "gemini"): {""}}
+    assert await backend.subscriptions("gemini") == {Subscriber(ALICE, "gemini"): Following(deadlines=True)}
 
 
 async def test_a_scope_has_one_channel_per_pack(backend: Storage) -> None:
     assert await backend.channel("discord", "5", PACK) is None
     news = Subscriber(NEWS, PACK, scope="5")
-    await backend.subscribe(news, ["", "final"], [row(NEWS, scope="5")])
+    await backend.subscribe(news, ["final"], [row(NEWS, scope="5")], deadlines=True)
     assert await backend.channel("discord", "5", PACK) == NEWS
     moved = Recipient("discord", "channel", "51")
-    await backend.subscribe(Subscriber(moved, PACK, "5"), ["", "final"], [row(moved, scope="5")])
+    await backend.subscribe(Subscriber(moved, PACK, "5"), ["final"], [row(moved, scope="5")], deadlines=True)
     assert await backend.channel("discord", "5", PACK) == moved
     assert await backend.pending(NEWS, PACK) == []
     (pending,) = await backend.pending(moved, PACK)
     assert (pending.recipient, pending.scope) == (moved, "5")
-    assert await backend.subscriptions(PACK) == {Subscriber(moved, PACK, "5"): {"", "final"}}
-    await backend.subscribe(Subscriber(NEWS, "gemini", "5"), ["!alerts@1"], [row(NEWS, pack="gemini", scope="5")])
+    assert await backend.subscriptions(PACK) == {Subscriber(moved, PACK, "5"): Following(True, None, frozenset({"final"}))}
+    await backend.subscribe(Subscriber(NEWS, "gemini", "5"), [], [row(NEWS, pack="gemini", scope="5")],
+                            changes_seen="1")
+    assert await backend.channel("discord", "5", "gemini") == NEWS
     assert await backend.unsubscribe_scope("discord", "5", "gemini") is True  # that pack only
     assert await backend.unsubscribe_scope("discord", "5", "gemini") is False
     assert await backend.channel("discord", "5", "gemini") is None and await backend.pending(NEWS, "gemini") == []
@@ -165,11 +170,11 @@ async def test_a_scope_has_one_channel_per_pack(backend: Storage) -> None:
 
 async def test_forget_and_retention_erase_a_persons_reminders_but_no_channels(backend: Storage) -> None:
     for pack in (PACK, "gemini"):
-        await backend.subscribe(Subscriber(ALICE, pack), ["", "final"], [row(pack=pack)])
-    await backend.subscribe(Subscriber(NEWS, PACK, "5"), ["", "final"], [row(NEWS, scope="5")])
-    # A change-alert subscription, with its alert (bot.reminders.service: ALERTS, kind "alert").
-    await backend.subscribe(Subscriber(ALICE, "chatgpt"), ["!alerts"],
-                            [row(pack="chatgpt", kind="alert", about="2026.12.1", offset_s=0)])
+        await backend.subscribe(Subscriber(ALICE, pack), ["final"], [row(pack=pack)], deadlines=True)
+    await backend.subscribe(Subscriber(NEWS, PACK, "5"), ["final"], [row(NEWS, scope="5")], deadlines=True)
+    # A change-alert subscription, with its alert (kind "alert").
+    await backend.subscribe(Subscriber(ALICE, "chatgpt"), [],
+                            [row(pack="chatgpt", kind="alert", about="2026.12.1", offset_s=0)], changes_seen="2026.11.1")
     # A channel whose id happens to equal the user's is not the user.
     same_id = Recipient("telegram", "channel", "1")
     await backend.schedule([row(same_id)])
@@ -180,7 +185,7 @@ async def test_forget_and_retention_erase_a_persons_reminders_but_no_channels(ba
     assert len(await backend.pending(same_id, PACK)) == 1
 
     await backend.save_step(state("2", at=T0 - timedelta(days=400)))
-    await backend.subscribe(Subscriber(user("2"), PACK), [""], [row(user("2"))])
+    await backend.subscribe(Subscriber(user("2"), PACK), [], [row(user("2"))], deadlines=True)
     assert await backend.delete_inactive(T0) == 1
     assert await backend.pending(user("2"), PACK) == []
     assert set(await backend.subscriptions(PACK)) == {Subscriber(NEWS, PACK, "5")}

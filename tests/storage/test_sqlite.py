@@ -12,10 +12,10 @@ import pytest
 
 from bot.clock import ManualClock
 from bot.engine import Engine
-from bot.events import Command, Press, Recipient, Start, UserKey
+from bot.events import Command, Notice, Press, Recipient, Start, UserKey
 from bot.guide import load_guide
 from bot.storage import MemoryStorage, StaleStateError, StorageError, open_backend, open_storage
-from bot.storage.base import Subscriber
+from bot.storage.base import Following, Subscriber
 from bot.storage.sqlite_migrations import MIGRATIONS
 from tests.conftest import AFTER, MINI_GUIDE
 from tests.storage.conftest import T0, state
@@ -78,7 +78,7 @@ async def test_the_engine_reruns_a_step_of_a_user_forgotten_elsewhere_on_fresh_d
         assert (await b.handle(ALICE, Press("f:yes"))).forgotten
         # The next press lands on the first process, which still caches the old row.
         outcome = await a.handle(ALICE, Press("o:3:yes"))
-        assert outcome.replies[0].notice  # a stale button now: the user starts afresh
+        assert isinstance(outcome.replies[0], Notice)  # a stale button now: the user starts afresh
         fresh = await two.get_user(ALICE, guide.pack)
         assert fresh is not None and fresh.answers == {} and fresh.history == []
     finally:
@@ -197,7 +197,8 @@ async def test_migrating_from_schema_2_puts_every_row_in_the_claude_pack(tmp_pat
         assert await store.channel("discord", "5", "claude") == news
         assert [r.scope for r in await store.pending(news, "claude")] == ["5"]
         assert await store.subscriptions("claude") == {
-            Subscriber(telegram7, "claude"): {"", "final"}, Subscriber(news, "claude", "5"): {""}}
+            Subscriber(telegram7, "claude"): Following(True, None, frozenset({"final"})),
+            Subscriber(news, "claude", "5"): Following(deadlines=True)}
         assert await store.counts() == {"pending": 2}
         assert await store.funnel(T0.date(), T0.date()) == {("telegram", "started"): 4}
         # The migrated rows are saved and erased like new ones.
@@ -210,7 +211,7 @@ async def test_migrating_from_schema_2_puts_every_row_in_the_claude_pack(tmp_pat
     with closing(sqlite3.connect(path)) as db:
         assert db.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS)
         tables = {name for (name,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-        assert tables == {"users", "funnel", "meta", "reminders", "reminder_subs", "leases", "seen_updates", "source_snapshots"}
+        assert tables == {"users", "people", "reminder_follows", "funnel", "meta", "reminders", "reminder_subs", "leases", "seen_updates", "source_snapshots"}
 
 
 async def test_migrating_from_schema_5_keeps_the_rows_and_adds_the_chosen_language(tmp_path: Path) -> None:
@@ -329,3 +330,48 @@ def test_dates_are_stored_in_utc(tmp_path: Path) -> None:
     asyncio.run(save())
     with closing(sqlite3.connect(tmp_path / "tz.db")) as db:
         assert db.execute("SELECT updated_at FROM users").fetchone()[0] == "2026-11-22T13:00:00.000000+00:00"
+
+
+async def test_migrating_from_schema_6_points_each_person_at_their_latest_pack_and_drops_the_old_check(
+        tmp_path: Path) -> None:
+    # 6 is the schema before the people table (7): "Check all my assistants" was the pseudo-pack
+    # "~check-all" and a "~tour" key in the packs' answers.
+    path = tmp_path / "v6.db"
+    early, late = (t.isoformat(timespec="microseconds") for t in (T0, T0 + timedelta(minutes=5)))
+    with closing(_at_version(path, 6)) as db, db:
+        row = "INSERT INTO users VALUES ('telegram', '7', ?, NULL, 'v1', 'plan', 2, ?, '[]', NULL, 3, ?, ?, NULL)"
+        db.execute(row, ("claude", '{"plan":"pro","~tour":"on"}', early, early))
+        db.execute(row, ("chatgpt", '{"~tour":"last"}', late, late))
+        db.execute(row, ("~check-all", '{"chosen":"claude,chatgpt"}', early, late))
+    store = await open_storage(path)
+    try:
+        key = UserKey("telegram", "7")
+        person, latest = await store.load(key, None)
+        assert (person.last_pack, person.check_all, latest.pack, latest.answers) == ("chatgpt", None, "chatgpt", {})
+        assert (await store.get_user(key, "claude")).answers == {"plan": "pro"}
+        assert await store.get_user(key, "~check-all") is None
+    finally:
+        await store.close()
+
+
+async def test_migrating_from_schema_7_turns_the_made_up_deadline_ids_into_columns(tmp_path: Path) -> None:
+    # 7 is the schema before reminder_follows (8): "" meant "every deadline", "!alerts@V" "the changes, V seen".
+    path = tmp_path / "v7.db"
+    with closing(_at_version(path, 7)) as db, db:
+        sub = "INSERT INTO reminder_subs VALUES ('telegram', 'user', '7', ?, ?, '7', NULL)"
+        for pack, deadline_id in (("claude", ""), ("claude", "final"), ("claude", "!alerts@2026.11.3"),
+                                  ("chatgpt", "!alerts@2026.11.1")):
+            db.execute(sub, (pack, deadline_id))
+        db.execute("INSERT INTO reminder_subs VALUES ('discord', 'channel', '50', 'claude', '', NULL, '5')")
+    store = await open_storage(path)
+    try:
+        alice, news = Recipient("telegram", "user", "7"), Recipient("discord", "channel", "50")
+        assert await store.subscriptions("claude") == {
+            Subscriber(alice, "claude"): Following(True, "2026.11.3", frozenset({"final"})),
+            Subscriber(news, "claude", "5"): Following(deadlines=True)}
+        assert await store.subscriptions("chatgpt") == {Subscriber(alice, "chatgpt"): Following(False, "2026.11.1")}
+        assert await store.channel("discord", "5", "claude") == news
+        await store.forget_user(UserKey("telegram", "7"))
+        assert await store.subscriptions("chatgpt") == {}
+    finally:
+        await store.close()

@@ -9,6 +9,7 @@ import pytest
 
 from bot.events import UserKey
 from bot.storage import StaleStateError, Storage
+from bot.storage.base import Person
 from tests.storage.conftest import T0, state
 
 ALICE = UserKey("telegram", "1")
@@ -178,3 +179,33 @@ async def test_delete_inactive_removes_people_idle_in_every_pack(backend: Storag
     assert await backend.get_user(UserKey("telegram", "both"), "claude") is not None
     assert await backend.delete_inactive(T0) == 2
     assert await backend.get_user(UserKey("telegram", "both"), "gemini") is None
+
+
+# The person record: the pack they moved in last, and the "Check all my assistants" record -------------
+async def test_load_reads_the_person_and_the_row_of_the_pack_they_were_in_last(backend: Storage) -> None:
+    assert await backend.load(ALICE, None) == (Person(ALICE), None)
+    for pack in ("claude", "chatgpt", "gemini"):
+        await backend.save_step(state(pack=pack))
+    # No pointer yet: the default pack's row.
+    assert (await backend.load(ALICE, None, "gemini"))[1].pack == "gemini"
+    await backend.save_person(Person(ALICE, "chatgpt", '{"phase":"select","chosen":[],"index":0}', T0))
+    person, row = await backend.load(ALICE, None)
+    assert person == Person(ALICE, "chatgpt", '{"phase":"select","chosen":[],"index":0}', T0)
+    assert (row.pack, row.node, row.rev) == ("chatgpt", "plan", 1)
+    # A pack named by the event wins over the pointer; a pack without a row gives none.
+    assert (await backend.load(ALICE, "gemini"))[1].pack == "gemini"
+    assert (await backend.load(ALICE, "perplexity"))[1] is None
+    await backend.save_person(Person(ALICE, "gemini", None, T0 + timedelta(minutes=1)))
+    assert (await backend.get_person(ALICE)).last_pack == "gemini"
+
+
+async def test_forget_and_retention_erase_the_person_record_too(backend: Storage) -> None:
+    bob = UserKey("telegram", "2")
+    await backend.save_step(state())
+    await backend.save_person(Person(ALICE, "claude", None, T0))
+    await backend.forget_user(ALICE)
+    assert await backend.get_person(ALICE) is None and await backend.load(ALICE, None) == (Person(ALICE), None)
+    # Someone who only ever opened "Check all my assistants" has a record and no row: retention finds them.
+    await backend.save_person(Person(bob, None, '{"phase":"select","chosen":[],"index":0}', T0))
+    assert await backend.delete_inactive(T0 + timedelta(days=1)) == 1
+    assert await backend.get_person(bob) is None

@@ -83,6 +83,10 @@ def expected_labels(guide: Guide, node_id: str, has_history: bool, answers: dict
     else:
         labels = [o.label for o in node.options if o.when.allows(answers or {})]
     if isinstance(node, ResultNode):
+        actions = {o.action for o in node.options}
+        # The shipped deadlines have passed: no "Remind me" beyond the guide's own.
+        if "sources" not in actions:
+            labels.append(texts.SOURCES)  # every result and details screen lists its sources
         labels.append(texts.FOLLOW_CHANGES)  # `optout-bot run` has reminders, so every result offers alerts
         labels.append(share.SHARE)  # and a way to pass the guide on
     if has_history:

@@ -44,4 +44,4 @@ async def test_pick_two_walk_them_across_a_restart_and_read_the_summary(fake, st
     summary = await user.tap(texts.CHECK_ALL_SUMMARY)
     assert summary.text == ("Your check is done.\n\nTurned off (as you told me):\n\n• ChatGPT\n\n"
                             "Still to do (tap one for its steps):\n\n• Gemini")
-    assert summary.labels == ["Gemini"]
+    assert summary.labels == ["Gemini", texts.CHECK_ALL, texts.CONTINUE_WHERE]

@@ -87,8 +87,8 @@ async def test_a_walk_is_one_message_that_each_press_moves_on(fake: FakeBotAPI, 
     for label, shown in (("Help me decide", PLAN), ("Pro", "Do you use Claude Code?"), ("Yes", result)):
         assert await user.tap(label) is guide
         assert guide.text == after(label, shown)
-    assert guide.labels == ["I've turned it off", "Remind me", texts.FOLLOW_CHANGES, share.SHARE, texts.BACK,
-                            texts.START_OVER]
+    assert guide.labels == ["I've turned it off", "Remind me", texts.SOURCES, texts.FOLLOW_CHANGES, share.SHARE,
+                            texts.BACK, texts.START_OVER]
     done = "I've turned it off"
     thanks_text = f"{texts.THANKS_OFF}\n\n{texts.CHECK_BACK_ASK}".replace("**", "")
     thanks = await user.tap(done)
@@ -116,9 +116,10 @@ async def test_sources_are_links(fake: FakeBotAPI, bot: BotProcess) -> None:
     user = fake.user(3_000_002)
     await user.send("/sources")
     sources = await user.pop_message()
-    assert sources.links == [
-        ("Updates to Consumer Terms", "https://www.anthropic.com/news/updates-to-our-consumer-terms")
-    ]
+    # Each source with its address shown, as a link.
+    address = "https://www.anthropic.com/news/updates-to-our-consumer-terms"
+    assert f"Updates to Consumer Terms: {address}" in sources.text
+    assert sources.links == [(address, address)]
     assert sources.labels == [texts.CONTINUE_WHERE]
     home = await user.tap(texts.CONTINUE_WHERE)
     assert home is sources and home.text == HOME  # the sources made way for the step, in place

@@ -194,7 +194,9 @@ async def walk_pack(user: FakeUser, guide: Guide, path: Path_) -> None:
     if confirm is not None:
         thanks = await user.tap(confirm)
         assert thanks.text.startswith(f"✅ {confirm}\n\nThank you!")
-        assert thanks.labels == [share.SHARE, texts.START_OVER]  # check-backs are the Claude guide's
+        # Every pack offers check-backs once it's off, not only Claude's.
+        assert thanks.labels == [label for _, label in CHECK_BACK_OFFERS] + [share.SHARE, texts.START_OVER], guide.pack
+        assert "Shall I check back with you" in thanks.text
 
 
 async def test_every_other_pack_is_walked_from_its_deep_link(fake: FakeBotAPI, bot: BotProcess) -> None:

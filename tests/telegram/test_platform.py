@@ -12,7 +12,7 @@ from adapters.telegram import TelegramPlatform
 from adapters.telegram.handlers import SORRY
 from adapters.telegram.rate_limits import CHAT_BURST, RETRIES_429
 from bot.compose import build_services
-from bot.events import Button, Recipient, Reply
+from bot.events import Button, Message, Recipient
 from bot.metrics import ERRORS, UPDATES
 from bot.platform import Delivery, Outgoing
 from bot.settings import load_settings
@@ -41,7 +41,7 @@ async def platform(fake: FakeBotAPI, tmp_path_factory: pytest.TempPathFactory):
 async def test_a_reminder_is_delivered_as_html_with_its_buttons(fake: FakeBotAPI, platform: TelegramPlatform) -> None:
     assert platform.ready()
     user = fake.user(5_000_001)
-    reply = Reply("**Reminder:** check the setting <today> & tomorrow", buttons=((Button("Open the steps", "e:steps"),),))
+    reply = Message("**Reminder:** check the setting <today> & tomorrow", buttons=((Button("Open the steps", "e:steps"),),))
     assert await platform.send(Outgoing(Recipient("telegram", "user", str(user.id)), (reply,))) is Delivery.SENT
     message = await user.pop_message()
     assert message.text == "Reminder: check the setting <today> & tomorrow"
@@ -51,9 +51,9 @@ async def test_a_reminder_is_delivered_as_html_with_its_buttons(fake: FakeBotAPI
 async def test_blocked_and_unknown_chats_are_unreachable(fake: FakeBotAPI, platform: TelegramPlatform) -> None:
     user = fake.user(5_000_002)
     fake.blocked.add(user.id)
-    assert await platform.send(Outgoing(Recipient("telegram", "user", str(user.id)), (Reply("Hello"),))) is Delivery.UNREACHABLE
-    assert await platform.send(Outgoing(Recipient("telegram", "user", "5999999"), (Reply("Hello"),))) is Delivery.UNREACHABLE  # chat not found
-    assert await platform.send(Outgoing(Recipient("telegram", "channel", "12"), (Reply("Hello"),))) is Delivery.UNREACHABLE  # no channels here
+    assert await platform.send(Outgoing(Recipient("telegram", "user", str(user.id)), (Message("Hello"),))) is Delivery.UNREACHABLE
+    assert await platform.send(Outgoing(Recipient("telegram", "user", "5999999"), (Message("Hello"),))) is Delivery.UNREACHABLE  # chat not found
+    assert await platform.send(Outgoing(Recipient("telegram", "channel", "12"), (Message("Hello"),))) is Delivery.UNREACHABLE  # no channels here
     assert fake.sent_to(user.id) == []
 
 
@@ -63,11 +63,11 @@ async def test_a_network_error_that_outlasts_the_retries_is_a_failure(
     monkeypatch.setattr("adapters.telegram.sending.BACKOFF", 0.01)  # the waits themselves are not under test
     user = fake.user(5_000_003)
     fake.drop_next("sendMessage", times=4, chat_id=user.id)
-    assert await platform.send(Outgoing(Recipient("telegram", "user", str(user.id)), (Reply("Hello"),))) is Delivery.FAILED
+    assert await platform.send(Outgoing(Recipient("telegram", "user", str(user.id)), (Message("Hello"),))) is Delivery.FAILED
     assert fake.sent_to(user.id) == []
     # A passing failure is retried: one drop, then the message goes through exactly once.
     fake.drop_next("sendMessage", times=1, chat_id=user.id)
-    assert await platform.send(Outgoing(Recipient("telegram", "user", str(user.id)), (Reply("Hello"),))) is Delivery.SENT
+    assert await platform.send(Outgoing(Recipient("telegram", "user", str(user.id)), (Message("Hello"),))) is Delivery.SENT
     assert [m.text for m in fake.sent_to(user.id)] == ["Hello"]
 
 
@@ -77,7 +77,7 @@ async def test_a_flood_limit_on_a_reminder_is_waited_out_then_sent_once(
     user = fake.user(5_000_007)
     fake.fail_next("sendMessage", error_code=429, retry_after=1, chat_id=user.id)
     started = time.monotonic()
-    assert await platform.send(Outgoing(Recipient("telegram", "user", str(user.id)), (Reply("Hello"),))) is Delivery.SENT
+    assert await platform.send(Outgoing(Recipient("telegram", "user", str(user.id)), (Message("Hello"),))) is Delivery.SENT
     assert time.monotonic() - started >= 0.9  # Telegram's retry_after was honoured, not hammered
     assert [m.text for m in fake.sent_to(user.id)] == ["Hello"]
 
@@ -90,7 +90,7 @@ async def test_one_429_costs_exactly_one_more_attempt(fake: FakeBotAPI, platform
     # A reminder and a reply: the limiter waits out the 429 once; nothing above it retries it again.
     user = fake.user(5_000_008)
     fake.fail_next("sendMessage", error_code=429, retry_after=1, chat_id=user.id)
-    assert await platform.send(Outgoing(Recipient("telegram", "user", str(user.id)), (Reply("Hello"),))) is Delivery.SENT
+    assert await platform.send(Outgoing(Recipient("telegram", "user", str(user.id)), (Message("Hello"),))) is Delivery.SENT
     assert _sends_to(fake, user.id) == 2
     assert (await user.pop_message()).text == "Hello"
     fake.fail_next("sendMessage", error_code=429, retry_after=1, chat_id=user.id)
@@ -105,7 +105,7 @@ async def test_429s_that_outlast_the_limiter_fail_without_a_second_retry_layer(
 ) -> None:
     user = fake.user(5_000_009)
     fake.fail_next("sendMessage", error_code=429, retry_after=1, times=RETRIES_429 + 3, chat_id=user.id)
-    assert await platform.send(Outgoing(Recipient("telegram", "user", str(user.id)), (Reply("Hello"),))) is Delivery.FAILED
+    assert await platform.send(Outgoing(Recipient("telegram", "user", str(user.id)), (Message("Hello"),))) is Delivery.FAILED
     # The first try and the limiter's retries, each after its retry_after: 4 calls, not 16 (the scheduler
     # tries the still undelivered reminder again later).
     assert _sends_to(fake, user.id) == RETRIES_429 + 1
@@ -117,11 +117,11 @@ async def test_one_chat_gets_about_one_message_a_second(fake: FakeBotAPI, platfo
     other = fake.user(5_000_005)
     texts = [f"part {i}" for i in range(CHAT_BURST + 2)]
     started = time.monotonic()
-    assert await platform.send(Outgoing(Recipient("telegram", "user", str(user.id)), tuple(Reply(t) for t in texts))) is Delivery.SENT
+    assert await platform.send(Outgoing(Recipient("telegram", "user", str(user.id)), tuple(Message(t) for t in texts))) is Delivery.SENT
     assert time.monotonic() - started >= 1.8  # a short burst, then two waits of about a second
     # Other chats are not held up by that one.
     started = time.monotonic()
-    assert await platform.send(Outgoing(Recipient("telegram", "user", str(other.id)), (Reply("hi"),))) is Delivery.SENT
+    assert await platform.send(Outgoing(Recipient("telegram", "user", str(other.id)), (Message("hi"),))) is Delivery.SENT
     assert time.monotonic() - started < 0.5
     assert [m.text for m in fake.sent_to(user.id)] == texts
 

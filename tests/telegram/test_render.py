@@ -12,7 +12,7 @@ from adapters.telegram.render import (
     render_reply,
     toast,
 )
-from bot.events import Button, Reply
+from bot.events import Button, Edit, Message, Notice
 from tests.fakes.telegram_api import ApiError, parse_html
 
 
@@ -56,7 +56,7 @@ def test_lists_render_with_marks_and_numbers() -> None:
 
 def test_a_long_reply_is_split_at_paragraph_boundaries_with_the_keyboard_last() -> None:
     paragraphs = [f"Paragraph {i}: " + ("word " * 150).strip() + "." for i in range(12)]  # ~9,000 characters
-    reply = Reply("\n\n".join(paragraphs), buttons=((Button("Next", "n:1"),),))
+    reply = Message("\n\n".join(paragraphs), buttons=((Button("Next", "n:1"),),))
     parts = render_reply(reply)
     assert len(parts) == 3
     assert all(len(p.text) <= MESSAGE_LIMIT for p in parts)
@@ -70,15 +70,14 @@ def test_a_long_reply_is_split_at_paragraph_boundaries_with_the_keyboard_last() 
 def test_escaping_never_pushes_a_part_over_the_limit() -> None:
     # "&" grows to "&amp;" in HTML: splitting must measure the rendered text, not the source.
     para = "&" * 1500
-    parts = render_reply(Reply("\n\n".join([para] * 4)))
+    parts = render_reply(Message("\n\n".join([para] * 4)))
     assert all(len(p.text) <= MESSAGE_LIMIT for p in parts)
     assert "".join(visible(p.text) for p in parts).replace("\n", "") == "&" * 6000
 
 
 def test_an_answered_question_becomes_a_line_on_top_of_the_next_step() -> None:
     parts = compose([
-        Reply("Which plan do you use?", edit=True, chosen="Pro <& Max>"),
-        Reply("Do you use **Claude Code**?", buttons=((Button("Yes", "o:2:yes"),),)),
+        Edit("Pro <& Max>", "Do you use **Claude Code**?", ((Button("Yes", "o:2:yes"),),)),
     ])
     assert len(parts) == 1
     assert visible(parts[0].text) == "✅ Pro <& Max>\n\nDo you use Claude Code?"
@@ -88,14 +87,14 @@ def test_an_answered_question_becomes_a_line_on_top_of_the_next_step() -> None:
 
 def test_a_long_next_step_keeps_the_chosen_line_within_the_limit() -> None:
     paragraphs = [f"Paragraph {i}: " + ("word " * 150).strip() + "." for i in range(12)]
-    parts = compose([Reply("Q?", edit=True, chosen="Yes"), Reply("\n\n".join(paragraphs), buttons=((Button("Next", "n:1"),),))])
+    parts = compose([Edit("Yes", "\n\n".join(paragraphs), ((Button("Next", "n:1"),),))])
     assert all(len(p.text) <= MESSAGE_LIMIT for p in parts)
     assert parts[0].text.startswith("✅ <b>Yes</b>\n\nParagraph 0:")
     assert [p.markup is not None for p in parts] == [False] * (len(parts) - 1) + [True]
 
 
 def test_replies_without_an_answered_question_are_rendered_as_they_are() -> None:
-    notice, step = Reply("That button is old.", notice=True), Reply("Which plan?", buttons=((Button("Pro", "o:1:pro"),),))
+    notice, step = Notice("That button is old."), Message("Which plan?", buttons=((Button("Pro", "o:1:pro"),),))
     assert compose([notice, step]) == [*render_reply(notice), *render_reply(step)]
 
 
@@ -111,13 +110,13 @@ def test_keyboards_keep_data_opaque_and_make_link_buttons() -> None:
 
 
 def test_toasts_are_plain_and_short() -> None:
-    assert toast(Reply("**Stale** button <here>", notice=True)) == "Stale button <here>"
-    assert len(toast(Reply("x" * 500, notice=True))) == 200
+    assert toast(Notice("**Stale** button <here>")) == "Stale button <here>"
+    assert len(toast(Notice("x" * 500))) == 200
 
 
 def test_a_single_line_longer_than_a_message_is_cut_between_words() -> None:
     line = " ".join(["<word>"] * 1500)  # 10,499 characters, no line or paragraph break
-    parts = render_reply(Reply(line))
+    parts = render_reply(Message(line))
     assert len(parts) > 1
     assert all(len(p.text) <= MESSAGE_LIMIT for p in parts)
     words = " ".join(visible(p.text) for p in parts).split()  # cuts fall between words, as breaks

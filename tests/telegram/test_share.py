@@ -113,8 +113,8 @@ async def test_the_share_button_passes_the_guide_to_a_friend_who_opens_it_in_the
     assert home.text.startswith(german[:10]), home.text
     assert lang("de")._(texts.START_OVER) not in home.labels  # the guide's beginning
 
-    assert await counts(bot, "shared_start") >= 1
-    assert await counts(bot, "share_sent") >= 1  # chosen_inline_result, with inline feedback on
+    assert await counts(bot, "claude/shared_start") >= 1
+    assert await counts(bot, "claude/share_sent") >= 1  # chosen_inline_result, with inline feedback on
 
 
 async def test_a_shared_link_to_another_pack_opens_that_pack(fake: FakeBotAPI, bot: BotProcess) -> None:
