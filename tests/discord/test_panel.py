@@ -8,6 +8,8 @@ import asyncio
 import sqlite3
 from pathlib import Path
 
+import pytest
+
 from adapters.discord.handler import ADMIN_ONLY
 from adapters.discord.panel import PANEL_CANNOT, PANEL_POSTED, PANEL_REMOVED, PANEL_REPLACED
 from adapters.discord.render import render
@@ -15,8 +17,11 @@ from bot import texts
 from bot.guide import Guide, load_guide
 from bot.i18n import lang
 from bot.share import COPY_INTRO, PANEL_START, SHARE
-from tests.discord.conftest import GUIDE_PATH, BotProcess
+from tests.discord.conftest import GUIDE_PATH, BotProcess, serving_fake
 from tests.fakes.discord_api import FakeChannel, FakeDiscord
+
+# The module's fake Discord and bot (tests/discord/conftest.py), shared by the tests but the restart one.
+pytestmark = pytest.mark.asyncio(loop_scope="module")
 
 CHATGPT = load_guide(GUIDE_PATH.parent / "chatgpt.yaml")
 
@@ -44,6 +49,14 @@ async def test_an_admin_posts_a_panel_and_members_start_the_guide_from_it(
     fake: FakeDiscord, bot: BotProcess, guide: Guide
 ) -> None:
     fake.guild_locale = "de"  # the server's language: the panel is read by everyone in it
+    try:
+        await _post_press_replace_remove(fake, bot, guide)
+    finally:
+        fake.guild_locale = "en-US"
+        fake.read_only.clear()
+
+
+async def _post_press_replace_remove(fake: FakeDiscord, bot: BotProcess, guide: Guide) -> None:
     admin, member, other = fake.member(4001, admin=True), fake.member(4002, locale="fr"), fake.member(4003)
     news = FakeChannel(fake.news_channel_id, "news")
     await admin.slash("optout-admin panel", channel=news)
@@ -89,33 +102,38 @@ async def test_an_admin_posts_a_panel_and_members_start_the_guide_from_it(
     assert fake.violations == []
 
 
-async def test_a_panel_keeps_working_after_a_restart(fake: FakeDiscord, tmp_path: Path, guide: Guide) -> None:
-    first = await BotProcess(fake, tmp_path / "optout.db", tmp_path / "bot.log").start()
-    admin, member = fake.member(4101, admin=True), fake.member(4102)
-    await admin.slash("optout-admin panel", channel=FakeChannel(fake.news_channel_id, "news"))
-    panel = await admin.pop_message()
-    assert await first.stop() == 0
-    second = await BotProcess(fake, tmp_path / "optout.db", tmp_path / "bot.log").start()
-    try:
-        await member.pop_message()  # the panel, as the member saw it posted
-        await member.press(PANEL_START, panel)
-        shown = await member.pop_message()
-        assert shown.ephemeral and shown.content.startswith(opening(guide)[:10])
-    finally:
-        assert await second.stop() == 0
-    assert fake.violations == []
+async def test_a_panel_keeps_working_after_a_restart(tmp_path: Path, guide: Guide) -> None:
+    # A fake and processes of its own: the bot is stopped and started again.
+    async with serving_fake() as fake:
+        first = await BotProcess(fake, tmp_path / "optout.db", tmp_path / "bot.log").start()
+        admin, member = fake.member(4101, admin=True), fake.member(4102)
+        await admin.slash("optout-admin panel", channel=FakeChannel(fake.news_channel_id, "news"))
+        panel = await admin.pop_message()
+        assert await first.stop() == 0
+        second = await BotProcess(fake, tmp_path / "optout.db", tmp_path / "bot.log").start()
+        try:
+            await member.pop_message()  # the panel, as the member saw it posted
+            await member.press(PANEL_START, panel)
+            shown = await member.pop_message()
+            assert shown.ephemeral and shown.content.startswith(opening(guide)[:10])
+        finally:
+            assert await second.stop() == 0
+        assert fake.violations == []
 
 
 async def test_a_member_without_manage_server_cannot_post_a_panel(fake: FakeDiscord, bot: BotProcess) -> None:
     member = fake.member(4201, admin=False)
+    before = set(fake.messages)
     interaction = await member.slash("optout-admin panel", channel=FakeChannel(fake.news_channel_id, "news"))
     reply = await member.pop_message()
     assert interaction.ack_type == 4 and reply.ephemeral and reply.content == ADMIN_ONLY
-    assert all(m.visible_to == member.id for m in fake.messages.values()), "nothing was posted in the channel"
+    new = [m for i, m in fake.messages.items() if i not in before]
+    assert new and all(m.visible_to == member.id for m in new), "nothing was posted in the channel"
 
 
 async def test_share_gives_a_message_to_copy_and_posts_nothing(fake: FakeDiscord, bot: BotProcess) -> None:
     member = fake.member(4301)
+    before = set(fake.messages)
     await member.slash("optout start", assistant="chatgpt")
     await member.pop_message()
     await member.slash("optout steps")  # in the guide used last: ChatGPT's
@@ -130,6 +148,7 @@ async def test_share_gives_a_message_to_copy_and_posts_nothing(fake: FakeDiscord
     # No panel in this server: the link that adds the bot to a server.
     assert f"https://discord.com/oauth2/authorize?client_id={fake.app_id}" in copy.content
     assert str(member.id) not in copy.content
-    assert all(m.visible_to == member.id for m in fake.messages.values()), "nothing was posted for the member"
+    new = [m for i, m in fake.messages.items() if i not in before]
+    assert all(m.visible_to == member.id for m in new), "nothing was posted for the member"
     assert await counted(bot, "%share_sent", {"chatgpt/share_sent": 1}) == {"chatgpt/share_sent": 1}
     assert texts.START_OVER in steps.labels()
