@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bot import button_data as data
+from bot import share
 from bot.events import Command, Event, Press, Start, Text
 
 
@@ -62,6 +63,8 @@ def parse(event: Event, packs: dict[str, object], default: str, entries: dict[st
     if isinstance(event, Start) or (isinstance(event, Command) and event.name.lower() == "start"):
         if entry in packs and entry not in entries:
             return Action(START, entry)  # a deep link to another pack: /start chatgpt
+        if shared := share.shared_pack(entry, list(packs)):
+            return Action(START, shared, share.SHARED_ENTRY)  # a link someone shared: /start s-chatgpt
         return Action(START, default, entry or "")
     assert isinstance(event, Command), f"not an engine event: {event!r}"  # a programming error in an adapter
     return Action(command_route(event.name.lower()), None, (event.arg or "").strip())

@@ -6,7 +6,7 @@ id) and hand it back unchanged in a ``Press``. At most ``BUTTON_DATA_MAX`` bytes
     o:STEP:OPTION   choose OPTION of the node shown at STEP      n:STEP   Continue (info node)
     b:STEP          Back from the node shown at STEP              s        Start over
     e:ENTRY         open a guide entry point (never stale)        c        show the current step again
-    r:OFFER         schedule the reminder OFFER                   x:ACTION a global action (stop, remind, done, alerts, sources)
+    r:OFFER         schedule the reminder OFFER                   x:ACTION a global action (stop, remind, done, alerts, sources, share)
     f:yes / f:no    answer the erase-my-data confirmation         l:LANG   speak LANG from now on (/language)
     a:open / a:+PACK / a:go / a:next   "Check all my assistants": open the list, toggle a pack, Continue, Next
 
@@ -30,8 +30,9 @@ UNSTEPPED = frozenset({ENTRY, OFFER, ACTION, FORGET, LANGUAGE, CHECK_ALL})
 # "Check all my assistants" (never pack-qualified: it spans the packs). "+PACK" toggles a pack.
 CHECK_ALL_OPEN, CHECK_ALL_GO, CHECK_ALL_NEXT = "open", "go", "next"
 
-# alerts: follow the pack's change alerts; sources: list the pack's sources.
-STOP, REMIND, DONE, ALERTS, SOURCES = "stop", "remind", "done", "alerts", "sources"
+# alerts: follow the pack's change alerts; sources: list the pack's sources; share: a share button pressed
+# where the platform cannot share.
+STOP, REMIND, DONE, ALERTS, SOURCES, SHARE = "stop", "remind", "done", "alerts", "sources", "share"
 
 _PACK = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")
 

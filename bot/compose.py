@@ -26,6 +26,7 @@ from bot.reminders.scheduler import MAX_IN_FLIGHT, Scheduler
 from bot.reminders.service import ReminderService
 from bot.retention import RetentionSweeper
 from bot.settings import Settings
+from bot.share import Sharing
 from bot.storage import Storage, open_backend
 from bot.watch.daily import daily_watch
 
@@ -51,6 +52,7 @@ class Services:
     clock: Clock
     engine: Engine
     reminders: ReminderService
+    sharing: Sharing | None = None
 
 
 def load_checked_guide(settings: Settings) -> Guide:
@@ -109,7 +111,9 @@ async def build_services(settings: Settings, clock: Clock | None = None) -> Serv
     hints = platform_hints(settings)
     reminders = ReminderService(storage, storage, packs, clock, hints=hints)
     engine = Engine(packs, storage, clock, reminders=reminders, retention_days=settings.retention_days, hints=hints)
-    return Services(settings=settings, guide=guide, storage=storage, clock=clock, engine=engine, reminders=reminders)
+    sharing = Sharing(packs, storage, clock)
+    return Services(settings=settings, guide=guide, storage=storage, clock=clock, engine=engine, reminders=reminders,
+                    sharing=sharing)
 
 
 def terminal_engine(services: Services) -> Engine:
@@ -134,12 +138,14 @@ def create_platforms(services: Services) -> list[Platform]:
         bot_id = settings.telegram_bot_token.get_secret_value().split(":", 1)[0]
         budget = SharedBudget(services.storage, f"telegram:{bot_id}", settings.instance_name)
         platforms.append(TelegramPlatform(settings, services.engine, services.reminders, unprompted_in_flight=MAX_IN_FLIGHT,
-                                          updates=services.storage, clock=services.clock, budget=budget))
+                                          updates=services.storage, clock=services.clock, budget=budget,
+                                          sharing=services.sharing))
     if settings.discord_bot_token:
         from adapters.discord import DiscordPlatform
 
         platforms.append(
-            DiscordPlatform(settings, services.engine, services.reminders, services.storage, services.clock)
+            DiscordPlatform(settings, services.engine, services.reminders, services.storage, services.clock,
+                            sharing=services.sharing)
         )
     if settings.web_port:
         platforms.append(web_platform(services, platforms))

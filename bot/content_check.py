@@ -9,7 +9,7 @@ from datetime import date
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from bot import button_data
+from bot import button_data, share
 from bot.button_data import BUTTON_DATA_MAX
 from bot.content_facts import check_facts, fact_sheets, pack_warnings, read_sheet
 from bot.guide import (
@@ -136,6 +136,11 @@ def check_guide(guide: Guide, path: Path | str = "guide") -> list[str]:
     for field, entry in (("steps_entry", guide.steps_entry), ("troubleshoot_entry", guide.troubleshoot_entry)):
         if entry is not None and entry not in guide.entries:
             problem(field, f"names {entry!r}, which is not one of the guide's entries")
+    # What passes the pack on (bot/share.py): its deep link must be one Telegram accepts, and the share
+    # texts must speak every language the pack does.
+    if not re.fullmatch(r"[A-Za-z0-9_-]{1,64}", share.payload(guide.pack)):
+        problem("pack", f"too long for a shared deep link ({share.payload(guide.pack)!r} exceeds 64 characters)")
+    problems += [f"{path}: share: no translation of {line}" for line in share.untranslated(guide)]
     for source in guide.sources:
         if source.kind is None:
             problem(f"sources.{source.id}", "say 'kind: vendor' (the vendor's own page, or a mirror of it) or 'kind: press'")

@@ -84,6 +84,9 @@ class Button:
     label: str
     data: str
     url: str | None = None  # a link button; ``data`` is then ignored
+    # A share button passes this pack's guide on, each platform its own way (Telegram: its chat picker
+    # and a card; Discord: a message to copy). Where a platform has no such way, a press sends ``data``.
+    share: str | None = None
 
 
 Rows = tuple[tuple[Button, ...], ...]

@@ -85,6 +85,9 @@ class Settings(BaseSettings):
     # Seconds a reminder being sent stays claimed by this instance (renewed while it sends): how soon
     # the reminders a crashed instance had claimed go out from a restarted or another instance.
     reminder_lease_seconds: float = Field(10.0, ge=1, le=600)
+    # Telegram's inline feedback (@BotFather /setinlinefeedback): when on, a share card is counted when
+    # it is sent (chosen_inline_result); when off, when the bot answers the share button's query.
+    telegram_inline_feedback: bool = False
 
     # The web chat (adapters/web): served when WEB_PORT is set, with or without the tokens above.
     web_port: int | None = Field(None, ge=1, le=65535)

@@ -1,5 +1,5 @@
 """``optout-bot stats``: the anonymous funnel per platform, from daily counters that hold no user ids,
-then per guide pack: starts, results, "turned it off" confirmations and today's alert subscribers.
+then per guide pack: starts, results, "turned it off" confirmations, shares and today's alert subscribers.
 
 Every pack's counters are stored as ``PACK/counter`` (bot/engine.py). Counters without a prefix were
 written before that was so, by the default pack, and are read as its own; ``reminder_sent`` is counted
@@ -46,7 +46,11 @@ def date_range(since: str | None, until: str | None, today: date) -> tuple[date,
 
 
 # The per-pack table: (column, the counter it sums).
-PACK_COLUMNS = (("started", "started"), ("results", "got_steps"), ("turned_off", "confirmed_off"))
+PACK_COLUMNS = (("started", "started"), ("results", "got_steps"), ("turned_off", "confirmed_off"),
+                # Passing guides on (bot/share.py): share buttons shown, cards or texts sent, starts from a
+                # shared link, presses on a Discord Start panel.
+                ("shares_offered", "share_offered"), ("shares_sent", "share_sent"), ("shared_starts", "shared_start"),
+                ("panel_presses", "panel_press"))
 
 
 def _question_order(settings: Settings) -> list[str]:

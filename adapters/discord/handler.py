@@ -1,22 +1,32 @@
-"""Answering interactions: run the engine, then reply within Discord's 3 seconds or defer and follow up."""
+"""Answering interactions: run the engine, then reply within Discord's 3 seconds or defer and follow up.
+
+The guide's buttons live here too, as discord.py DynamicItems, beside the handler their presses are
+dispatched to: the custom id carries all a press needs. ``oo:<user id>:<data>`` is a button of one
+member's conversation; ``oa:<data>`` is the button under a channel announcement, which anyone may
+press. Because the custom id holds everything, a button keeps working after a restart without any
+per-message ``add_view`` bookkeeping.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Protocol
 
 import discord
 
-from adapters.discord.buttons import build_view
-from adapters.discord.render import Message, compose
-from bot.events import Event, Press, UserKey
-from bot.i18n import N_, choose_language, lang
+from adapters.discord.render import Message, Rows, compose, label, render
+from bot.button_data import BUTTON_DATA_MAX
+from bot.events import Event, Press, Start, UserKey
+from bot.i18n import N_, Lang, choose_language, lang
 from bot.metrics import ERRORS, UPDATES
+from bot.share import COPY_INTRO, SENT
 
 if TYPE_CHECKING:
     from bot.engine import Engine
+    from bot.share import Sharing
 
 log = logging.getLogger(__name__)
 
@@ -32,20 +42,50 @@ ADMIN_ONLY = N_("Only members with the **Manage Server** permission can change t
 SERVER_ONLY = N_("This command works in a server, not in direct messages.")
 
 
+CUSTOM_ID_LIMIT = 100  # Discord's limit; discord.py does not check it
+
+
 def user_key(user: discord.abc.User) -> UserKey:
     return UserKey("discord", str(user.id))
 
 
+def in_their_language(interaction: discord.Interaction) -> Lang:
+    # The client's language is enough for fixed notices; a /language choice lives in the engine.
+    return lang(choose_language(interaction.locale.value))
+
+
 def _in_their_language(interaction: discord.Interaction, text: str) -> str:
-    # The client's language is enough for these fixed notices; a /language choice lives in the engine.
-    return lang(choose_language(interaction.locale.value))._(text)
+    return in_their_language(interaction)._(text)
+
+
+class ShareLinks(Protocol):
+    """Where a shared guide can be found in a server: its Start panel (adapters/discord/panel.py)."""
+
+    async def link(self, guild_id: int | None) -> str | None: ...
+
+
+class HandlingClient(Protocol):
+    """What a button's callback needs of the client that received the press (OptoutClient is one).
+
+    A protocol rather than the client class: the client's module imports this one, and a type hint
+    alone must not close an import circle.
+    """
+
+    handler: InteractionHandler
+
+
+def _handler(interaction: discord.Interaction[Any]) -> InteractionHandler:
+    client: HandlingClient = interaction.client
+    return client.handler
 
 
 class InteractionHandler:
     """Turns slash commands and button presses into engine events and shows the replies."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, sharing: Sharing | None = None) -> None:
         self.engine = engine
+        self.sharing = sharing
+        self.links: ShareLinks | None = None  # the Start panels, once the platform has built them
         self._inflight: set[asyncio.Task[object]] = set()
 
     def assistants(self) -> list[tuple[str, str]]:
@@ -69,6 +109,25 @@ class InteractionHandler:
     async def announcement_press(self, interaction: discord.Interaction, data: str) -> None:
         """Open the guide privately for whoever pressed an announcement's button."""
         await self._answer(interaction, self._engine_messages(interaction, Press(data)), in_place=False, private=True)
+
+    async def open_privately(self, interaction: discord.Interaction, pack: str) -> None:
+        """Open a pack's guide at its start for whoever pressed (a Start panel), privately."""
+        await self._answer(interaction, self._engine_messages(interaction, Start(pack)), in_place=False, private=True)
+
+    async def share(self, interaction: discord.Interaction, pack: str) -> None:
+        """Give the member a message to send a friend themselves: a bot cannot post in a member's name."""
+        if self.sharing is None or pack not in self.sharing.packs:
+            await self.unknown_button(interaction)
+            return
+        t = in_their_language(interaction)
+        link = await self.links.link(interaction.guild_id) if self.links is not None else None
+        # No panel here (or a DM): the link that adds the bot to a server, where anyone can then start it.
+        link = link or f"https://discord.com/oauth2/authorize?client_id={interaction.client.application_id}" \
+                       "&scope=bot+applications.commands"
+        card = self.sharing.card(pack, t)
+        text = f"{render(t._(COPY_INTRO))}\n> {render(card.text)} {link}"
+        await self.sharing.count("discord", pack, SENT)
+        await self._explain_rendered(interaction, text)
 
     async def unknown_button(self, interaction: discord.Interaction) -> None:
         """Explain that a button is not one the bot knows (stale format or forged)."""
@@ -104,8 +163,11 @@ class InteractionHandler:
         return compose(outcome)
 
     async def _explain(self, interaction: discord.Interaction, text: str) -> None:
+        await self._explain_rendered(interaction, _in_their_language(interaction, text))
+
+    async def _explain_rendered(self, interaction: discord.Interaction, content: str) -> None:
         try:
-            await interaction.response.send_message(_in_their_language(interaction, text), ephemeral=True)
+            await interaction.response.send_message(content, ephemeral=True)
         except discord.HTTPException as exc:
             log.warning("could not answer an interaction: %s", _why(exc))
 
@@ -187,3 +249,85 @@ def _with(view: discord.ui.View | None) -> dict[str, discord.ui.View]:
 
 def _why(exc: discord.HTTPException) -> str:
     return f"{exc.status} (code {exc.code}) {exc.text[:200]}"
+
+
+# The buttons ---------------------------------------------------------------------------------------
+class GuideButton(discord.ui.DynamicItem[discord.ui.Button], template=rf"oo:(?P<owner>[0-9]{{1,20}}):(?P<data>.{{1,{BUTTON_DATA_MAX}}})"):
+    """A button in one member's conversation with the guide."""
+
+    def __init__(self, owner: int, data: str, text: str = "…", style: discord.ButtonStyle = discord.ButtonStyle.primary):
+        super().__init__(discord.ui.Button(label=label(text), style=style, custom_id=f"oo:{owner}:{data}"))
+        self.owner = owner
+        self.data = data
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction, item: discord.ui.Button, match: re.Match[str], /
+    ) -> GuideButton:
+        return cls(int(match["owner"]), match["data"], item.label or "…", item.style)
+
+    async def callback(self, interaction: discord.Interaction[Any]) -> Any:
+        """Hand the press to the conversation it belongs to."""
+        await _handler(interaction).press(interaction, self.owner, self.data)
+
+
+class AnnouncementButton(discord.ui.DynamicItem[discord.ui.Button], template=rf"oa:(?P<data>.{{1,{BUTTON_DATA_MAX}}})"):
+    """The button under a channel announcement: opens the guide for whoever presses it."""
+
+    def __init__(self, data: str, text: str = "…", style: discord.ButtonStyle = discord.ButtonStyle.primary):
+        super().__init__(discord.ui.Button(label=label(text), style=style, custom_id=f"oa:{data}"))
+        self.data = data
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction, item: discord.ui.Button, match: re.Match[str], /
+    ) -> AnnouncementButton:
+        return cls(match["data"], item.label or "…", item.style)
+
+    async def callback(self, interaction: discord.Interaction[Any]) -> Any:
+        """Open the guide for the member who pressed, privately."""
+        await _handler(interaction).announcement_press(interaction, self.data)
+
+
+class ShareButton(discord.ui.DynamicItem[discord.ui.Button], template=r"os:(?P<pack>[a-z0-9][a-z0-9_-]{0,31})"):
+    """"📣 Share": answers with a message to copy; it posts nothing, so anyone may press it."""
+
+    def __init__(self, pack: str, text: str = "…") -> None:
+        super().__init__(discord.ui.Button(label=label(text), style=discord.ButtonStyle.secondary, custom_id=f"os:{pack}"))
+        self.pack = pack
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction, item: discord.ui.Button, match: re.Match[str], /
+    ) -> ShareButton:
+        return cls(match["pack"], item.label or "…")
+
+    async def callback(self, interaction: discord.Interaction[Any]) -> Any:
+        await _handler(interaction).share(interaction, self.pack)
+
+
+BUTTONS = (GuideButton, AnnouncementButton, ShareButton)
+
+
+def build_view(rows: Rows, owner: int | None) -> discord.ui.View | None:
+    """Build the buttons of one message: a member's (``owner``) or an announcement's (None)."""
+    if not rows:
+        return None
+    # timeout=None: a view that times out unregisters its DynamicItem classes from the client.
+    view = discord.ui.View(timeout=None)
+    for row_number, row in enumerate(rows):
+        for button in row:
+            if button.url:
+                view.add_item(discord.ui.Button(label=label(button.label), url=button.url, row=row_number))
+            elif button.share:
+                view.add_item(_on_row(ShareButton(button.share, button.label), row_number))
+            elif owner is None:
+                view.add_item(_on_row(AnnouncementButton(button.data, button.label), row_number))
+            else:
+                view.add_item(_on_row(GuideButton(owner, button.data, button.label), row_number))
+    return view
+
+
+def _on_row(item: discord.ui.DynamicItem[discord.ui.Button], row: int) -> discord.ui.DynamicItem[discord.ui.Button]:
+    item.row = row
+    return item

@@ -17,10 +17,11 @@ from discord import app_commands
 from discord.gateway import DiscordWebSocket
 
 from adapters.discord import log_privacy
-from adapters.discord.buttons import DYNAMIC_ITEMS, build_view, matches_template
 from adapters.discord.command_sync import sync_if_changed
 from adapters.discord.commands import command_groups
-from adapters.discord.handler import InteractionHandler
+from adapters.discord.handler import BUTTONS, InteractionHandler, build_view
+from adapters.discord.panel import BUTTONS as PANEL_BUTTONS
+from adapters.discord.panel import Panels, panel_command
 from adapters.discord.render import compose
 from adapters.discord.translator import CatalogTranslator
 from bot import button_data
@@ -33,6 +34,7 @@ if TYPE_CHECKING:
     from bot.engine import Engine
     from bot.reminders.service import ReminderService
     from bot.settings import Settings
+    from bot.share import Sharing
     from bot.storage.base import Storage
 
 log = logging.getLogger(__name__)
@@ -44,6 +46,11 @@ DRAIN_TIMEOUT = 3.0  # seconds for the steps in flight at shutdown (the app allo
 START_GUIDE = N_("Open the guide")
 
 VOICE_WARNING = "voice will NOT be supported"
+DYNAMIC_ITEMS = (*BUTTONS, *PANEL_BUTTONS)
+
+
+def matches_template(custom_id: str) -> bool:
+    return any(item.__discord_ui_compiled_template__.fullmatch(custom_id) for item in DYNAMIC_ITEMS)
 
 
 def _not_about_voice(record: logging.LogRecord) -> bool:
@@ -58,7 +65,7 @@ class OptoutClient(discord.Client):
 
     def __init__(
         self, handler: InteractionHandler, groups: list[app_commands.Group], meta: Storage, guild_id: int | None,
-        **shards: object,
+        panels: Panels | None = None, **shards: object,
     ) -> None:
         # Slash commands and buttons arrive as interactions, which need no privileged intent; the
         # guilds intent keeps channels known for announcements.
@@ -68,6 +75,7 @@ class OptoutClient(discord.Client):
         log_privacy.install()
         super().__init__(intents=intents, **shards)
         self.handler = handler
+        self.panels = panels  # the Start panels' button reaches them here (panel.PanelClient)
         self._groups = groups
         self._meta = meta
         self._guild_id = guild_id
@@ -137,24 +145,31 @@ class DiscordPlatform:
     name = "discord"
 
     def __init__(
-        self, settings: Settings, engine: Engine, reminders: ReminderService, meta: Storage, clock: Clock
+        self, settings: Settings, engine: Engine, reminders: ReminderService, meta: Storage, clock: Clock,
+        sharing: Sharing | None = None,
     ) -> None:
-        """Take the settings, the engine, the reminder service, where to keep the commands' hash, the clock."""
+        """Take the settings, the engine, the reminder service, where to keep the commands' hash and the
+        Start panels, the clock, and the share cards and their counters."""
         if settings.discord_bot_token is None:
             raise PlatformError("DISCORD_BOT_TOKEN: not set")
         self._token = settings.discord_bot_token
         self._base = settings.discord_api_base_url.rstrip("/") if settings.discord_api_base_url else None
         self._library_defaults: tuple[str, yarl.URL] | None = None
-        self.handler = InteractionHandler(engine)
+        self.handler = InteractionHandler(engine, sharing)
+        panels = Panels(self.handler, sharing, meta) if sharing is not None else None
+        self.handler.links = panels
         groups = command_groups(self.handler, reminders, clock)
+        if panels is not None:
+            admin = next(g for g in groups if g.name == "optout-admin")
+            admin.add_command(panel_command(self.handler, panels))
         if settings.discord_shard_count:
             self.client: OptoutClient = ShardedOptoutClient(
-                self.handler, groups, meta, settings.discord_guild_id, shard_count=settings.discord_shard_count,
+                self.handler, groups, meta, settings.discord_guild_id, panels, shard_count=settings.discord_shard_count,
                 shard_ids=list(settings.discord_shard_ids) if settings.discord_shard_ids else None,
                 guild_ready_timeout=settings.discord_guild_ready_timeout,
             )
         else:
-            self.client = OptoutClient(self.handler, groups, meta, settings.discord_guild_id,
+            self.client = OptoutClient(self.handler, groups, meta, settings.discord_guild_id, panels,
                                        guild_ready_timeout=settings.discord_guild_ready_timeout)
         self._dm_limiter = AsyncLimiter(settings.discord_dm_per_second, 1.0)
         # Targets known to refuse messages: asking again would only add to Discord's invalid-request

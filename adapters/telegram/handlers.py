@@ -22,6 +22,7 @@ from telegram.ext import (
     filters,
 )
 
+from adapters.telegram.inline import without_inline_mode
 from adapters.telegram.render import compose, toast
 from adapters.telegram.sending import edit_into, send_part, with_retries
 from bot import commands
@@ -78,6 +79,8 @@ class TelegramHandlers:
     def __init__(self, engine: Engine, reminders: ReminderService) -> None:
         self.engine = engine
         self.reminders = reminders
+        # Set from getMe at start: without inline mode, share buttons become t.me/share/url links.
+        self.inline_mode = True
         # The engine serialises a user's steps but not the sending of their replies; without this, two
         # quick presses could interleave their messages.
         self._locks: KeyedLocks[int] = KeyedLocks()
@@ -211,7 +214,8 @@ class TelegramHandlers:
         pressed: Message | None, alongside: Awaitable[None] | None = None,
     ) -> None:
         """Show the outcome: a press turns the pressed message into the next step, anything else is sent anew."""
-        messages = compose(outcome.replies)
+        replies = outcome.replies if self.inline_mode else without_inline_mode(outcome.replies, context.bot.username)
+        messages = compose(replies)
         try:
             # A press costs one message, not two: every message sent or edited counts against
             # Telegram's 30 a second, and an edit plus a send per step capped a rush at 15 steps a

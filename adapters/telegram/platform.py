@@ -23,6 +23,7 @@ from telegram.ext import Application, ApplicationBuilder, ApplicationHandlerStop
 from adapters.telegram import log_privacy
 from adapters.telegram.fairness import PerPersonUpdates
 from adapters.telegram.handlers import TelegramHandlers
+from adapters.telegram.inline import InlineSharing
 from adapters.telegram.rate_limits import PriorityRateLimiter
 from adapters.telegram.send_transport import AiohttpRequest
 from adapters.telegram.sending import UnpromptedBot, send_unprompted
@@ -37,11 +38,12 @@ if TYPE_CHECKING:
     from bot.engine import Engine
     from bot.reminders.service import ReminderService
     from bot.settings import Settings
+    from bot.share import Sharing
     from bot.storage.base import Coordination
 
 log = logging.getLogger(__name__)
 
-ALLOWED_UPDATES = ["message", "callback_query", "my_chat_member"]
+ALLOWED_UPDATES = ["message", "callback_query", "my_chat_member", "inline_query", "chosen_inline_result"]
 # Updates of different users in flight at once, at most one per person (fairness.py keeps each person's
 # in their own queue, in order),
 # and HTTP connections to the Bot API. httpcore scans its pool and its queue of waiting requests on
@@ -73,12 +75,14 @@ class TelegramPlatform:
 
     def __init__(self, settings: Settings, engine: Engine, reminders: ReminderService, *, unprompted_in_flight: int,
                  updates: Coordination | None = None, clock: Clock | None = None,
-                 budget: SharedBudget | None = None) -> None:
+                 budget: SharedBudget | None = None, sharing: Sharing | None = None) -> None:
         """``updates`` (with ``clock``): where instances sharing a database claim webhook updates, so each is handled once.
 
         ``budget``: this instance's share of the bot's 30 messages a second, when instances share the token.
+        ``sharing``: the share cards and their counters (inline mode).
         """
         self.settings = settings
+        self._sharing = sharing
         self._updates = updates
         self._clock = clock
         self._failure: asyncio.Future[str] | None = None
@@ -123,7 +127,10 @@ class TelegramPlatform:
         if settings.telegram_webhook_url and self._updates is not None:
             # Before every other handler (group -1): a repeated update stops here.
             app.add_handler(TypeHandler(Update, self._once), group=-1)
-        TelegramHandlers(self.engine, self.reminders).install(app)
+        handlers = TelegramHandlers(self.engine, self.reminders)
+        handlers.install(app)
+        if self._sharing is not None:
+            InlineSharing(self._sharing, feedback=settings.telegram_inline_feedback).install(app)
         self._failure = asyncio.get_running_loop().create_future()
         self._app = app
         transport = AiohttpRequest(settings.telegram_api_base_url, self._send_connections, token)
@@ -149,6 +156,10 @@ class TelegramPlatform:
                 f"TELEGRAM_BOT_TOKEN: could not be checked: the Bot API at {self._api_host()} did not answer "
                 f"({self._redact(str(exc))}); check the network or TELEGRAM_API_BASE_URL"
             ) from None
+        handlers.inline_mode = bool(app.bot.supports_inline_queries)
+        if not handlers.inline_mode:
+            log.warning("telegram: inline mode is off for @%s, so the share button falls back to a t.me/share/url link;"
+                        " turn it on with @BotFather (/setinline) for share cards", app.bot.username)
         try:
             await self._set_menu(app)
             if settings.telegram_webhook_url:

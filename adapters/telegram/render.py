@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, SwitchInlineQueryChosenChat
 
 from bot.events import Button, Edit, Message, Notice, Reply
 from bot.markup import Block, ListBlock, Paragraph, PlainRenderer, Renderer, parse, split_message
@@ -48,19 +48,21 @@ _PLAIN = PlainRenderer()
 
 @lru_cache(maxsize=1024)
 def keyboard(rows: tuple[tuple[Button, ...], ...]) -> InlineKeyboardMarkup | None:
-    """Build the inline keyboard: callback buttons carry the engine's opaque data, link buttons a URL."""
+    """Build the inline keyboard: callback buttons carry the engine's opaque data, link buttons a URL,
+    share buttons open Telegram's chat picker with the pack as the inline query (adapters/telegram/inline.py)."""
     if not rows:
         return None
-    return InlineKeyboardMarkup(
-        [
-            [
-                InlineKeyboardButton(b.label, url=b.url) if b.url else InlineKeyboardButton(b.label, callback_data=b.data)
-                for b in row
-            ]
-            for row in rows
-            if row
-        ]
-    )
+    return InlineKeyboardMarkup([[_button(b) for b in row] for row in rows if row])
+
+
+def _button(b: Button) -> InlineKeyboardButton:
+    if b.url:
+        return InlineKeyboardButton(b.label, url=b.url)
+    if b.share:
+        # Any chat but one with another bot: a card is for a person.
+        chats = SwitchInlineQueryChosenChat(b.share, allow_user_chats=True, allow_group_chats=True, allow_channel_chats=True)
+        return InlineKeyboardButton(b.label, switch_inline_query_chosen_chat=chats)
+    return InlineKeyboardButton(b.label, callback_data=b.data)
 
 
 # Cached: the same steps are shown to every user (the shipped guide has under a hundred distinct

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot import button_data as data
-from bot import texts
+from bot import share, texts
 from bot.actions import Action
 from bot.conversation.check_all_record import tour_row
 from bot.conversation.packs import visible
@@ -57,11 +57,16 @@ def result_rows(state: UserState, turn: Turn) -> list[tuple[Button, ...]]:
         rows.append((button(turn, texts.REMIND_ME, data.action(data.REMIND, turn.q())),))
     if "sources" not in actions:
         rows.append((button(turn, texts.SOURCES, data.action(data.SOURCES, turn.q())),))
-    if turn.planner is not None:
-        rows.append((button(turn, texts.FOLLOW_CHANGES, data.action(data.ALERTS, turn.q())),))
+    follow = (button(turn, texts.FOLLOW_CHANGES, data.action(data.ALERTS, turn.q())),) if turn.planner else ()
+    rows.append((*follow, share_button(turn)))
     if (touring := tour_row(turn)) is not None:
         rows.append(touring)
     return rows
+
+
+def share_button(turn: Turn) -> Button:
+    """Passing the pack on: each platform renders it its own way (bot.events.Button.share)."""
+    return Button(turn.t._(share.SHARE), data.action(data.SHARE, turn.q()), share=turn.pack.pack)
 
 
 def again(state: UserState, turn: Turn, why: str) -> Result:
@@ -84,7 +89,7 @@ def move(state: UserState, turn: Turn, node_id: str, *, remember: bool = True) -
         # Once per arrival from the questions: "More details" or "I couldn't find it" on a result
         # lead to other results, and must not count the same person twice.
         came_from = state.history[-1][0] if remember and state.history else None
-        return () if isinstance(nodes.get(came_from or ""), ResultNode) else ("got_steps",)
+        return () if isinstance(nodes.get(came_from or ""), ResultNode) else ("got_steps", share.OFFERED)
     if isinstance(node, QuestionNode) and node_id != turn.pack.guide.start:
         return (f"reached:{node_id}",)
     return ()
@@ -98,6 +103,9 @@ def restart(state: UserState, turn: Turn, node_id: str | None = None) -> tuple[s
 
 def open_entry(state: UserState, turn: Turn, entry: str, *, from_start: bool = False) -> Result:
     guide = turn.pack.guide
+    if entry == share.SHARED_ENTRY:
+        counters = restart(state, turn)
+        return Result(render(state, turn), state, (*counters, share.SHARED_START))
     # "start" opens a pack at its beginning (the buttons of the "Other assistants" list).
     target = guide.start if entry == "start" else guide.entries.get(entry) if entry else None
     notices: list[Reply] = []
@@ -141,6 +149,14 @@ def start_over(state: UserState, action: Action, turn: Turn) -> Result:
 @handles(f"press:{data.CURRENT}")
 def current(state: UserState, action: Action, turn: Turn) -> Result:
     return Result(render(state, turn))
+
+
+@handles(f"press:{data.ACTION}:{data.SHARE}")
+def share_text(state: UserState, action: Action, turn: Turn) -> Result:
+    """Only where a platform cannot share by itself (the terminal): the card's sentence to pass on."""
+    guide = turn.local.texts.guide
+    sentence = turn.t._(share.CARD).format(assistant=guide.name, setting=share.setting_of(guide))
+    return Result([Message(f"{turn.t._(share.COPY_INTRO)}\n\n{sentence}", (continue_row(turn),))])
 
 
 @handles("press:?")
@@ -227,9 +243,10 @@ def confirm_off(state: UserState, action: Action, turn: Turn) -> Result:
     # The check-backs go straight on the thanks: one tap, and never a deadline reminder
     # written for people who have not switched it off.
     rows = [(Button(label, data.offer(offer, turn.q())),) for offer, label in offers]
-    rows.append((button(turn, texts.START_OVER, data.start_over(turn.q())),))
+    rows.append((share_button(turn), button(turn, texts.START_OVER, data.start_over(turn.q()))))
     if (touring := tour_row(turn)) is not None:
         rows.insert(0, touring)
     text = f"{t._(texts.THANKS_OFF)}\n\n{t._(texts.CHECK_BACK_ASK)}" if offers else t._(texts.THANKS_OFF)
     effects = (Confirmed(),) if turn.planner is not None else ()
-    return Result([Message(text, tuple(rows))], state, () if already else ("confirmed_off",), effects=effects)
+    counters = (share.OFFERED, *(() if already else ("confirmed_off",)))
+    return Result([Message(text, tuple(rows))], state, counters, effects=effects)

@@ -274,6 +274,10 @@ class CounterStore(abc.ABC):
         """Return {(platform, counter): total} for days in [since, until]."""
 
     @abc.abstractmethod
+    async def add_counts(self, platform: str, counts: dict[str, int], day: date) -> None:
+        """Add to anonymous daily counters that belong to no user's step (share cards sent, panel presses)."""
+
+    @abc.abstractmethod
     async def get_meta(self, name: str) -> str | None: ...
 
     @abc.abstractmethod

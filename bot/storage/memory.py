@@ -316,6 +316,10 @@ class MemoryStorage(Storage):
                 totals[(platform, counter)] += n
         return dict(totals)
 
+    async def add_counts(self, platform: str, counts: dict[str, int], day: date) -> None:
+        for counter, n in counts.items():
+            self._funnel[(day.isoformat(), platform, counter)] += n
+
     async def get_meta(self, name: str) -> str | None:
         return self._meta.get(name)
 

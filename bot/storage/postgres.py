@@ -83,6 +83,11 @@ counted AS (
 )
 SELECT count(*) FROM saved
 """
+_ADD_COUNTS = f"""
+INSERT INTO funnel (day, platform, counter, stripe, n)
+SELECT $1, $2, c, {_STRIPE}, n FROM unnest($3::text[], $4::bigint[]) AS s(c, n) ORDER BY c
+ON CONFLICT (day, platform, counter, stripe) DO UPDATE SET n = funnel.n + excluded.n
+"""
 _INSERT_USER = f"""
 WITH saved AS (
     INSERT INTO users (platform, user_id, pack, guide_version, node, step, answers, history, pending, locale, rev,
@@ -496,6 +501,11 @@ class PostgresStorage(Storage):
             "SELECT platform, counter, sum(n)::bigint FROM funnel WHERE day BETWEEN $1 AND $2 GROUP BY platform, counter",
             since, until))
         return {(p, c): n for p, c, n in rows}
+
+    async def add_counts(self, platform: str, counts: dict[str, int], day: date) -> None:
+        # Sorted, as in a step: concurrent writers on one stripe lock its rows in one order.
+        names = sorted(counts)
+        await self._run(lambda con: con.execute(_ADD_COUNTS, day, platform, names, [counts[c] for c in names]))
 
     async def get_meta(self, name: str) -> str | None:
         return await self._run(lambda con: con.fetchval("SELECT value FROM meta WHERE name = $1", name))

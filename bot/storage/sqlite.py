@@ -510,6 +510,12 @@ class SqliteStorage(Storage):
         )
         return {(p, c): n for p, c, n in rows}
 
+    async def add_counts(self, platform: str, counts: dict[str, int], day: date) -> None:
+        # Batched with the steps' tallies (see save_step).
+        self._counts.update({(day.isoformat(), platform, counter): n for counter, n in counts.items()})
+        if self._counts_due is None and not self._closed:
+            self._counts_due = asyncio.get_running_loop().call_later(COUNTS_EVERY_S, self._counts_are_due)
+
     async def get_meta(self, name: str) -> str | None:
         rows = await self._rows_of("SELECT value FROM meta WHERE name = ?", (name,))
         return rows[0][0] if rows else None

@@ -137,3 +137,54 @@ def test_importing_the_core_in_a_fresh_interpreter_loads_no_adapter() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
     assert out.stdout.strip() == "[]"
+
+
+# No import circles inside an adapter ---------------------------------------------------------------
+# A circle (even one kept only for type hints) means no module of it can be read, tested or moved
+# alone. A package's __init__ is left out: importing any submodule runs it, which is Python's package
+# mechanism rather than a dependency one module chose.
+ADAPTERS = ("adapters.telegram", "adapters.discord", "adapters.web")
+
+
+def _circle(graph: dict[str, set[str]]) -> list[str] | None:
+    """Return one import circle of ``graph`` ({module: modules it imports}) as a path, or None."""
+    done: set[str] = set()
+
+    def visit(name: str, path: list[str]) -> list[str] | None:
+        if name in path:
+            return [*path[path.index(name):], name]
+        if name in done:
+            return None
+        for imported in sorted(graph.get(name, ())):
+            found = visit(imported, [*path, name])
+            if found:
+                return found
+        done.add(name)
+        return None
+
+    for start in sorted(graph):
+        found = visit(start, [])
+        if found:
+            return found
+    return None
+
+
+def _graph_inside(package: str) -> dict[str, set[str]]:
+    modules = [m for m in _project_modules(package.replace(".", "/")) if m != package]
+    inside = set(modules)
+    return {m: {i for i in _imports(m) if i in inside and i != m} for m in modules}
+
+
+def test_the_circle_finder_finds_a_circle_of_four_and_accepts_a_tree() -> None:
+    # The shape issue 19 found in adapters/discord: buttons -> platform -> commands -> handler -> buttons.
+    four = {"buttons": {"platform", "render"}, "platform": {"commands", "handler"}, "commands": {"handler"},
+            "handler": {"buttons", "render"}, "render": set()}
+    assert _circle(four) == ["buttons", "platform", "commands", "handler", "buttons"]
+    assert _circle({**four, "handler": {"render"}}) is None
+
+
+def test_no_adapter_has_an_import_circle() -> None:
+    for adapter in ADAPTERS:
+        graph = _graph_inside(adapter)
+        assert len(graph) >= 5, adapter  # the walk sees the adapter's modules
+        assert _circle(graph) is None, f"{adapter}: import circle {' -> '.join(_circle(graph) or [])}"

@@ -56,10 +56,11 @@ Claude Code follows the same setting.
   1) I've turned it off
   2) Remind me
   3) 📚 Sources
-  4) ⬅ Back
-  5) ↺ Start over
+  4) 📣 Share with a friend
+  5) ⬅ Back
+  6) ↺ Start over
 
-> 4
+> 5
 Do you use Claude Code?
   1) Yes
   2) No
@@ -90,7 +91,7 @@ def _chat(tmp_path: Path, script: str, *args: str) -> subprocess.CompletedProces
 
 def test_scripted_transcript_line_by_line(tmp_path: Path) -> None:
     # 5 October 12:00 UTC: 2 whole days before 8 October is first read anywhere (UTC+14).
-    run = _chat(tmp_path, "1\n2\nhello\n1\n4\n4\n", "--as-of", "2025-10-05")
+    run = _chat(tmp_path, "1\n2\nhello\n1\n5\n4\n", "--as-of", "2025-10-05")
     assert run.returncode == 0, run.stderr
     assert run.stdout.splitlines() == EXPECTED.splitlines()
     assert run.stderr == ""

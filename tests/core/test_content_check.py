@@ -338,6 +338,19 @@ def test_diagram_by_pack_name() -> None:
     assert run.returncode == 1 and "nosuch.yaml" in run.stderr
 
 
+def test_the_share_texts_must_speak_every_language_of_a_pack(monkeypatch: pytest.MonkeyPatch) -> None:
+    from bot import share
+
+    claude, chatgpt = load_guide(SHIPPED_GUIDE), load_guide(SHIPPED_GUIDE.parent / "chatgpt.yaml")
+    assert check_guide(claude, "claude.yaml") == [] and check_guide(chatgpt, "chatgpt.yaml") == []
+    # A share text the catalogs lack: Claude's guide speaks four more languages, ChatGPT's English only.
+    monkeypatch.setattr(share, "TEXTS", (*share.TEXTS, "A share text nobody translated"))
+    assert check_guide(claude, "claude.yaml") == [
+        f"claude.yaml: share: no translation of {code}: A share text nobody translated" for code in ("de", "es", "fr", "pt_BR")
+    ]
+    assert check_guide(chatgpt, "chatgpt.yaml") == []
+
+
 # Sources and freshness (issue 20) -------------------------------------------------------------------------------
 STEPS_PACK = PACK.replace('''      # facts: none
       - id: checked

@@ -275,6 +275,7 @@ async def test_funnel_counts_hold_no_user_ids(chat: EngineChat) -> None:
         ("telegram", "mini/reached:code"): 1,
         ("telegram", "mini/got_steps"): 1,
         ("telegram", "mini/confirmed_off"): 1,
+        ("telegram", "mini/share_offered"): 2,  # on the result, then on the thank-you
     }
 
 

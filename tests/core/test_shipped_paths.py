@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot import button_data, texts
+from bot import button_data, share, texts
 from bot.clock import ManualClock
 from bot.content_check import check_guide, guide_paths
 from bot.engine import Engine
@@ -99,7 +99,7 @@ async def test_more_details_shows_the_rest_keeps_the_buttons_and_back_returns(tm
         assert messages[1].text.startswith("**About Claude Code**")
         assert messages[2].text.startswith("**Our advice** (an opinion, not a rule)")
         assert chat.labels == ["✅ I've turned it off", "🔎 I couldn't find it", "⏰ Remind me", texts.SOURCES,
-                               texts.BACK, texts.START_OVER]
+                               share.SHARE, texts.BACK, texts.START_OVER]
         back = await chat.press(texts.BACK)
         assert back[-1].text == steps.text and "📖 More details" in chat.labels
         funnel = await storage.funnel(AFTER.date(), AFTER.date())

@@ -28,7 +28,7 @@ async def test_the_synced_commands_describe_themselves(fake: FakeDiscord, bot: B
     admin = commands["optout-admin"]
     assert int(admin["default_member_permissions"]) == MANAGE_GUILD
     assert admin["contexts"] == [0] and admin["dm_permission"] is False, "admin commands exist only in servers"
-    assert {o["name"] for o in admin["options"]} == {"status", "reminders"}
+    assert {o["name"] for o in admin["options"]} == {"status", "reminders", "panel"}
 
 
 async def test_a_member_without_manage_server_is_refused(fake: FakeDiscord, bot: BotProcess) -> None:

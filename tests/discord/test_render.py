@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from adapters.discord.buttons import CUSTOM_ID_LIMIT, AnnouncementButton, GuideButton, build_view
+from adapters.discord.handler import CUSTOM_ID_LIMIT, AnnouncementButton, GuideButton, build_view
 from adapters.discord.render import LABEL_LIMIT, MESSAGE_LIMIT, ROW_LIMIT, ROWS_LIMIT, compose, layout, render
 from bot.button_data import BUTTON_DATA_MAX
 from bot.events import Button, Edit, Message, Notice, Outcome

@@ -108,6 +108,9 @@ class FakeDiscord:
         self.channel_id = snowflake()  # #general, where members run commands
         self.news_channel_id = snowflake()  # #news, for announcements
         self.messages: dict[int, FakeMessage] = {}
+        self.deleted: list[int] = []  # ids of messages the bot deleted
+        self.guild_locale = "en-US"  # the server's primary language (Community servers set it)
+        self.read_only: set[int] = set()  # channels where the bot lacks Send Messages (403 on a post)
         self.interactions: dict[int, Interaction] = {}
         self._by_token: dict[str, Interaction] = {}
         self.members: dict[int, FakeMember] = {}
@@ -203,7 +206,7 @@ class FakeDiscord:
             "stage_instances": [], "guild_scheduled_events": [], "voice_states": [], "presences": [],
             "large": False, "unavailable": False, "premium_tier": 0, "mfa_level": 0, "verification_level": 0,
             "explicit_content_filter": 0, "default_message_notifications": 0, "system_channel_flags": 0,
-            "preferred_locale": "en-US", "nsfw_level": 0, "joined_at": STAMP, "afk_timeout": 300,
+            "preferred_locale": self.guild_locale, "nsfw_level": 0, "joined_at": STAMP, "afk_timeout": 300,
         }
 
     def message_json(self, msg: FakeMessage) -> dict[str, Any]:
@@ -300,6 +303,13 @@ class FakeDiscord:
                           "recipients": [self.user_json(member_id)]})
         if method == "POST" and parts[0] == "channels" and parts[-1] == "messages":
             return self._channel_message(int(parts[1]), body)
+        if method == "DELETE" and parts[0] == "channels" and len(parts) == 4 and parts[2] == "messages":
+            msg = self.messages.get(int(parts[3]))
+            if msg is None or msg.channel_id != int(parts[1]):
+                raise _Refused(404, 10008, "Unknown Message")
+            del self.messages[msg.id]
+            self.deleted.append(msg.id)
+            return web.Response(status=204)
         if method == "POST" and parts[0] == "interactions" and parts[-1] == "callback":
             return self._callback(int(parts[1]), parts[2], body, request)
         if parts[0] == "webhooks" and len(parts) >= 3:
@@ -366,6 +376,8 @@ class FakeDiscord:
             return _json(self.message_json(self._new_message(channel_id, body, visible_to=member_id)))
         if channel_id not in (self.channel_id, self.news_channel_id):
             raise _Refused(404, 10003, "Unknown Channel")
+        if channel_id in self.read_only:
+            raise _Refused(403, 50013, "Missing Permissions")
         return _json(self.message_json(self._new_message(channel_id, body, visible_to=None)))
 
     def _callback(self, interaction_id: int, token: str, body: dict[str, Any], request: web.Request) -> web.Response:
@@ -544,7 +556,8 @@ class FakeMember:
         else:
             payload.update(
                 guild_id=str(self.fake.guild_id), channel_id=str(self.fake.channel_id), context=0,
-                guild={"id": str(self.fake.guild_id), "locale": "en-US", "features": []}, guild_locale="en-US",
+                guild={"id": str(self.fake.guild_id), "locale": self.fake.guild_locale, "features": []},
+                guild_locale=self.fake.guild_locale,
                 channel=self.fake._channel_json(self.fake.channel_id, "general"),
                 authorizing_integration_owners={"0": str(self.fake.guild_id)},
                 member={"user": user, "roles": [], "joined_at": STAMP, "deaf": False, "mute": False, "flags": 0,

@@ -9,6 +9,11 @@ The bot under test talks to it exactly as to api.telegram.org (python-telegram-b
         reply = await user.pop_message()
         await user.press("Pro")
 
+Inline mode (``FakeBotAPI(inline_queries=True)``): ``user.inline_query("chatgpt")`` asks the bot as typing
+``@bot chatgpt`` does, ``user.send_inline_result(query, result_id, to=friend)`` puts the chosen card in a
+chat with ``friend`` (and, with ``inline_feedback=True``, tells the bot in a chosen_inline_result), and
+``friend.open_link(url)`` follows a t.me deep link as a tap on a card's button does.
+
 What it checks, as Telegram does: the token (401), message text 1..4096 characters after entity
 parsing, Telegram's HTML subset (allowed tags, nesting, escaped ``<`` and ``&``), callback data of
 1..64 bytes, answering a callback query at most once, editing only messages that exist. What it
@@ -209,6 +214,15 @@ class FakeCallbackQuery:
 
 
 @dataclass
+class FakeInlineQuery:
+    id: str
+    user_id: int
+    query: str
+    results: list[dict[str, Any]] | None = None  # what answerInlineQuery gave, once answered
+    answer: dict[str, Any] = field(default_factory=dict)  # cache_time, is_personal...
+
+
+@dataclass
 class _Fault:
     kind: str  # "error" or "drop"
     error: ApiError | None
@@ -324,6 +338,22 @@ class FakeUser:
     async def wait_answered(self, query: FakeCallbackQuery, within: float = 10.0) -> None:
         await self.fake.wait_for(lambda: query.answered, within, f"the answer to button press {query.data!r}", chat=self.id)
 
+    # Inline mode -------------------------------------------------------------------------------
+    async def inline_query(self, query: str, within: float = 10.0) -> FakeInlineQuery:
+        """Type ``@bot query`` in some chat (or press a share button that fills it in); wait for the answer."""
+        return await self.fake.inline_query(self, query, within)
+
+    async def send_inline_result(self, query: FakeInlineQuery, result_id: str, to: FakeUser) -> FakeMessage:
+        """Pick a result of an answered inline query and send it into the chat with ``to``."""
+        return self.fake.send_inline_result(self, query, result_id, to)
+
+    async def open_link(self, url: str) -> FakeMessage:
+        """Follow a https://t.me/BOT?start=PAYLOAD link: the app opens the bot's chat and sends /start PAYLOAD."""
+        match = re.fullmatch(r"https://t\.me/([A-Za-z0-9_]+)\?start=([A-Za-z0-9_-]{1,64})", url)
+        assert match is not None, f"not a deep link to a bot: {url}"
+        assert match[1] == self.fake.username, f"a link to another bot: {url}"
+        return await self.send(f"/start {match[2]}")
+
     async def block(self) -> None:
         """Block the bot: sends now fail with 403, and the bot gets a my_chat_member update."""
         self.fake.blocked.add(self.id)
@@ -341,14 +371,15 @@ class FakeBotAPI:
     """The Bot API methods python-telegram-bot calls, on a random port of 127.0.0.1."""
 
     def __init__(
-        self, token: str = DEFAULT_TOKEN, username: str = "optout_test_bot", flood_limit: float | None = None
+        self, token: str = DEFAULT_TOKEN, username: str = "optout_test_bot", flood_limit: float | None = None,
+        inline_queries: bool = False, inline_feedback: bool = False,
     ) -> None:
         self.token = token
         self.bot_id = int(token.split(":")[0])
         self.username = username
         self.bot_json = {
             "id": self.bot_id, "is_bot": True, "first_name": "Opt-Out Assistant", "username": username,
-            "can_join_groups": True, "can_read_all_group_messages": False, "supports_inline_queries": False,
+            "can_join_groups": True, "can_read_all_group_messages": False, "supports_inline_queries": inline_queries,
             "can_connect_to_business": False, "has_main_web_app": False,
         }
         self.port = 0
@@ -363,6 +394,10 @@ class FakeBotAPI:
         self.commands: list[dict[str, Any]] = []
         self.commands_by_language: dict[str, list[dict[str, Any]]] = {}  # "" for the default menu
         self.queries: dict[str, FakeCallbackQuery] = {}
+        self.inline_queries: dict[str, FakeInlineQuery] = {}
+        self.inline_feedback = inline_feedback
+        # Messages people sent through the bot's inline mode, by the chat they went to.
+        self.via_bot: defaultdict[int, list[FakeMessage]] = defaultdict(list)
         self.webhook_url: str | None = None
         self.webhook_secret: str | None = None
         self.webhook_statuses: list[int] = []
@@ -518,6 +553,35 @@ class FakeBotAPI:
         if message is not None:
             body["message"] = message.to_json()
         return query, {"update_id": next(self._update_ids), "callback_query": body}
+
+    async def inline_query(self, user: FakeUser, query: str, within: float = 10.0) -> FakeInlineQuery:
+        if not self.bot_json["supports_inline_queries"]:
+            raise AssertionError("inline mode is off for this bot: Telegram sends it no inline queries")
+        inline = FakeInlineQuery(id=f"{user.id}{next(self._query_ids):08d}", user_id=user.id, query=query)
+        self.inline_queries[inline.id] = inline
+        self.queue_update({"inline_query": {"id": inline.id, "from": user.json, "query": query, "offset": "",
+                                            "chat_type": "sender"}})
+        await self.wait_for(lambda: inline.results is not None, within, f"the answer to inline query {query!r}")
+        return inline
+
+    def send_inline_result(self, user: FakeUser, query: FakeInlineQuery, result_id: str, to: FakeUser) -> FakeMessage:
+        assert query.results is not None, "the inline query has not been answered"
+        result = next((r for r in query.results if r["id"] == result_id), None)
+        assert result is not None, f"no result {result_id!r} in {[r['id'] for r in query.results]}"
+        content = result["input_message_content"]
+        text, links = (parse_html(content["message_text"]) if str(content.get("parse_mode", "")).lower() == "html"
+                       else (content["message_text"], []))
+        chat = {"id": user.id * 1_000_000 + to.id, "type": "private"}  # the chat of the two people
+        message = FakeMessage(
+            chat_id=chat["id"], message_id=next(self._message_ids[chat["id"]]), text=text, from_bot=False,
+            sender=user.json, chat=chat, date=int(time.time()), html=content["message_text"],
+            keyboard=result.get("reply_markup", {}).get("inline_keyboard", []), links=links,
+            extra={"via_bot": self.bot_json},
+        )
+        self.via_bot[to.id].append(message)
+        if self.inline_feedback:
+            self.queue_update({"chosen_inline_result": {"result_id": result_id, "from": user.json, "query": query.query}})
+        return message
 
     async def post_update(self, url: str, update: dict[str, Any], secret: str | None) -> int:
         """POST an update (update_id included) to ``url`` as Telegram's webhook delivery does; return the status."""
@@ -676,6 +740,12 @@ class FakeBotAPI:
                 elif "url" in button:
                     if not re.match(r"^(https?|tg)://", str(button["url"])):
                         raise ApiError(400, "Bad Request: BUTTON_URL_INVALID")
+                elif "switch_inline_query_chosen_chat" in button:
+                    chosen = button["switch_inline_query_chosen_chat"]
+                    if not isinstance(chosen, dict) or not any(
+                        chosen.get(k) for k in ("allow_user_chats", "allow_bot_chats", "allow_group_chats", "allow_channel_chats")
+                    ):
+                        raise ApiError(400, "Bad Request: BUTTON_TYPE_INVALID")
                 else:
                     raise ApiError(
                         400, "Bad Request: can't parse inline keyboard button: Text buttons are unallowed in the inline keyboard"
@@ -816,6 +886,26 @@ class FakeBotAPI:
         if text is not None and len(text) > MAX_TOAST:
             raise ApiError(400, "Bad Request: MESSAGE_TOO_LONG")
         query.answered, query.answer_text = True, text
+        return True
+
+    async def _api_answerinlinequery(self, params: dict[str, Any]) -> bool:
+        query = self.inline_queries.get(str(params.get("inline_query_id")))
+        if query is None or query.results is not None:
+            raise ApiError(400, "Bad Request: query is too old and response timeout expired or query ID is invalid")
+        results = params.get("results")
+        if not isinstance(results, list) or len(results) > 50:
+            raise ApiError(400, "Bad Request: RESULTS_TOO_MUCH")
+        ids = [str(r.get("id", "")) for r in results if isinstance(r, dict)]
+        if len(ids) != len(results) or len(set(ids)) != len(ids) or not all(1 <= len(i.encode()) <= 64 for i in ids):
+            raise ApiError(400, "Bad Request: RESULT_ID_INVALID")
+        for result in results:
+            if result.get("type") != "article" or not str(result.get("title", "")).strip():
+                raise ApiError(400, "Bad Request: RESULT_TYPE_INVALID")
+            content = result.get("input_message_content") or {}
+            self._text({"text": content.get("message_text"), "parse_mode": content.get("parse_mode")})
+            self._keyboard({"reply_markup": result.get("reply_markup")})
+        query.results = results
+        query.answer = {k: v for k, v in params.items() if k not in ("inline_query_id", "results")}
         return True
 
     async def _api_getchat(self, params: dict[str, Any]) -> dict[str, Any]:

@@ -64,6 +64,7 @@ def test_funnel_per_platform_for_a_date_range(db: Path) -> None:
         "reached:code": [0, 1, 1],
         "got_steps": [0, 2, 2],
         "confirmed_off": [0, 1, 1],
+        "share_offered": [0, 3, 3],  # two results and one thank-you
         "reminder_subscribed": [0, 0, 0],
         "reminder_sent": [0, 0, 0],
     }
@@ -135,8 +136,10 @@ async def test_per_pack_starts_results_confirmations_and_alert_subscribers(tmp_p
     assert proc.returncode == 0, proc.stderr
     header, rows = _table(proc.stdout, 1)
     assert proc.stdout.split("\n\n")[1].startswith("Guide packs 2026-03-10 to 2026-03-10")
-    assert header == ["pack", "started", "results", "turned_off", "alert_subscribers"]
-    assert rows == {"mini": [1, 1, 0, 0], "other": [3, 3, 1, 2]}
+    assert header == ["pack", "started", "results", "turned_off", "shares_offered", "shares_sent", "shared_starts",
+                      "panel_presses", "alert_subscribers"]
+    # Shares offered: each result reached, and the thank-you.
+    assert rows == {"mini": [1, 1, 0, 1, 0, 0, 0, 0], "other": [3, 3, 1, 4, 0, 0, 0, 2]}
     header, funnel = _table(proc.stdout)
     # The first table is the default pack's funnel alone (the discord user only used the other pack).
     assert header == ["step", "telegram", "total"] and funnel["started"] == [1, 1]

@@ -100,7 +100,7 @@ async def test_after_confirming_only_check_backs_are_offered_even_before_the_dea
     await chat.start("steps")
     await chat.press("I've turned it off")
     assert "Shall I check back with you" in chat.text_shown
-    assert chat.labels == ["In 1 week", "In 1 month", "In 3 months", "↺ Start over"]
+    assert chat.labels == ["In 1 week", "In 1 month", "In 3 months", "📣 Share with a friend", "↺ Start over"]
     await chat.press("In 1 month")
     assert "**Done!** I'll check back with you on 1 October 2025" in chat.text_shown
     # Asked again later, the menu still offers check-backs, never "if you haven't turned it off yet".

@@ -27,6 +27,19 @@ async def test_the_funnel_outlives_the_users_it_counted(backend: Storage) -> Non
     assert await backend.funnel(T0.date(), T0.date()) == {("telegram", "started"): 1}
 
 
+async def test_counts_without_a_step_add_to_the_same_funnel(backend: Storage) -> None:
+    # Share cards and panel presses belong to no user's step: they are counted on their own.
+    day = T0.date()
+    await backend.save_step(state("1"), ("share_offered",))
+    await backend.add_counts("telegram", {"share_sent": 2, "chatgpt/share_sent": 1}, day)
+    await backend.add_counts("telegram", {"share_sent": 1, "share_offered": 1}, day)
+    await backend.add_counts("discord", {"panel_press": 1}, day - timedelta(days=1))
+    assert await backend.funnel(day, day) == {
+        ("telegram", "share_offered"): 2, ("telegram", "share_sent"): 3, ("telegram", "chatgpt/share_sent"): 1,
+    }
+    assert (await backend.funnel(day - timedelta(days=1), day))[("discord", "panel_press")] == 1
+
+
 async def test_meta_round_trips(backend: Storage) -> None:
     assert await backend.get_meta("x") is None
     await backend.set_meta("x", "1")

@@ -7,7 +7,7 @@ from datetime import datetime
 from pathlib import Path
 
 from adapters.telegram.render import TelegramRenderer
-from bot import texts
+from bot import share, texts
 from bot.content_check import guide_paths
 from bot.engine import node_text
 from bot.guide import Guide, InfoNode, QuestionNode, ResultNode, load_guide
@@ -88,6 +88,7 @@ def expected_labels(guide: Guide, node_id: str, has_history: bool, answers: dict
         if "sources" not in actions:
             labels.append(texts.SOURCES)  # every result and details screen lists its sources
         labels.append(texts.FOLLOW_CHANGES)  # `optout-bot run` has reminders, so every result offers alerts
+        labels.append(share.SHARE)  # and a way to pass the guide on
     if has_history:
         labels.append(texts.BACK)
     if node_id != guide.start:

@@ -10,7 +10,7 @@ import pytest
 import pytest_asyncio
 
 from adapters.telegram.handlers import HINTS
-from bot import texts
+from bot import share, texts
 from bot.reminders.texts import CHECK_BACK_OFFERS
 from tests.fakes.telegram_api import FakeBotAPI, FakeMessage, FakeUser
 from tests.telegram.conftest import MINI_GUIDE, BotProcess, bot_env
@@ -87,8 +87,8 @@ async def test_a_walk_is_one_message_that_each_press_moves_on(fake: FakeBotAPI, 
     for label, shown in (("Help me decide", PLAN), ("Pro", "Do you use Claude Code?"), ("Yes", result)):
         assert await user.tap(label) is guide
         assert guide.text == after(label, shown)
-    assert guide.labels == ["I've turned it off", "Remind me", texts.SOURCES, texts.FOLLOW_CHANGES, texts.BACK,
-                            texts.START_OVER]
+    assert guide.labels == ["I've turned it off", "Remind me", texts.SOURCES, texts.FOLLOW_CHANGES, share.SHARE,
+                            texts.BACK, texts.START_OVER]
     done = "I've turned it off"
     thanks_text = f"{texts.THANKS_OFF}\n\n{texts.CHECK_BACK_ASK}".replace("**", "")
     thanks = await user.tap(done)
@@ -96,7 +96,7 @@ async def test_a_walk_is_one_message_that_each_press_moves_on(fake: FakeBotAPI, 
     # What the user sees: their /start, and one message holding where they are, with their last answer
     # (and, having confirmed, the check-backs on offer).
     offers = "".join(f"\n  [{label}]" for _, label in CHECK_BACK_OFFERS)
-    assert user.chat == ["> /start", f"{after(done, thanks_text)}{offers}\n  [{texts.START_OVER}]"]
+    assert user.chat == ["> /start", f"{after(done, thanks_text)}{offers}\n  [{share.SHARE}]\n  [{texts.START_OVER}]"]
     # Five updates, five calls that count against Telegram's flood limit: one per step. (Answering
     # the button press carries no chat and is not limited.)
     assert fake.rate_limited_calls(user.id) == ["sendMessage"] + ["editMessageText"] * 4

@@ -9,7 +9,7 @@ from datetime import datetime
 import pytest
 import pytest_asyncio
 
-from bot import texts
+from bot import share, texts
 from bot.content_check import pack_files
 from bot.guide import Guide, load_guide
 from bot.reminders.texts import CHECK_BACK_OFFERS
@@ -80,7 +80,7 @@ async def walk(user: FakeUser, path: Path_) -> None:
         thanks = await user.tap(confirm)
         assert thanks.text.startswith(f"✅ {confirm}\n\nThank you!")
         # After the deadlines, the thanks offers check-backs right away (never deadline reminders).
-        assert thanks.labels == [label for _, label in CHECK_BACK_OFFERS] + [texts.START_OVER]
+        assert thanks.labels == [label for _, label in CHECK_BACK_OFFERS] + [share.SHARE, texts.START_OVER]
 
 
 async def test_every_result_is_reached_with_the_right_screens(fake: FakeBotAPI, bot: BotProcess) -> None:
@@ -195,7 +195,7 @@ async def walk_pack(user: FakeUser, guide: Guide, path: Path_) -> None:
         thanks = await user.tap(confirm)
         assert thanks.text.startswith(f"✅ {confirm}\n\nThank you!")
         # Every pack offers check-backs once it's off, not only Claude's.
-        assert thanks.labels == [label for _, label in CHECK_BACK_OFFERS] + [texts.START_OVER], guide.pack
+        assert thanks.labels == [label for _, label in CHECK_BACK_OFFERS] + [share.SHARE, texts.START_OVER], guide.pack
         assert "Shall I check back with you" in thanks.text
 
 
