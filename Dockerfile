@@ -15,17 +15,23 @@ RUN groupadd --system --gid 10001 optout \
     && mkdir -p /data \
     && chown optout:optout /data
 
+# The dependencies exactly as locked (versions and hashes, README "Dependencies"), in a layer of their own
+# that code changes do not rebuild; a download that does not match its hash fails the build.
+COPY requirements.lock ./
+RUN pip install --require-hashes --no-deps -r requirements.lock && pip check
 COPY pyproject.toml ./
 COPY bot ./bot
 COPY adapters ./adapters
 COPY content ./content
-# Installed as root and left owned by root: the bot user can read its code but not change it.
-RUN pip install .
+# Installed as root and left owned by root: the bot user can read its code but not change it. Nothing
+# more is fetched: --no-deps (the lock has them all), --no-build-isolation (setuptools is in the lock).
+RUN pip install --no-deps --no-build-isolation .
 
 # The guide is read from /app/content (CONTENT_PATH); the database lives on the /data volume.
 ENV DATABASE_URL=sqlite:////data/optout.db \
     CONTENT_PATH=/app/content/claude.yaml \
     HEALTH_PORT=8080 \
+    HEALTH_HOST=0.0.0.0 \
     LOG_FORMAT=json
 
 VOLUME ["/data"]

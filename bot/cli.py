@@ -15,7 +15,7 @@ from bot.compose import StartupError
 from bot.content_check import check_pack, mermaid, pack_files, stale_texts
 from bot.guide import GuideError, load_guide, translatable_texts, translation_path
 from bot.i18n import ENGLISH, LANGUAGES
-from bot.logs import setup_logging
+from bot.logs import redact, setup_logging
 from bot.settings import SettingsError, load_settings
 from bot.storage import StorageError, open_backend
 from bot.storage.copy import copy_database
@@ -36,6 +36,9 @@ def _parser() -> argparse.ArgumentParser:
     check = content_sub.add_parser("check", help="validate the guide packs")
     check.add_argument("path", nargs="?", type=Path,
                        help="a pack's YAML, or a directory of packs (default: every pack beside CONTENT_PATH)")
+    watch = content_sub.add_parser("watch", help="fetch every pack's sources and report what changed since the last run")
+    watch.add_argument("path", nargs="?", type=Path,
+                       help="a pack's YAML, or a directory of packs (default: every pack beside CONTENT_PATH)")
     diagram = content_sub.add_parser("diagram", help="print a pack as a Mermaid flowchart")
     diagram.add_argument("pack", nargs="?", help="a pack name (chatgpt) or a YAML path (default: CONTENT_PATH)")
     stale = content_sub.add_parser("stale", help="list the texts each translation lacks or whose English changed")
@@ -48,7 +51,8 @@ def _parser() -> argparse.ArgumentParser:
     db_sub.add_parser("migrate", help="bring DATABASE_URL's schema up to date, then exit (before starting new code)")
     copy = db_sub.add_parser("copy", help="copy every row of a SQLite database into PostgreSQL")
     copy.add_argument("--from", dest="source", required=True, metavar="URL", help="sqlite:///PATH")
-    copy.add_argument("--to", dest="target", required=True, metavar="URL", help="postgresql://USER:PASSWORD@HOST/DB")
+    copy.add_argument("--to", dest="target", metavar="URL",
+                      help="postgresql://USER:PASSWORD@HOST/DB (default: DB_COPY_TO, which keeps the password out of ps)")
     copy.add_argument("--replace", action="store_true", help="empty a target that already holds rows first")
     return parser
 
@@ -67,7 +71,7 @@ def main(argv: list[str] | None = None) -> int:
             return _content(args)
         settings = load_settings()
         secrets = [s.get_secret_value() for s in (settings.telegram_bot_token, settings.discord_bot_token,
-                                                   settings.telegram_webhook_secret) if s]
+                                                   settings.telegram_webhook_secret, settings.db_copy_to) if s]
         # In the terminal chat (also `run` with no platform token), routine INFO lines in text form
         # would interleave with the conversation; JSON logs are for machines and stay as asked.
         no_platform = not (settings.telegram_bot_token or settings.discord_bot_token)
@@ -78,26 +82,30 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "chat":
             return asyncio.run(compose.chat(settings, _as_of(args.as_of), args.pack))
         if args.command == "db":
-            return asyncio.run(_db(args, settings.database_url))
+            target = settings.db_copy_to.get_secret_value() if settings.db_copy_to else None
+            return asyncio.run(_db(args, settings.database_url, target))
         if args.command == "stats":
             from bot.stats import print_stats
 
             return asyncio.run(print_stats(settings, args.since, args.until))
         return asyncio.run(compose.run(settings))
     except (SettingsError, StartupError, StorageError, GuideError) as exc:
-        print(f"optout-bot: {exc}", file=sys.stderr)
+        print(f"optout-bot: {redact(str(exc))}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130
 
 
-async def _db(args: argparse.Namespace, database_url: str) -> int:
+async def _db(args: argparse.Namespace, database_url: str, copy_to: str | None) -> int:
     if args.db_command == "migrate":
         storage = await open_backend(database_url)
         await storage.close()
         print("database schema is up to date")
         return 0
-    counts = await copy_database(args.source, args.target, replace=args.replace)
+    if args.target is None and copy_to is None:
+        raise StorageError("--to: no target; give --to postgresql://... or set DB_COPY_TO")
+    target, flag = (args.target, "--to") if args.target is not None else (copy_to, "DB_COPY_TO")
+    counts = await copy_database(args.source, target, replace=args.replace, target_flag=flag)
     print("copied " + ", ".join(f"{table}: {n}" for table, n in counts.items()) + " rows")
     return 0
 
@@ -109,6 +117,10 @@ def _content(args: argparse.Namespace) -> int:
         # Not the shipped guide in its place: a mistyped CONTENT_PATH must not pass as "ok".
         print(f"optout-bot: {exc}", file=sys.stderr)
         return 2
+    if args.content_command == "watch":
+        from bot.watch.command import watch_command
+
+        return asyncio.run(watch_command(args.path))
     if args.content_command == "diagram":
         return _diagram(args.pack, content_path)
     if args.content_command == "stale":

@@ -13,6 +13,7 @@ import signal
 from dataclasses import dataclass
 from datetime import datetime
 
+from bot.budget import SharedBudget
 from bot.clock import Clock, SystemClock
 from bot.content_check import check_guide, pack_files
 from bot.engine import Engine
@@ -26,6 +27,7 @@ from bot.reminders.service import ReminderService
 from bot.retention import RetentionSweeper
 from bot.settings import Settings
 from bot.storage import Storage, open_backend
+from bot.watch.daily import daily_watch
 
 log = logging.getLogger(__name__)
 
@@ -128,8 +130,11 @@ def create_platforms(services: Services) -> list[Platform]:
         os.environ.setdefault("PTB_TIMEDELTA", "1")
         from adapters.telegram import TelegramPlatform
 
+        # Telegram's 30 messages a second are the bot's (its token's), split among the instances sending with it.
+        bot_id = settings.telegram_bot_token.get_secret_value().split(":", 1)[0]
+        budget = SharedBudget(services.storage, f"telegram:{bot_id}", settings.instance_name)
         platforms.append(TelegramPlatform(settings, services.engine, services.reminders, unprompted_in_flight=MAX_IN_FLIGHT,
-                                          updates=services.storage, clock=services.clock))
+                                          updates=services.storage, clock=services.clock, budget=budget))
     if settings.discord_bot_token:
         from adapters.discord import DiscordPlatform
 
@@ -167,6 +172,7 @@ async def serve(services: Services, platforms: list[Platform]) -> int:
     gave_up: str | None = None
     scheduler: Scheduler | None = None
     scheduler_task: asyncio.Task[None] | None = None
+    watch = None
     try:
         for platform in platforms:
             try:
@@ -194,6 +200,10 @@ async def serve(services: Services, platforms: list[Platform]) -> int:
         # Started after the platforms, so that due reminders have somewhere to go.
         scheduler = Scheduler.for_service(services.reminders, {p.name: p for p in started})
         scheduler_task = asyncio.create_task(scheduler.run(), name="reminders")
+        # CONTENT_WATCH=daily: once a day, on one instance, the sources' changes to the operator chats.
+        watch = daily_watch(services.settings, services.storage, services.storage, services.clock, started)
+        if watch is not None:
+            watch.start()
         # A platform that gives up while running (another instance polls Telegram) ends the process with
         # its one line, after the same clean stop as SIGTERM.
         waits = [asyncio.create_task(stop.wait()), *(asyncio.create_task(p.failed()) for p in started)]
@@ -205,6 +215,8 @@ async def serve(services: Services, platforms: list[Platform]) -> int:
     finally:
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.remove_signal_handler(sig)
+        if watch is not None:
+            await watch.stop()
         if scheduler is not None and scheduler_task is not None:
             # First, so that no reminder is claimed while its platform is shutting down.
             try:

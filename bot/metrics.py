@@ -14,6 +14,10 @@ STEP_LATENCY = Histogram(
 )
 REMINDERS = Counter("optout_reminders_total", "Reminders by result", ["platform", "result"])
 ERRORS = Counter("optout_errors_total", "Errors by kind", ["kind"])
+# Updates a platform did not handle because one person sent them faster than they could be answered
+# (reason "busy": past their short queue; "stale": a press repeating one already waiting).
+UPDATES_DROPPED = Counter("optout_updates_dropped_total", "Updates dropped to keep one person from crowding out others",
+                          ["platform", "reason"])
 RETENTION_DELETED = Counter("optout_retention_deleted_total", "Users deleted after RETENTION_DAYS without activity")
 
 
@@ -33,3 +37,6 @@ class InstanceLabelled(Collector):
                 labelled.add_sample(sample.name, {**sample.labels, "instance": self._instance}, sample.value,
                                     sample.timestamp, sample.exemplar)
             yield labelled
+# Sources whose main text changed (kind "changed") or could not be read (not_found, redirect, timeout...).
+SOURCE_CHANGES = Counter("optout_source_changes_total", "Guide sources found changed or unreadable by the content watch",
+                         ["kind"])

@@ -16,6 +16,7 @@ from aiolimiter import AsyncLimiter
 from discord import app_commands
 from discord.gateway import DiscordWebSocket
 
+from adapters.discord import log_privacy
 from adapters.discord.buttons import DYNAMIC_ITEMS, build_view, matches_template
 from adapters.discord.command_sync import sync_if_changed
 from adapters.discord.commands import command_groups
@@ -64,6 +65,7 @@ class OptoutClient(discord.Client):
         intents = discord.Intents.none()
         intents.guilds = True
         logging.getLogger("discord.client").addFilter(_not_about_voice)  # once: addFilter skips a duplicate
+        log_privacy.install()
         super().__init__(intents=intents, **shards)
         self.handler = handler
         self._groups = groups

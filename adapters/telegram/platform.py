@@ -21,15 +21,18 @@ from telegram.error import (
 from telegram.ext import Application, ApplicationBuilder, ApplicationHandlerStop, ContextTypes, TypeHandler
 
 from adapters.telegram import log_privacy
+from adapters.telegram.fairness import PerPersonUpdates
 from adapters.telegram.handlers import TelegramHandlers
 from adapters.telegram.rate_limits import PriorityRateLimiter
 from adapters.telegram.send_transport import AiohttpRequest
 from adapters.telegram.sending import UnpromptedBot, send_unprompted
 from bot import commands
 from bot.i18n import ENGLISH, LANGUAGES, lang
+from bot.logs import redact
 from bot.platform import Delivery, Outgoing, PlatformError
 
 if TYPE_CHECKING:
+    from bot.budget import SharedBudget
     from bot.clock import Clock
     from bot.engine import Engine
     from bot.reminders.service import ReminderService
@@ -39,7 +42,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 ALLOWED_UPDATES = ["message", "callback_query", "my_chat_member"]
-# Updates of different users in flight at once (the adapter and engine keep each user's in order),
+# Updates of different users in flight at once, at most one per person (fairness.py keeps each person's
+# in their own queue, in order),
 # and HTTP connections to the Bot API. httpcore scans its pool and its queue of waiting requests on
 # every request, so PTB's defaults (256 of each) cost more CPU than they save under load: with
 # bench/telegram_updates.py, 32/16 handled 25-100 % more updates a second than 256/256. That is
@@ -68,8 +72,12 @@ class TelegramPlatform:
     name = "telegram"
 
     def __init__(self, settings: Settings, engine: Engine, reminders: ReminderService, *, unprompted_in_flight: int,
-                 updates: Coordination | None = None, clock: Clock | None = None) -> None:
-        """``updates`` (with ``clock``): where instances sharing a database claim webhook updates, so each is handled once."""
+                 updates: Coordination | None = None, clock: Clock | None = None,
+                 budget: SharedBudget | None = None) -> None:
+        """``updates`` (with ``clock``): where instances sharing a database claim webhook updates, so each is handled once.
+
+        ``budget``: this instance's share of the bot's 30 messages a second, when instances share the token.
+        """
         self.settings = settings
         self._updates = updates
         self._clock = clock
@@ -82,6 +90,8 @@ class TelegramPlatform:
         self._app: Application | None = None
         self._sender: UnpromptedBot | None = None  # unprompted sends: the same token, the aiohttp transport
         self._limit = self.settings.telegram_rate_limit
+        self._updates_in: PerPersonUpdates | None = None
+        self._budget = budget
 
     # Lifecycle -------------------------------------------------------------------------------
     async def start(self) -> None:
@@ -95,19 +105,21 @@ class TelegramPlatform:
         log_privacy.install()
         logging.getLogger("telegram.ext.Updater").addFilter(_not_a_conflict_cleanup)  # once: addFilter skips a repeat
 
+        self._updates_in = PerPersonUpdates(CONCURRENT_UPDATES)
         builder = (
             ApplicationBuilder()
             .token(token)
             .base_url(settings.telegram_api_base_url.rstrip("/"))
-            .concurrent_updates(CONCURRENT_UPDATES)
+            .concurrent_updates(self._updates_in)
             .get_updates_read_timeout(POLL_TIMEOUT + 5)
             .connection_pool_size(CONNECTION_POOL)
         )
         if self._limit:
             # Telegram's 30 messages a second overall (and 20 a minute per group), replies before
             # broadcasts; 429s are waited out.
-            builder = builder.rate_limiter(PriorityRateLimiter())
+            builder = builder.rate_limiter(PriorityRateLimiter(self._budget))
         app = builder.build()
+        self._updates_in.attach(app.bot)
         if settings.telegram_webhook_url and self._updates is not None:
             # Before every other handler (group -1): a repeated update stops here.
             app.add_handler(TypeHandler(Update, self._once), group=-1)
@@ -123,6 +135,8 @@ class TelegramPlatform:
             get_updates_request=transport, rate_limiter=app.bot.rate_limiter,
         )
         try:
+            if self._budget is not None and self._limit:
+                await self._budget.start()
             await app.initialize()  # getMe: proves the token
             await self._sender.initialize()
         except InvalidToken:
@@ -172,10 +186,14 @@ class TelegramPlatform:
         if app.updater is not None and app.updater.running:
             await app.updater.stop()
         if app.running:
-            await app.stop()  # waits for the updates being processed
+            await app.stop()  # hands the updates fetched to their people's queues
+        if self._updates_in is not None:
+            await self._updates_in.drain()  # the queued updates are handled before the bot closes
         await app.shutdown()
         self._app = None
         await self._close_sender()
+        if self._budget is not None:
+            await self._budget.stop()
 
     def ready(self) -> bool:
         """Tell whether updates are being received."""
@@ -190,6 +208,8 @@ class TelegramPlatform:
                     await app.updater.stop()
                 await app.shutdown()
             await self._close_sender()
+            if self._budget is not None:
+                await self._budget.stop()
         except Exception:  # the start already failed; the reason to report is that one
             log.debug("telegram: clean-up after a failed start failed", exc_info=True)
 
@@ -241,12 +261,12 @@ class TelegramPlatform:
 
     def _api_host(self) -> str:
         parts = urlsplit(self.settings.telegram_api_base_url)
-        return f"{parts.scheme}://{parts.netloc}"
+        return redact(f"{parts.scheme}://{parts.netloc}")  # without a user:password@
 
     def _redact(self, text: str) -> str:
         # These messages also reach stderr through print(), outside the logging filter.
         token = self.settings.telegram_bot_token
-        return text.replace(token.get_secret_value(), "[REDACTED]") if token else text
+        return redact(text, token.get_secret_value()) if token else redact(text)
 
     # Unprompted messages ---------------------------------------------------------------------
     async def send(self, message: Outgoing) -> Delivery:

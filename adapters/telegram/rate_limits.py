@@ -6,6 +6,7 @@ behind every reminder already queued (the scheduler keeps 64 in flight: two seco
 the waiters take turns to ask PTB's limiter for the next slot, the most urgent first; the rate
 itself, the 20-a-minute group limit and the waiting out of 429s stay PTB's. PTB has no limit for
 one private chat; Telegram asks for about one message a second there, so that is added, in front.
+With several instances on one database, each sends only its share of the 30 (bot/budget.py).
 """
 
 from __future__ import annotations
@@ -16,11 +17,14 @@ import heapq
 import itertools
 from collections import OrderedDict
 from collections.abc import Callable, Coroutine
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aiolimiter import AsyncLimiter
 from telegram.constants import FloodLimit
 from telegram.ext import AIORateLimiter
+
+if TYPE_CHECKING:
+    from bot.budget import SharedBudget
 
 OVERALL_RATE = float(FloodLimit.MESSAGES_PER_SECOND)  # 30
 # At most this many messages at once after a quiet spell (PTB's default is a whole second's worth,
@@ -46,12 +50,15 @@ class Priority(enum.IntEnum):
 class PriorityRateLimiter(AIORateLimiter):
     """AIORateLimiter whose waiting replies get the next free slot before waiting broadcasts."""
 
-    __slots__ = ("_chats", "_turns")
+    __slots__ = ("_budget", "_chats", "_share", "_share_of", "_turns")
 
-    def __init__(self) -> None:
+    def __init__(self, budget: SharedBudget | None = None) -> None:
         super().__init__(overall_max_rate=BURST, overall_time_period=BURST / OVERALL_RATE, max_retries=RETRIES_429)
         self._turns = _Turns()
         self._chats: OrderedDict[int, AsyncLimiter] = OrderedDict()
+        self._budget = budget
+        self._share: AsyncLimiter | None = None  # this instance's part of OVERALL_RATE, when instances share it
+        self._share_of = 1
 
     async def process_request(
         self,
@@ -75,6 +82,13 @@ class PriorityRateLimiter(AIORateLimiter):
         await self._chat(chat_id).acquire()
         await self._turns.take(Priority.BROADCAST if rate_limit_args == Priority.BROADCAST else Priority.REPLY)
         passed = False
+        try:
+            share = await self._shared()
+            if share is not None:
+                await share.acquire()  # in turn: the most urgent waiter gets the next of this instance's slots
+        except BaseException:
+            self._turns.give()
+            raise
 
         def pass_turn() -> None:
             nonlocal passed
@@ -92,6 +106,20 @@ class PriorityRateLimiter(AIORateLimiter):
             return await super().process_request(call, args, kwargs, endpoint, data, None)
         finally:
             pass_turn()
+
+    async def _shared(self) -> AsyncLimiter | None:
+        """This instance's limiter when other instances share the budget (None: PTB's overall limit suffices)."""
+        budget = self._budget
+        if budget is None:
+            return None
+        await budget.joined.wait()  # a newcomer waits until the others have made room for it
+        if budget.members != self._share_of:
+            # A new limiter at the new rate; waiters on the old one finish there, within a second.
+            self._share_of = budget.members
+            rate = budget.share(OVERALL_RATE)
+            burst = max(1, BURST // self._share_of)
+            self._share = AsyncLimiter(burst, burst / rate) if self._share_of > 1 else None
+        return self._share
 
     def _chat(self, chat_id: int) -> AsyncLimiter:
         limiter = self._chats.pop(chat_id, None) or AsyncLimiter(CHAT_BURST, CHAT_BURST / CHAT_RATE)

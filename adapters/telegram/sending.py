@@ -16,7 +16,7 @@ from telegram import Bot, Message
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, NetworkError, RetryAfter
 from telegram.ext import ExtBot
-from telegram.warnings import PTBDeprecationWarning
+from telegram.warnings import PTBDeprecationWarning, PTBUserWarning
 
 from adapters.telegram.rate_limits import Priority
 from adapters.telegram.render import Rendered, render_reply
@@ -28,27 +28,25 @@ T = TypeVar("T")
 
 ATTEMPTS = 4  # the first try and three retries
 BACKOFF = 0.5  # seconds before the first retry, doubled each time
-RETRY_AFTER_CAP = 30.0  # seconds; a longer flood wait is reported as a failure rather than waited out
+# One layer per cause: a 429 is waited out only by the rate limiter (rate_limits.py, RETRIES_429 times,
+# each after its retry_after), network errors only here, and the reminder scheduler tries again later
+# only what is still undelivered. Stacked, they once made up to 16 sendMessage calls of one message.
+# A do_api_request for a method Bot has is warned about on every call; the unread send is deliberate.
+warnings.filterwarnings("ignore", message=r"Please use 'Bot\.sendMessage'", category=PTBUserWarning)
 
 
 async def with_retries(call: Callable[[], Awaitable[T]], what: str) -> T:
-    """Run one Bot API call, retrying network errors with backoff and honouring 429's retry_after.
+    """Run one Bot API call, retrying network errors with backoff.
 
-    PTB's AIORateLimiter retries 429s itself when it is on; this covers network errors (which it
-    never retries) and the 429s that reach us when limiting is off or its retries ran out.
+    A 429 (RetryAfter) passes through: the rate limiter has already waited out its retries, and a
+    second layer would wait each retry_after again.
     """
     delay = BACKOFF
     for attempt in range(1, ATTEMPTS + 1):
         try:
             return await call()
-        except RetryAfter as exc:
-            wait = retry_after_seconds(exc)
-            if attempt == ATTEMPTS or wait > RETRY_AFTER_CAP:
-                raise
-            log.warning("telegram: %s hit the flood limit; retrying in %.1f s", what, wait)
-            await asyncio.sleep(wait)
-        except BadRequest:
-            raise  # our request is wrong; sending it again cannot help
+        except (BadRequest, RetryAfter):
+            raise  # our request is wrong, or the limiter's 429 retries ran out: sending again here cannot help
         except NetworkError as exc:
             if attempt == ATTEMPTS:
                 raise
@@ -100,11 +98,11 @@ class UnpromptedBot(ExtBot):  # type: ignore[type-arg]
     async def send_message_unread(self, params: dict[str, object]) -> None:
         """Call sendMessage with ready parameters; raise PTB's errors as send_message does."""
         # Nothing is done with a sent reminder, and building PTB's Message from each answer was a
-        # quarter of the CPU per reminder (bench/reminders.py). The public do_api_request does
-        # just this call, but warns on every use that send_message exists; hence PTB's _post.
-        # Marked as a broadcast, so that replies to people waiting go first (rate_limits.py).
-        api_kwargs = self._merge_api_rl_kwargs(None, Priority.BROADCAST) if self.rate_limiter else None
-        await self._post("sendMessage", params, api_kwargs=api_kwargs)
+        # quarter of the CPU per reminder (bench/reminders.py): the public do_api_request with no
+        # return_type hands back the raw answer. Marked as a broadcast, so that replies to people
+        # waiting go first (rate_limits.py).
+        await self.do_api_request("sendMessage", api_kwargs=dict(params),
+                                  rate_limit_args=Priority.BROADCAST if self.rate_limiter else None)
 
 
 async def send_unprompted(bot: UnpromptedBot, chat_id: int, reply: events.Message) -> None:

@@ -4,7 +4,8 @@
 - ``ReminderQueue``: reminders and subscriptions (schedule, claim under a lease, record, release) and the
   channels that receive a server's announcements;
 - ``CounterStore``: the anonymous funnel, small facts the bot keeps about itself, and a liveness ping;
-- ``Coordination``: what several instances on one database agree on (who runs a once-at-a-time job).
+- ``Coordination``: what several instances on one database agree on (who runs a once-at-a-time job);
+- ``SourceSnapshots``: the main text of each guide source as the content watch last read it.
 
 A backend (a ``Storage``) implements all three over one database; one call is one transaction.
 """
@@ -306,9 +307,47 @@ class Coordination(abc.ABC):
         one gets True. Claims older than ``keep`` are forgotten: the backend drops them as it goes.
         """
 
+    # Not abstract: a backend only one process uses (SQLite, memory) has nobody to share with.
+    async def budget_members(self, pool: str, member: str, ttl: timedelta) -> int | None:
+        """Heartbeat: mark ``member`` of ``pool`` alive for ``ttl`` from now, on the database's clock (instances'
+        clocks may differ), and return how many members are alive, ``member`` included.
 
-class Storage(UserStore, ReminderQueue, CounterStore, Coordination):
-    """A backend: one database behind all four ports."""
+        None: this backend serves one process, which has the whole budget (the default).
+        """
+        return None
+
+    async def leave_budget(self, pool: str, member: str) -> None:
+        """Drop ``member`` from ``pool`` (a clean stop), so the others take its share at their next heartbeat."""
+        return None  # the default backend keeps no pool
+
+
+# The source watch ------------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class SourceSnapshot:
+    """The main text of a pack's source as last read, and what the server said to send back next time."""
+
+    pack: str
+    source_id: str
+    url: str  # the address it was read from: a snapshot of another address is no baseline
+    text: str
+    fetched_at: datetime
+    etag: str | None = None
+    last_modified: str | None = None
+
+
+class SourceSnapshots(abc.ABC):
+    """One snapshot per (pack, source id), kept by ``optout-bot content watch``; nothing about users."""
+
+    @abc.abstractmethod
+    async def get_snapshot(self, pack: str, source_id: str) -> SourceSnapshot | None: ...
+
+    @abc.abstractmethod
+    async def put_snapshot(self, snapshot: SourceSnapshot) -> None:
+        """Store the snapshot, replacing the one of its (pack, source id)."""
+
+
+class Storage(UserStore, ReminderQueue, CounterStore, Coordination, SourceSnapshots):
+    """A backend: one database behind all five ports."""
 
     @abc.abstractmethod
     async def close(self) -> None: ...

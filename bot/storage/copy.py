@@ -52,9 +52,13 @@ async def _named(flag: str, call: Callable[[], Awaitable[T]]) -> T:
         raise StorageError(str(exc).replace("DATABASE_URL:", f"{flag}:", 1)) from None
 
 
-async def copy_database(source_url: str, target_url: str, *, replace: bool = False) -> dict[str, int]:
-    """Copy every row from ``source_url`` (SQLite) into ``target_url`` (PostgreSQL); return rows per table."""
-    for flag, url, wanted in (("--from", source_url, "sqlite"), ("--to", target_url, "postgresql")):
+async def copy_database(source_url: str, target_url: str, *, replace: bool = False,
+                        target_flag: str = "--to") -> dict[str, int]:
+    """Copy every row from ``source_url`` (SQLite) into ``target_url`` (PostgreSQL); return rows per table.
+
+    ``target_flag`` is where the target URL came from (--to or DB_COPY_TO), for the error messages.
+    """
+    for flag, url, wanted in (("--from", source_url, "sqlite"), (target_flag, target_url, "postgresql")):
         try:
             name = scheme(url)
         except StorageError as exc:
@@ -68,14 +72,14 @@ async def copy_database(source_url: str, target_url: str, *, replace: bool = Fal
     finally:
         await source.close()
     typed: Rows = {t: (columns, _typed(columns, data)) for t, (columns, data) in rows.items()}
-    target = await _named("--to", lambda: open_backend(target_url))
+    target = await _named(target_flag, lambda: open_backend(target_url))
     try:
         assert isinstance(target, PostgresStorage)
-        await _named("--to", lambda: target.import_rows(typed, replace=replace))
-        counts = await _named("--to", lambda: target.row_counts(TABLES))
+        await _named(target_flag, lambda: target.import_rows(typed, replace=replace))
+        counts = await _named(target_flag, lambda: target.row_counts(TABLES))
     finally:
         await target.close()
     expected = {t: len(data) for t, (_, data) in typed.items()}
     if counts != expected:
-        raise StorageError(f"--to: the copy does not match the source (rows per table: source {expected}, target {counts})")
+        raise StorageError(f"{target_flag}: the copy does not match the source (rows per table: source {expected}, target {counts})")
     return counts

@@ -22,6 +22,7 @@ from bot.storage.base import (
     NewReminder,
     Person,
     Reminder,
+    SourceSnapshot,
     StaleStateError,
     Storage,
     Subscriber,
@@ -57,6 +58,7 @@ class MemoryStorage(Storage):
         self._next_id = 1
         # (recipient, pack, deadline id) -> the scope of a channel subscription (None for a user's)
         self._subs: dict[tuple[Recipient, str, str], str | None] = {}
+        self._snapshots: dict[tuple[str, str], SourceSnapshot] = {}
         # (recipient, pack) -> (scope, follows the deadlines, the version of the changes it had seen)
         self._follows: dict[tuple[Recipient, str], tuple[str | None, bool, str | None]] = {}
         self._open = True
@@ -338,3 +340,10 @@ class MemoryStorage(Storage):
 
     async def ping(self) -> bool:
         return self._open
+
+    # The source watch -------------------------------------------------------------------------
+    async def get_snapshot(self, pack: str, source_id: str) -> SourceSnapshot | None:
+        return self._snapshots.get((pack, source_id))
+
+    async def put_snapshot(self, snapshot: SourceSnapshot) -> None:
+        self._snapshots[(snapshot.pack, snapshot.source_id)] = snapshot

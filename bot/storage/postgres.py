@@ -37,6 +37,7 @@ from bot.storage.base import (
     NewReminder,
     Person,
     Reminder,
+    SourceSnapshot,
     StaleStateError,
     Storage,
     StorageError,
@@ -521,6 +522,41 @@ class PostgresStorage(Storage):
             " SET holder = excluded.holder, until = excluded.until"
             " WHERE leases.holder = excluded.holder OR leases.until <= $4 RETURNING true",
             name, holder, until, now)) is True
+
+    async def budget_members(self, pool: str, member: str, ttl: timedelta) -> int | None:
+        # The database's clock on both sides of the comparison, so that instances' clocks need not agree.
+        # Rows dead for a minute are dropped as it goes; a CTE's insert is not visible to the count, hence + 1.
+        async def beat(con: asyncpg.Connection) -> int:
+            await con.execute("DELETE FROM budget_members WHERE pool = $1 AND alive_until < clock_timestamp()"
+                              " - interval '1 minute'", pool)
+            return await con.fetchval(
+                "WITH beat AS (INSERT INTO budget_members (pool, member, alive_until)"
+                " VALUES ($1, $2, clock_timestamp() + $3) ON CONFLICT (pool, member)"
+                " DO UPDATE SET alive_until = excluded.alive_until)"
+                " SELECT count(*) + 1 FROM budget_members WHERE pool = $1 AND member <> $2"
+                " AND alive_until > clock_timestamp()", pool, member, ttl)
+
+        return int(await self._run(beat))
+
+    async def leave_budget(self, pool: str, member: str) -> None:
+        await self._run(lambda con: con.execute("DELETE FROM budget_members WHERE pool = $1 AND member = $2",
+                                                pool, member))
+    # The source watch -------------------------------------------------------------------------
+    async def get_snapshot(self, pack: str, source_id: str) -> SourceSnapshot | None:
+        row = await self._run(lambda con: con.fetchrow(
+            "SELECT url, main_text, fetched_at, etag, last_modified FROM source_snapshots WHERE pack = $1 AND source_id = $2",
+            pack, source_id))
+        return None if row is None else SourceSnapshot(pack, source_id, row["url"], row["main_text"], row["fetched_at"],
+                                                       row["etag"], row["last_modified"])
+
+    async def put_snapshot(self, snapshot: SourceSnapshot) -> None:
+        s = snapshot
+        await self._run(lambda con: con.execute(
+            "INSERT INTO source_snapshots (pack, source_id, url, main_text, fetched_at, etag, last_modified)"
+            " VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (pack, source_id) DO UPDATE SET url = excluded.url,"
+            " main_text = excluded.main_text, fetched_at = excluded.fetched_at, etag = excluded.etag,"
+            " last_modified = excluded.last_modified",
+            s.pack, s.source_id, s.url, s.text, s.fetched_at, s.etag, s.last_modified))
 
     async def row_counts(self, tables: Sequence[str]) -> dict[str, int]:
         """Return {table: rows}, a funnel day's stripes counted as one row (for ``optout-bot db copy``)."""

@@ -104,7 +104,31 @@ MIGRATIONS: list[str] = [
     """
     ALTER TABLE users ADD COLUMN language text;
     """,
-    # 5: the person beside their rows per pack: the pack they moved in last (where their commands go: one
+    # 5: instances sharing one platform budget (Telegram's 30 messages a second belong to the bot, not to
+    # each process): each heartbeats its row, and takes budget / the number of rows still alive.
+    """
+    CREATE TABLE budget_members (
+        pool        text NOT NULL,
+        member      text NOT NULL,
+        alive_until timestamptz NOT NULL,
+        PRIMARY KEY (pool, member)
+    );
+    """,
+    # 6: the content watch's snapshot of each guide source's main text (bot/watch), one per pack and source;
+    # a page's text, never a user's (hence main_text, not text).
+    """
+    CREATE TABLE source_snapshots (
+        pack          text NOT NULL,
+        source_id     text NOT NULL,
+        url           text NOT NULL,
+        main_text     text NOT NULL,
+        fetched_at    timestamptz NOT NULL,
+        etag          text,
+        last_modified text,
+        PRIMARY KEY (pack, source_id)
+    );
+    """,
+    # 7: the person beside their rows per pack: the pack they moved in last (where their commands go: one
     # read per step instead of one per pack) and the record of "Check all my assistants", which was a row
     # in the pseudo-pack "~check-all" and a "~tour" key in the packs' answers; a check under way starts afresh.
     """
@@ -122,7 +146,7 @@ MIGRATIONS: list[str] = [
         SELECT DISTINCT ON (platform, user_id) platform, user_id, pack, updated_at FROM users
         ORDER BY platform, user_id, updated_at DESC;
     """,
-    # 6: what a subscriber follows, in columns of its own: reminder_subs held it as made-up deadline ids,
+    # 8: what a subscriber follows, in columns of its own: reminder_subs held it as made-up deadline ids,
     # "" for "every deadline, new ones too" and "!alerts@VERSION" for "the changes, VERSION seen".
     # reminder_subs keeps the real deadline ids a subscriber has been scheduled for.
     """

@@ -41,6 +41,7 @@ from bot.storage.base import (
     NewReminder,
     Person,
     Reminder,
+    SourceSnapshot,
     StaleStateError,
     Storage,
     StorageError,
@@ -541,6 +542,23 @@ class SqliteStorage(Storage):
             return await self._rows_of("SELECT 1") == [(1,)]
         except (sqlite3.Error, StorageError):
             return False
+
+    # The source watch -------------------------------------------------------------------------
+    async def get_snapshot(self, pack: str, source_id: str) -> SourceSnapshot | None:
+        rows = await self._rows_of("SELECT url, main_text, fetched_at, etag, last_modified FROM source_snapshots"
+                                   " WHERE pack = ? AND source_id = ?", (pack, source_id))
+        if not rows:
+            return None
+        url, text, fetched_at, etag, modified = rows[0]
+        return SourceSnapshot(pack, source_id, url, text, from_db_time(fetched_at), etag, modified)
+
+    async def put_snapshot(self, snapshot: SourceSnapshot) -> None:
+        s = snapshot
+        await self._rows_of("INSERT INTO source_snapshots (pack, source_id, url, main_text, fetched_at, etag,"
+                            " last_modified) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(pack, source_id) DO UPDATE SET"
+                            " url = excluded.url, main_text = excluded.main_text, fetched_at = excluded.fetched_at,"
+                            " etag = excluded.etag, last_modified = excluded.last_modified",
+                            (s.pack, s.source_id, s.url, s.text, to_db_time(s.fetched_at), s.etag, s.last_modified))
 
 
 # The bodies of transactions: each runs under the lock, between BEGIN IMMEDIATE and COMMIT ------------

@@ -169,7 +169,21 @@ MIGRATIONS: list[str] = [
     """
     ALTER TABLE users ADD COLUMN language TEXT;
     """,
-    # 7: the person beside their rows per pack: the pack they moved in last (where their commands go: one
+    # 7: the content watch's snapshot of each guide source's main text (bot/watch), one per pack and source;
+    # a page's text, never a user's (hence main_text, not text).
+    """
+    CREATE TABLE source_snapshots (
+        pack          TEXT NOT NULL,
+        source_id     TEXT NOT NULL,
+        url           TEXT NOT NULL,
+        main_text     TEXT NOT NULL,
+        fetched_at    TEXT NOT NULL,
+        etag          TEXT,
+        last_modified TEXT,
+        PRIMARY KEY (pack, source_id)
+    ) WITHOUT ROWID;
+    """,
+    # 8: the person beside their rows per pack: the pack they moved in last (where their commands go: one
     # read per step instead of one per pack) and the record of "Check all my assistants", which was a row
     # in the pseudo-pack "~check-all" and a "~tour" key in the packs' answers; a check under way starts afresh.
     """
@@ -186,7 +200,7 @@ MIGRATIONS: list[str] = [
     INSERT INTO people (platform, user_id, last_pack, updated_at)
         SELECT platform, user_id, pack, MAX(updated_at) FROM users GROUP BY platform, user_id;
     """,
-    # 8: what a subscriber follows, in columns of its own: reminder_subs held it as made-up deadline ids,
+    # 9: what a subscriber follows, in columns of its own: reminder_subs held it as made-up deadline ids,
     # "" for "every deadline, new ones too" and "!alerts@VERSION" for "the changes, VERSION seen".
     # reminder_subs keeps the real deadline ids a subscriber has been scheduled for.
     """

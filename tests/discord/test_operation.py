@@ -99,6 +99,11 @@ async def test_the_token_never_reaches_the_log_at_debug(fake: FakeDiscord, tmp_p
     assert fake.identifies == 1
     assert TOKEN not in output
     assert TOKEN.split(".")[-1] not in output
+    # Interaction tokens (enough to answer as the bot for 15 minutes), webhook URLs and member names
+    # neither, at any level.
+    assert [i.token for i in fake.interactions.values() if i.token in output] == []
+    assert f"user{member.id}" not in output
+    assert "/webhooks/" not in output or "/webhooks/[REDACTED]" in output
     above_debug = [line for line in output.splitlines() if " INFO " in line or " WARNING " in line or " ERROR " in line]
     assert above_debug and not [line for line in above_debug if "4301" in line], "user ids only at DEBUG"
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import time
 from collections.abc import AsyncIterator
 from datetime import datetime
 from pathlib import Path
@@ -125,3 +127,21 @@ async def test_admins_turn_channel_announcements_on_and_off(
     assert replies[1].startswith("Deadline announcements are on") and replies[2] == replies[1]
     assert replies[3] == reminder_texts.CHANNEL_OFF
     assert replies[4] == reminder_texts.CHANNEL_NONE
+
+
+# Discord limits a bot to about 50 requests a second over every route and every shard (interaction answers
+# exempt). discord.py does not pace requests to that ahead of time: it waits out a 429 marked "global"
+# with every request of its HTTP client paused, then sends the request again, once. The bot relies on
+# that (README: "Rate limits across instances"), and on DISCORD_DM_PER_SECOND keeping reminders far below.
+async def test_a_global_429_is_waited_out_and_the_message_sent_once(fake: FakeDiscord, platform: DiscordPlatform) -> None:
+    members = [fake.member(6100 + i) for i in range(2)]
+    fake.global_limit_next.append(0.5)
+    started = time.monotonic()
+    results = await asyncio.gather(*(platform.send(Outgoing(Recipient("discord", "user", str(m.id)), (REMINDER,)))
+                                     for m in members))
+    assert results == [Delivery.SENT, Delivery.SENT]
+    assert time.monotonic() - started >= 0.5  # the retry_after was honoured
+    for member in members:
+        assert (await member.pop_message()).content.startswith("⏰")
+        assert member.pending() == 0  # once, not twice
+    assert [s for _, _, s in fake.requests].count(429) == 1

@@ -117,6 +117,8 @@ class FakeDiscord:
         self.commands: dict[str, dict[str, Any]] = {}
         self.requests: list[tuple[str, str, int]] = []
         self.violations: list[str] = []
+        # Waits (seconds) of the next requests answered with a global 429, as Discord does past ~50 a second.
+        self.global_limit_next: list[float] = []
         self.identifies = 0
         self._sockets: list[_Gateway] = []
         self._runner: web.AppRunner | None = None
@@ -256,6 +258,14 @@ class FakeDiscord:
         webhook = path.startswith(("/webhooks/", "/interactions/"))
         if not webhook and request.headers.get("Authorization") != f"Bot {self.token}":
             return self._record(request, path, _json({"message": "401: Unauthorized", "code": 0}, 401))
+        if self.global_limit_next and not webhook:
+            # Discord's global rate limit (per bot, every route): a 429 with "global" set, for any request.
+            wait = self.global_limit_next.pop(0)
+            limited = _json({"message": "You are being rate limited.", "retry_after": wait, "global": True}, 429)
+            # Via: discord.py takes a 429 without it for Cloudflare's ban.
+            limited.headers.update({"X-RateLimit-Global": "true", "X-RateLimit-Scope": "global",
+                                    "Retry-After": str(wait), "Via": "1.1 google"})
+            return self._record(request, path, limited)
         try:
             response = await self._route(request.method, path, body, request)
         except _Refused as exc:

@@ -76,7 +76,8 @@ async def running_bot(tmp_path: Path, **settings: str | None) -> AsyncIterator[R
     """Start ``optout-bot run`` in ``tmp_path`` with the health server on a free port; kill it if a test fails."""
     port = free_port()
     log_path = tmp_path / f"bot-{port}.log"
-    env = bot_env(tmp_path, HEALTH_PORT=str(port), HEALTH_HOST="127.0.0.1", **settings)
+    # No HEALTH_HOST: the default (loopback) is what these tests reach the endpoints on.
+    env = bot_env(tmp_path, HEALTH_PORT=str(port), **settings)
     with log_path.open("w") as log:
         proc = await asyncio.create_subprocess_exec(
             str(BOT), "run", cwd=tmp_path, env=env,

@@ -134,6 +134,7 @@ async def test_a_failing_platform_does_not_take_down_the_other(fake: FakeBotAPI,
         await bot.wait_ready()
         status, body = await bot.get("/readyz")
         assert status == 200 and json.loads(body)["platforms"] == {"telegram": True}
+        assert "health server on 127.0.0.1:" in bot.log  # HEALTH_HOST unset: loopback, not every address
         await user.send("/start")
         assert (await user.pop_until_buttons())[-1].labels[0] == "Help me decide"
         errors = [line for line in bot.log.splitlines() if "ERROR" in line]

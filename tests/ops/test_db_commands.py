@@ -127,6 +127,20 @@ async def test_copy_moves_every_row_and_refuses_a_full_target(tmp_path: Path, po
         await target.close()
 
 
+async def test_copy_takes_its_target_from_the_environment(tmp_path: Path, postgres_url: str) -> None:
+    # DB_COPY_TO keeps the password out of the process list; errors name where the URL came from.
+    db = tmp_path / "bot.db"
+    await _fill_sqlite(f"sqlite:///{db}")
+    copy = ["db", "copy", "--from", f"sqlite:///{db}"]
+    done = await asyncio.to_thread(run_bot, copy, tmp_path, DB_COPY_TO=postgres_url)
+    assert done.returncode == 0, done.stderr
+    await _assert_same_rows(db, postgres_url)
+    again = await asyncio.to_thread(run_bot, copy, tmp_path, DB_COPY_TO=postgres_url)
+    assert_one_clear_line(again, "DB_COPY_TO:", "not empty", "--replace")
+    assert postgres_url.split(":")[2].split("@")[0] not in again.stderr + again.stdout  # no password
+    assert_one_clear_line(await asyncio.to_thread(run_bot, copy, tmp_path), "--to:", "DB_COPY_TO")
+
+
 async def test_copy_names_the_flag_of_a_bad_url(tmp_path: Path, postgres_url: str) -> None:
     missing = await asyncio.to_thread(run_bot, ["db", "copy", "--from", f"sqlite:///{tmp_path / 'none.db'}",
                                                 "--to", postgres_url], tmp_path)

@@ -91,3 +91,21 @@ async def test_instances_handed_one_update_let_exactly_one_handle_it(backend: St
     finally:
         for other in others:
             await other.close()
+
+
+async def test_budget_members_are_counted_while_they_heartbeat(backend: Storage, backend_url: str) -> None:
+    # One process on SQLite or in memory: no pool, the whole budget (None). On PostgreSQL, every instance
+    # heartbeating counts until it leaves or stops heartbeating for ``ttl`` (on the database's clock).
+    ttl = timedelta(seconds=60)
+    first = await backend.budget_members("telegram:1", "a", ttl)
+    if not backend_url.startswith("postgres"):
+        assert first is None
+        return
+    assert first == 1
+    assert await backend.budget_members("telegram:1", "b", ttl) == 2
+    assert await backend.budget_members("telegram:2", "c", ttl) == 1  # another bot's pool
+    assert await backend.budget_members("telegram:1", "a", ttl) == 2  # a heartbeat is not a new member
+    await backend.leave_budget("telegram:1", "b")
+    assert await backend.budget_members("telegram:1", "a", ttl) == 1
+    await backend.budget_members("telegram:1", "d", timedelta(seconds=-1))  # its heartbeat has lapsed
+    assert await backend.budget_members("telegram:1", "a", ttl) == 1

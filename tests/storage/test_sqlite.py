@@ -211,7 +211,7 @@ async def test_migrating_from_schema_2_puts_every_row_in_the_claude_pack(tmp_pat
     with closing(sqlite3.connect(path)) as db:
         assert db.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS)
         tables = {name for (name,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-        assert tables == {"users", "people", "reminder_follows", "funnel", "meta", "reminders", "reminder_subs", "leases", "seen_updates"}
+        assert tables == {"users", "people", "reminder_follows", "funnel", "meta", "reminders", "reminder_subs", "leases", "seen_updates", "source_snapshots"}
 
 
 async def test_migrating_from_schema_5_keeps_the_rows_and_adds_the_chosen_language(tmp_path: Path) -> None:

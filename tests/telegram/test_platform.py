@@ -10,7 +10,7 @@ import pytest_asyncio
 
 from adapters.telegram import TelegramPlatform
 from adapters.telegram.handlers import SORRY
-from adapters.telegram.rate_limits import CHAT_BURST
+from adapters.telegram.rate_limits import CHAT_BURST, RETRIES_429
 from bot.compose import build_services
 from bot.events import Button, Message, Recipient
 from bot.metrics import ERRORS, UPDATES
@@ -80,6 +80,36 @@ async def test_a_flood_limit_on_a_reminder_is_waited_out_then_sent_once(
     assert await platform.send(Outgoing(Recipient("telegram", "user", str(user.id)), (Message("Hello"),))) is Delivery.SENT
     assert time.monotonic() - started >= 0.9  # Telegram's retry_after was honoured, not hammered
     assert [m.text for m in fake.sent_to(user.id)] == ["Hello"]
+
+
+def _sends_to(fake: FakeBotAPI, chat_id: int) -> int:
+    return sum(1 for method, params in fake.requests if method == "sendMessage" and params.get("chat_id") == chat_id)
+
+
+async def test_one_429_costs_exactly_one_more_attempt(fake: FakeBotAPI, platform: TelegramPlatform) -> None:
+    # A reminder and a reply: the limiter waits out the 429 once; nothing above it retries it again.
+    user = fake.user(5_000_008)
+    fake.fail_next("sendMessage", error_code=429, retry_after=1, chat_id=user.id)
+    assert await platform.send(Outgoing(Recipient("telegram", "user", str(user.id)), (Message("Hello"),))) is Delivery.SENT
+    assert _sends_to(fake, user.id) == 2
+    assert (await user.pop_message()).text == "Hello"
+    fake.fail_next("sendMessage", error_code=429, retry_after=1, chat_id=user.id)
+    await user.send("/help")
+    assert "/start" in (await user.pop_message()).text
+    assert _sends_to(fake, user.id) == 4
+    assert user.pending() == []
+
+
+async def test_429s_that_outlast_the_limiter_fail_without_a_second_retry_layer(
+    fake: FakeBotAPI, platform: TelegramPlatform
+) -> None:
+    user = fake.user(5_000_009)
+    fake.fail_next("sendMessage", error_code=429, retry_after=1, times=RETRIES_429 + 3, chat_id=user.id)
+    assert await platform.send(Outgoing(Recipient("telegram", "user", str(user.id)), (Message("Hello"),))) is Delivery.FAILED
+    # The first try and the limiter's retries, each after its retry_after: 4 calls, not 16 (the scheduler
+    # tries the still undelivered reminder again later).
+    assert _sends_to(fake, user.id) == RETRIES_429 + 1
+    fake._faults["sendMessage"].clear()
 
 
 async def test_one_chat_gets_about_one_message_a_second(fake: FakeBotAPI, platform: TelegramPlatform) -> None:
