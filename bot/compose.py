@@ -11,7 +11,7 @@ import logging
 import os
 import signal
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from bot.budget import SharedBudget
 from bot.clock import Clock, SystemClock
@@ -198,7 +198,8 @@ async def serve(services: Services, platforms: list[Platform]) -> int:
             log.error("%s (the other platforms keep running)", failure)
             ERRORS.labels("platform_start").inc()
         # Started after the platforms, so that due reminders have somewhere to go.
-        scheduler = Scheduler.for_service(services.reminders, {p.name: p for p in started})
+        scheduler = Scheduler.for_service(services.reminders, {p.name: p for p in started},
+                                          lease=timedelta(seconds=services.settings.reminder_lease_seconds))
         scheduler_task = asyncio.create_task(scheduler.run(), name="reminders")
         # CONTENT_WATCH=daily: once a day, on one instance, the sources' changes to the operator chats.
         watch = daily_watch(services.settings, services.storage, services.storage, services.clock, started)

@@ -75,6 +75,16 @@ class Settings(BaseSettings):
     content_watch_timeout: float = Field(20.0, gt=0, le=300)  # seconds per request
     operator_telegram_chat_id: int | None = None  # a chat with the bot (the operator's user id, or a group)
     operator_discord_channel_id: int | None = Field(None, ge=1)
+    # Messages a second the Telegram bot sends overall, replies and reminders together. Telegram's
+    # free limit is about 30; a bot with paid broadcasts may go higher (up to 1,000); tests raise it
+    # where pacing is not what they check.
+    telegram_messages_per_second: float = Field(30.0, gt=0, le=1000)
+    # Seconds discord.py waits after the last server arrives before it calls the bot ready (its default
+    # is 2). A bot on one or two servers gains nothing from waiting; tests set it near 0.
+    discord_guild_ready_timeout: float = Field(2.0, ge=0, le=60)
+    # Seconds a reminder being sent stays claimed by this instance (renewed while it sends): how soon
+    # the reminders a crashed instance had claimed go out from a restarted or another instance.
+    reminder_lease_seconds: float = Field(10.0, ge=1, le=600)
 
     @field_validator("log_level", mode="before")
     @classmethod

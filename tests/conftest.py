@@ -96,3 +96,19 @@ def postgres_server() -> Iterator[PostgresServer]:
 async def postgres_url(postgres_server: PostgresServer) -> str:
     """A fresh, empty database of its own for each test (about 0.1 s; the server runs with fsync off)."""
     return await new_database(postgres_server)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Stop the thread of any SQLite connection a failed test left open.
+
+    aiosqlite's connection thread is not a daemon (so that a write is never cut short), and Python
+    waits for it at exit: one storage a failing test never closed would turn the failure into a hang.
+    """
+    import gc
+
+    import aiosqlite
+
+    for obj in gc.get_objects():
+        if isinstance(obj, aiosqlite.Connection):
+            obj.stop()  # a no-op for a closed one; otherwise its queued calls finish first
+

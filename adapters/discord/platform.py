@@ -151,9 +151,11 @@ class DiscordPlatform:
             self.client: OptoutClient = ShardedOptoutClient(
                 self.handler, groups, meta, settings.discord_guild_id, shard_count=settings.discord_shard_count,
                 shard_ids=list(settings.discord_shard_ids) if settings.discord_shard_ids else None,
+                guild_ready_timeout=settings.discord_guild_ready_timeout,
             )
         else:
-            self.client = OptoutClient(self.handler, groups, meta, settings.discord_guild_id)
+            self.client = OptoutClient(self.handler, groups, meta, settings.discord_guild_id,
+                                       guild_ready_timeout=settings.discord_guild_ready_timeout)
         self._dm_limiter = AsyncLimiter(settings.discord_dm_per_second, 1.0)
         # Targets known to refuse messages: asking again would only add to Discord's invalid-request
         # count (10,000 in 10 minutes bans the address).

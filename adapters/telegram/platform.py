@@ -115,9 +115,9 @@ class TelegramPlatform:
             .connection_pool_size(CONNECTION_POOL)
         )
         if self._limit:
-            # Telegram's 30 messages a second overall (and 20 a minute per group), replies before
+            # TELEGRAM_MESSAGES_PER_SECOND overall (Telegram's is 30; and 20 a minute per group), replies before
             # broadcasts; 429s are waited out.
-            builder = builder.rate_limiter(PriorityRateLimiter(self._budget))
+            builder = builder.rate_limiter(PriorityRateLimiter(self._budget, settings.telegram_messages_per_second))
         app = builder.build()
         self._updates_in.attach(app.bot)
         if settings.telegram_webhook_url and self._updates is not None:

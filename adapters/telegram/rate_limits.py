@@ -50,14 +50,15 @@ class Priority(enum.IntEnum):
 class PriorityRateLimiter(AIORateLimiter):
     """AIORateLimiter whose waiting replies get the next free slot before waiting broadcasts."""
 
-    __slots__ = ("_budget", "_chats", "_share", "_share_of", "_turns")
+    __slots__ = ("_budget", "_chats", "_rate", "_share", "_share_of", "_turns")
 
-    def __init__(self, budget: SharedBudget | None = None) -> None:
-        super().__init__(overall_max_rate=BURST, overall_time_period=BURST / OVERALL_RATE, max_retries=RETRIES_429)
+    def __init__(self, budget: SharedBudget | None = None, overall_rate: float = OVERALL_RATE) -> None:
+        super().__init__(overall_max_rate=BURST, overall_time_period=BURST / overall_rate, max_retries=RETRIES_429)
+        self._rate = overall_rate  # TELEGRAM_MESSAGES_PER_SECOND
         self._turns = _Turns()
         self._chats: OrderedDict[int, AsyncLimiter] = OrderedDict()
         self._budget = budget
-        self._share: AsyncLimiter | None = None  # this instance's part of OVERALL_RATE, when instances share it
+        self._share: AsyncLimiter | None = None  # this instance's part of the rate, when instances share it
         self._share_of = 1
 
     async def process_request(
@@ -116,7 +117,7 @@ class PriorityRateLimiter(AIORateLimiter):
         if budget.members != self._share_of:
             # A new limiter at the new rate; waiters on the old one finish there, within a second.
             self._share_of = budget.members
-            rate = budget.share(OVERALL_RATE)
+            rate = budget.share(self._rate)
             burst = max(1, BURST // self._share_of)
             self._share = AsyncLimiter(burst, burst / rate) if self._share_of > 1 else None
         return self._share

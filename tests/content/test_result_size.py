@@ -14,6 +14,7 @@ Back must return to the steps. All of this in every language the guide declares 
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from html.parser import HTMLParser
@@ -51,8 +52,20 @@ CASES = [("claude", when, language) for when in DATES for language in SHIPPED.la
 ]
 
 
+# {(id(guide), language): (guide, translated)}; holding the guide keeps its id from being reused.
+_TRANSLATED: dict[tuple[int, str], tuple[Guide, Guide]] = {}
+
+
+def _in_language(guide: Guide, language: str) -> Guide:
+    # Translating a pack copies every node; the labels are looked up after every press.
+    key = (id(guide), language)
+    if key not in _TRANSLATED:
+        _TRANSLATED[key] = (guide, guide.in_language(language))
+    return _TRANSLATED[key][1]
+
+
 def _option_labels(guide: Guide, language: str, node_id: str, *option_ids: str) -> tuple[str, ...]:
-    node = guide.in_language(language).node(node_id)
+    node = _in_language(guide, language).node(node_id)
     return tuple(o.label for o in node.options if o.id in option_ids)
 
 
@@ -62,7 +75,7 @@ def details_label(guide: Guide, language: str) -> str:
 
 def confirms(guide: Guide, language: str) -> set[str]:
     """Every confirm button of the pack in that language."""
-    return {o.label for n in guide.in_language(language).nodes for o in getattr(n, "options", ())
+    return {o.label for n in _in_language(guide, language).nodes for o in getattr(n, "options", ())
             if o.action == "confirm_off"}
 
 
@@ -156,9 +169,15 @@ async def press_option(engine: Engine, key: UserKey, outcome: Outcome, option_id
     return await engine.handle(key, Press(data))
 
 
+@functools.cache
+def shipped_pack(pack: str) -> Guide:
+    """Each pack loaded once (about a second with its translations), not once per date and language."""
+    return load_guide(DEFAULT_CONTENT_PATH.parent / f"{pack}.yaml")
+
+
 @pytest.mark.parametrize(("pack", "when", "language"), CASES)
 async def test_every_result_fits_one_screen_and_details_show_the_rest(tmp_path, pack: str, when: str, language: str) -> None:
-    guide = load_guide(DEFAULT_CONTENT_PATH.parent / f"{pack}.yaml")
+    guide = shipped_pack(pack)
     t = lang(language)
     checked = t.date(guide.checked)
     storage = await open_storage(tmp_path / "sizes.db")

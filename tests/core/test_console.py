@@ -96,6 +96,19 @@ def test_scripted_transcript_line_by_line(tmp_path: Path) -> None:
     assert run.stderr == ""
 
 
+def test_chat_with_a_pack_opens_that_assistants_guide(tmp_path: Path) -> None:
+    # The shipped packs: Claude's first (CONTENT_PATH), ChatGPT's beside it.
+    env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path}/chat.db", "CONTENT_PATH": str(ROOT / "content" / "claude.yaml")}
+    env.pop("FAKE_NOW", None)
+    run = subprocess.run([sys.executable, "-m", "bot.cli", "chat", "--pack", "chatgpt"], input="", capture_output=True,
+                         text=True, env=env, cwd=tmp_path, timeout=60)
+    assert run.returncode == 0, run.stderr
+    first_screen = run.stdout.split("\n\n")[0]
+    assert first_screen.startswith("I help you check one ChatGPT setting: Improve the model for everyone."), run.stdout
+    assert "How do you use ChatGPT?" in run.stdout
+    assert "Claude" not in run.stdout
+
+
 def test_the_same_guide_read_after_the_deadline(tmp_path: Path) -> None:
     run = _chat(tmp_path, "")
     assert run.returncode == 0

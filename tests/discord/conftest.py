@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import sys
@@ -11,6 +12,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+import pytest_asyncio
 
 from bot.guide import Guide, load_guide
 from tests.fakes.discord_api import FakeDiscord
@@ -56,6 +58,8 @@ class BotProcess:
             # DEBUG makes discord.py write every gateway payload; the token test asks for it explicitly.
             "LOG_LEVEL": "INFO",
             "FAKE_NOW": FAKE_NOW,
+            # The fake sends its one server at once; discord.py's default 2 s wait for more is dead time.
+            "DISCORD_GUILD_READY_TIMEOUT": "0.1",
             **self.env,
         }
         before = self.fake.identifies
@@ -93,21 +97,41 @@ class BotProcess:
             raise AssertionError(f"optout-bot did not stop on SIGTERM:\n{self.output()[-3000:]}") from None
 
 
-@pytest.fixture
-async def fake() -> AsyncIterator[FakeDiscord]:
+@contextlib.asynccontextmanager
+async def serving_fake() -> AsyncIterator[FakeDiscord]:
     server = FakeDiscord(TOKEN)
     await server.start()
-    yield server
-    await server.close()
+    try:
+        yield server
+    finally:
+        await server.close()
 
 
-@pytest.fixture
-async def bot(fake: FakeDiscord, tmp_path: Path) -> AsyncIterator[BotProcess]:
-    process = await BotProcess(fake, tmp_path / "optout.db", tmp_path / "bot.log").start()
-    yield process
-    code = await process.stop()
+@contextlib.asynccontextmanager
+async def running_bot(fake: FakeDiscord, workdir: Path) -> AsyncIterator[BotProcess]:
+    process = await BotProcess(fake, workdir / "optout.db", workdir / "bot.log").start()
+    try:
+        yield process
+    finally:
+        code = await process.stop()
     assert code == 0, process.output()[-3000:]
     assert fake.violations == [], fake.violations
+
+
+# One fake Discord and one bot per module (each test plays its own members): a bot's start is most of
+# a test's time. A module that needs a fresh fake or its own processes overrides these two with
+# function-scoped ones built from serving_fake and running_bot; one that uses them marks its tests
+# pytest.mark.asyncio(loop_scope="module"), the loop they run on.
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def fake() -> AsyncIterator[FakeDiscord]:
+    async with serving_fake() as server:
+        yield server
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def bot(fake: FakeDiscord, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[BotProcess]:
+    async with running_bot(fake, tmp_path_factory.mktemp("bot")) as process:
+        yield process
 
 
 if sys.platform == "win32":  # pragma: no cover - the bot targets Linux containers

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import pytest
+
 from adapters.discord.handler import ADMIN_ONLY
 from tests.discord.conftest import BotProcess
 from tests.fakes.discord_api import MANAGE_GUILD, FakeChannel, FakeDiscord
+
+pytestmark = pytest.mark.asyncio(loop_scope="module")
 
 MEMBER_COMMANDS = {"start", "steps", "remind", "forget", "language", "sources", "privacy", "help"}
 

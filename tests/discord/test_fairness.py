@@ -9,8 +9,12 @@ from __future__ import annotations
 import asyncio
 import math
 
+import pytest
+
 from tests.discord.conftest import BotProcess
 from tests.fakes.discord_api import FakeDiscord, Interaction
+
+pytestmark = pytest.mark.asyncio(loop_scope="module")  # the loop of the module's fake and bot (conftest)
 
 BURST = 200
 BYSTANDERS = 40

@@ -11,6 +11,8 @@ import asyncio
 import os
 from dataclasses import dataclass, field
 
+import pytest
+
 from adapters.discord.render import chosen_line
 from bot import texts
 from bot.content_check import pack_files
@@ -20,6 +22,8 @@ from tests.content.test_pack_sources import expected_in_steps
 from tests.discord.conftest import GUIDE_PATH, BotProcess
 from tests.discord.expect import NOW, first_paragraph
 from tests.fakes.discord_api import FakeDiscord, FakeMember
+
+pytestmark = pytest.mark.asyncio(loop_scope="module")
 
 PARALLEL = 40  # members walking at the same time
 FULL = os.environ.get("DISCORD_E2E_ALL_PATHS") == "1"

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import discord
+import pytest
 from discord import app_commands
 
 from adapters.discord.command_sync import commands_digest
@@ -16,6 +17,8 @@ from bot.guide import load_guide
 from bot.i18n import lang
 from tests.discord.conftest import GUIDE_PATH, BotProcess
 from tests.fakes.discord_api import FakeDiscord, FakeMember, FakeMessage
+
+pytestmark = pytest.mark.asyncio(loop_scope="module")
 
 GUIDE = load_guide(GUIDE_PATH)
 SPANISH = GUIDE.in_language("es")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import inspect
 import subprocess
 import sys
+from collections.abc import AsyncIterator
 from datetime import datetime
 from pathlib import Path
 
@@ -19,9 +20,16 @@ from adapters.discord.platform import VOICE_WARNING
 from bot.compose import build_services
 from bot.platform import PlatformError
 from bot.settings import Settings
-from tests.discord.conftest import FAKE_NOW, GUIDE_PATH, TOKEN
+from tests.discord.conftest import FAKE_NOW, GUIDE_PATH, TOKEN, serving_fake
 from tests.fakes.discord_api import FakeDiscord
 from tests.ops.helpers import free_port
+
+
+# A fresh fake and bot for each test here: these tests count the fake's connections and syncs.
+@pytest.fixture
+async def fake() -> AsyncIterator[FakeDiscord]:
+    async with serving_fake() as server:
+        yield server
 
 
 def test_route_base_builds_every_rest_url() -> None:
@@ -43,6 +51,7 @@ def _platform(base_url: str, tmp_path: Path):
         _env_file=None,  # type: ignore[call-arg]
         discord_bot_token=TOKEN, discord_api_base_url=base_url, content_path=GUIDE_PATH,
         database_url=f"sqlite:///{tmp_path / 'optout.db'}", fake_now=datetime.fromisoformat(FAKE_NOW),
+        discord_guild_ready_timeout=0.1,
     )
     return build_services(settings)
 

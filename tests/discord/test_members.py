@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import re
 import sqlite3
 
-from adapters.discord.commands import HINTS
+import pytest
+
 from adapters.discord.handler import FOREIGN_BUTTON, UNKNOWN_BUTTON
 from adapters.discord.render import render
 from bot import texts
@@ -14,14 +16,18 @@ from tests.discord.conftest import BotProcess
 from tests.discord.expect import NOW, first_paragraph
 from tests.fakes.discord_api import FakeDiscord
 
+pytestmark = pytest.mark.asyncio(loop_scope="module")
+
 
 async def test_commands_answer_privately_in_a_server(fake: FakeDiscord, bot: BotProcess, guide: Guide) -> None:
     member = fake.member(2001)
+    earlier = set(fake.messages)  # the module's other tests share the fake
     steps_node = guide.node(guide.entries["steps"])
     expected = {
         "optout steps": first_paragraph(node_text(guide, steps_node, {}, NOW)),
+        # As a member reads them on Discord, not built from the adapter's own command hints.
         "optout help": "- /optout steps: Just show me the steps",
-        "optout privacy": first_paragraph(texts.privacy(HINTS)),
+        "optout privacy": "**What I keep about you**",
         "optout sources": "https://www.anthropic.com/news/updates-to-our-consumer-terms",
         "optout start": first_paragraph(node_text(guide, guide.node(guide.start), {}, NOW)),
     }
@@ -37,7 +43,7 @@ async def test_commands_answer_privately_in_a_server(fake: FakeDiscord, bot: Bot
     # Nobody else in the channel saw any of it.
     bystander = fake.member(2002)
     assert bystander.pending() == 0
-    assert all(msg.visible_to == member.id for msg in fake.messages.values())
+    assert all(msg.visible_to == member.id for key, msg in fake.messages.items() if key not in earlier)
 
 
 async def test_forget_asks_first_then_erases(fake: FakeDiscord, bot: BotProcess) -> None:
@@ -79,7 +85,7 @@ async def test_keeping_the_data_changes_nothing(fake: FakeDiscord, bot: BotProce
 
 
 async def test_remind_off_when_nothing_is_scheduled(fake: FakeDiscord, bot: BotProcess) -> None:
-    member = fake.member(2103)
+    member = fake.member(2104)
     await member.slash("optout remind", turn="off")
     message = await member.pop_message()
     assert render(texts.NO_REMINDERS_TO_STOP) in message.content
@@ -162,3 +168,42 @@ def _users(bot: BotProcess, user_id: int) -> int:
     with sqlite3.connect(bot.db) as db:
         return db.execute("SELECT count(*) FROM users WHERE platform = 'discord' AND user_id = ?",
                           (str(user_id),)).fetchone()[0]
+
+
+def _mentioned_commands(text: str) -> list[str]:
+    """Every command the text tells the reader to type: a slash, a name, then its options (name:value)."""
+    return re.findall(r"(?<![\w/])/[a-z-]+(?: [a-z-]+)?(?: [a-z_]+:[a-z_]+)*", text)
+
+
+async def test_help_names_only_commands_a_member_can_type(fake: FakeDiscord, bot: BotProcess) -> None:
+    member = fake.member(2601)
+    await member.slash("optout help")
+    helped = (await member.pop_message()).content
+    assert "- /optout remind turn:off: stop all reminders" in helped
+    assert "- /optout forget: erase everything I have about you" in helped
+    _scope, synced = fake.syncs[-1]
+    commands = {c["name"]: {o["name"]: o for o in c.get("options", [])} for c in synced}
+    mentioned = _mentioned_commands(helped)
+    assert len(mentioned) == 8, mentioned
+    for typed in mentioned:
+        name, *rest = typed[1:].split(" ")
+        assert name in commands, f"help names {typed}: there is no /{name} on Discord"
+        if not rest:
+            continue
+        sub, *options = rest
+        assert sub in commands[name], f"help names {typed}: /{name} has no {sub}"
+        offered = {o["name"]: o for o in commands[name][sub].get("options", [])}
+        for option in options:
+            option_name, value = option.split(":")
+            assert option_name in offered, f"help names {typed}: no option {option_name}"
+            choices = [c["value"] for c in offered[option_name].get("choices", [])]
+            assert not choices or value in choices, f"help names {typed}: {option_name} offers {choices}"
+
+
+async def test_privacy_tells_how_to_erase_with_a_command_that_exists(fake: FakeDiscord, bot: BotProcess) -> None:
+    member = fake.member(2602)
+    await member.slash("optout privacy")
+    told = (await member.pop_message()).content
+    assert "send /optout forget and confirm" in told
+    assert "deleted automatically after 180 days without activity" in told
+

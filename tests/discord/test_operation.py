@@ -5,10 +5,26 @@ from __future__ import annotations
 import asyncio
 import signal
 import sqlite3
+from collections.abc import AsyncIterator
 from pathlib import Path
 
-from tests.discord.conftest import TOKEN, BotProcess
+import pytest
+
+from tests.discord.conftest import TOKEN, BotProcess, running_bot, serving_fake
 from tests.fakes.discord_api import FakeDiscord
+
+
+# A fresh fake and bot for each test here: these tests count the fake's connections and syncs.
+@pytest.fixture
+async def fake() -> AsyncIterator[FakeDiscord]:
+    async with serving_fake() as server:
+        yield server
+
+
+@pytest.fixture
+async def bot(fake: FakeDiscord, tmp_path: Path) -> AsyncIterator[BotProcess]:
+    async with running_bot(fake, tmp_path) as process:
+        yield process
 
 
 async def _walk_two_steps(fake: FakeDiscord, member_id: int) -> tuple[int, str]:

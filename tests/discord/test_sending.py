@@ -7,9 +7,9 @@ import logging
 import time
 from collections.abc import AsyncIterator
 from datetime import datetime
-from pathlib import Path
 
 import pytest
+import pytest_asyncio
 
 from adapters.discord import DiscordPlatform
 from bot.compose import Services, build_services
@@ -19,25 +19,29 @@ from bot.settings import Settings
 from tests.discord.conftest import FAKE_NOW, GUIDE_PATH, TOKEN
 from tests.fakes.discord_api import FakeChannel, FakeDiscord
 
+pytestmark = pytest.mark.asyncio(loop_scope="module")
+
 REMINDER = Message("⏰ **Reminder:** check the setting.", buttons=((Button("Show me the steps", "e:steps"),),))
 
 
-@pytest.fixture
-async def services(fake: FakeDiscord, tmp_path: Path) -> AsyncIterator[Services]:
+# One platform for the module (each test has its own members and channels): its start is most of a test's time.
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def services(fake: FakeDiscord, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Services]:
     settings = Settings(
         _env_file=None,  # type: ignore[call-arg]
         discord_bot_token=TOKEN,
         discord_api_base_url=fake.base_url,
-        database_url=f"sqlite:///{tmp_path / 'optout.db'}",
+        database_url=f"sqlite:///{tmp_path_factory.mktemp('sending') / 'optout.db'}",
         content_path=GUIDE_PATH,
         fake_now=datetime.fromisoformat(FAKE_NOW),
+        discord_guild_ready_timeout=0.1,
     )
     built = await build_services(settings)
     yield built
     await built.storage.close()
 
 
-@pytest.fixture
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def platform(services: Services, fake: FakeDiscord) -> AsyncIterator[DiscordPlatform]:
     started = DiscordPlatform(services.settings, services.engine, services.reminders, services.storage, services.clock)
     await started.start()

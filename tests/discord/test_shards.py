@@ -3,10 +3,20 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
 from pathlib import Path
 
-from tests.discord.conftest import BotProcess
+import pytest
+
+from tests.discord.conftest import BotProcess, serving_fake
 from tests.fakes.discord_api import FakeDiscord
+
+
+# A fresh fake and bot for each test here: these tests count the fake's connections and syncs.
+@pytest.fixture
+async def fake() -> AsyncIterator[FakeDiscord]:
+    async with serving_fake() as server:
+        yield server
 
 
 async def test_two_instances_with_disjoint_shards_both_serve_and_one_syncs(

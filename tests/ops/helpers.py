@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
+import logging
 import os
 import socket
 import subprocess
@@ -10,6 +13,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from bot.logs import NOISY as LIBRARY_LOGGERS
 from bot.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -78,3 +82,39 @@ def assert_one_clear_line(proc: subprocess.CompletedProcess[str], *needles: str)
     naming = [line for line in lines if all(n in line for n in needles)]
     assert len(naming) == 1, f"expected one line naming {needles}, got:\n{proc.stderr}"
     return naming[0]
+
+
+def run_cli(args: list[str], tmp_path: Path, *, stdin: str = "", **settings: str | None) -> subprocess.CompletedProcess[str]:
+    """What ``run_bot`` runs, in this process: ``cli.main(args)`` in ``tmp_path`` with the same environment.
+
+    For checks that end before any platform starts (a start-up mistake, a command's own output): a
+    subprocess adds half a second of imports and nothing that is checked. The environment, working
+    directory, standard streams and logging set-up are put back afterwards.
+    """
+    from bot.cli import main
+
+    saved_env, saved_cwd = dict(os.environ), os.getcwd()
+    root = logging.getLogger()
+    saved_logging = (root.handlers[:], root.level, {n: logging.getLogger(n).level for n in LIBRARY_LOGGERS})
+    saved_stdin = sys.stdin
+    out, err = io.StringIO(), io.StringIO()
+    os.environ.clear()
+    os.environ.update(bot_env(tmp_path, **settings))
+    os.chdir(tmp_path)
+    sys.stdin = io.StringIO(stdin)
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            try:
+                code = main(args)
+            except SystemExit as exc:  # argparse's --version and usage errors
+                code = exc.code if isinstance(exc.code, int) else 1
+    finally:
+        sys.stdin = saved_stdin
+        os.chdir(saved_cwd)
+        os.environ.clear()
+        os.environ.update(saved_env)
+        root.handlers[:], level, levels = saved_logging
+        root.setLevel(level)
+        for name, named_level in levels.items():
+            logging.getLogger(name).setLevel(named_level)
+    return subprocess.CompletedProcess([str(BOT), *args], code, out.getvalue(), err.getvalue())

@@ -1,4 +1,9 @@
-"""Every start-up mistake an operator can make ends in one clear line and a non-zero exit, never a traceback."""
+"""Every start-up mistake an operator can make ends in one clear line and a non-zero exit, never a traceback.
+
+Mistakes caught before any platform starts are checked in this process (``run_cli``: ``cli.main``
+with the operator's environment); the installed command itself, a platform that fails and a real
+.env read are checked as the subprocesses an operator starts (``run_bot``).
+"""
 
 from __future__ import annotations
 
@@ -11,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from tests.fakes.telegram_api import DEFAULT_TOKEN, FakeBotAPI
-from tests.ops.helpers import assert_one_clear_line, free_port, run_bot
+from tests.ops.helpers import assert_one_clear_line, free_port, run_bot, run_cli
 from tests.ops.running import running_bot
 
 # Console mode needs no platform, so these cases exercise only what is checked before any platform starts.
@@ -27,7 +32,7 @@ def test_env_file_with_invalid_utf8(tmp_path: Path) -> None:
 
 def test_env_file_with_a_value_of_the_wrong_type(tmp_path: Path) -> None:
     (tmp_path / ".env").write_text("HEALTH_PORT=abc\n")
-    proc = run_bot(["run"], tmp_path, stdin=QUIT, HEALTH_PORT=None)
+    proc = run_cli(["run"], tmp_path, stdin=QUIT, HEALTH_PORT=None)
     assert_one_clear_line(proc, "HEALTH_PORT", "integer")
 
 
@@ -35,31 +40,31 @@ def test_env_file_with_a_value_of_the_wrong_type(tmp_path: Path) -> None:
 def test_env_file_with_a_line_that_cannot_be_parsed(tmp_path: Path, line: str) -> None:
     # python-dotenv would skip the line and the bot would start without that token.
     (tmp_path / ".env").write_text(f"# settings\nLOG_LEVEL=INFO\n{line}\n")
-    proc = run_bot(["run"], tmp_path, stdin=QUIT)
+    proc = run_cli(["run"], tmp_path, stdin=QUIT)
     assert_one_clear_line(proc, ".env: line 3", "NAME=value")
     assert "123:abc" not in proc.stderr
 
 
 def test_database_path_under_a_regular_file(tmp_path: Path) -> None:
     (tmp_path / "not-a-dir").write_text("x")
-    proc = run_bot(["run"], tmp_path, stdin=QUIT, DATABASE_URL=f"sqlite:///{tmp_path / 'not-a-dir' / 'bot.db'}")
+    proc = run_cli(["run"], tmp_path, stdin=QUIT, DATABASE_URL=f"sqlite:///{tmp_path / 'not-a-dir' / 'bot.db'}")
     assert_one_clear_line(proc, "DATABASE_URL", "not-a-dir")
 
 
 def test_database_file_that_is_not_sqlite(tmp_path: Path) -> None:
     (tmp_path / "bot.db").write_text("this is a text file, not a database\n" * 100)
-    proc = run_bot(["run"], tmp_path, stdin=QUIT)
+    proc = run_cli(["run"], tmp_path, stdin=QUIT)
     assert_one_clear_line(proc, "DATABASE_URL", "not a usable SQLite database")
 
 
 def test_database_url_of_another_kind(tmp_path: Path) -> None:
-    proc = run_bot(["run"], tmp_path, stdin=QUIT, DATABASE_URL="mysql://db/optout")
+    proc = run_cli(["run"], tmp_path, stdin=QUIT, DATABASE_URL="mysql://db/optout")
     assert_one_clear_line(proc, "DATABASE_URL", "sqlite:///")
 
 
 def test_guide_that_is_not_yaml(tmp_path: Path) -> None:
     (tmp_path / "guide.yaml").write_text("version: 1\nnodes: [\n")
-    proc = run_bot(["run"], tmp_path, stdin=QUIT, CONTENT_PATH=str(tmp_path / "guide.yaml"))
+    proc = run_cli(["run"], tmp_path, stdin=QUIT, CONTENT_PATH=str(tmp_path / "guide.yaml"))
     assert_one_clear_line(proc, "CONTENT_PATH", "not valid")
 
 
@@ -68,18 +73,18 @@ def test_guide_that_fails_content_check(tmp_path: Path) -> None:
         'version: "1"\ntitle: t\nstart: a\nnodes:\n'
         "  - id: a\n    kind: info\n    blocks: [{id: b, text: hi}]\n    next: nowhere\n"
     )
-    proc = run_bot(["run"], tmp_path, stdin=QUIT, CONTENT_PATH=str(tmp_path / "guide.yaml"))
+    proc = run_cli(["run"], tmp_path, stdin=QUIT, CONTENT_PATH=str(tmp_path / "guide.yaml"))
     line = assert_one_clear_line(proc, "CONTENT_PATH", "content check")
     assert "nowhere" in line
 
 
 def test_missing_guide_file(tmp_path: Path) -> None:
-    proc = run_bot(["run"], tmp_path, stdin=QUIT, CONTENT_PATH=str(tmp_path / "missing.yaml"))
+    proc = run_cli(["run"], tmp_path, stdin=QUIT, CONTENT_PATH=str(tmp_path / "missing.yaml"))
     assert_one_clear_line(proc, "CONTENT_PATH", "missing.yaml")
 
 
 def test_fake_now_without_time_zone(tmp_path: Path) -> None:
-    proc = run_bot(["run"], tmp_path, stdin=QUIT, FAKE_NOW="2025-09-20T12:00:00")
+    proc = run_cli(["run"], tmp_path, stdin=QUIT, FAKE_NOW="2025-09-20T12:00:00")
     assert_one_clear_line(proc, "FAKE_NOW", "time zone")
 
 
@@ -187,7 +192,7 @@ def test_a_setting_of_the_wrong_shape_stops_run_before_anything_happens(
     workdir.mkdir()
     port = free_port()
     env = {"LOG_LEVEL": "DEBUG", "HEALTH_HOST": "127.0.0.1", "HEALTH_PORT": str(port), "DATABASE_URL": f"sqlite:///{workdir / 'bot.db'}", **settings}
-    proc = run_bot(["run"], workdir, stdin=QUIT, **env)
+    proc = run_cli(["run"], workdir, stdin=QUIT, **env)
     assert proc.returncode == 2
     assert proc.stdout == ""
     assert proc.stderr.splitlines() == [proc.stderr.strip()], proc.stderr  # one line, no log line before it
@@ -199,7 +204,7 @@ def test_a_setting_of_the_wrong_shape_stops_run_before_anything_happens(
 
 def test_an_unreachable_postgresql_is_one_line_without_the_password(tmp_path: Path) -> None:
     url = f"postgresql://optout:hunter2@127.0.0.1:{free_port()}/optout"
-    proc = run_bot(["run"], tmp_path, stdin=QUIT, DATABASE_URL=url, **GOOD_TELEGRAM)
+    proc = run_cli(["run"], tmp_path, stdin=QUIT, DATABASE_URL=url, **GOOD_TELEGRAM)
     line = assert_one_clear_line(proc, "DATABASE_URL", "127.0.0.1")
     assert "hunter2" not in proc.stderr + proc.stdout and "optout@127.0.0.1" in line
 
@@ -213,6 +218,6 @@ def test_version_comes_from_the_installed_package(tmp_path: Path) -> None:
 
 
 def test_content_check_does_not_check_the_shipped_guide_in_place_of_a_missing_content_path(tmp_path: Path) -> None:
-    proc = run_bot(["content", "check"], tmp_path, CONTENT_PATH=str(tmp_path / "missing.yaml"))
+    proc = run_cli(["content", "check"], tmp_path, CONTENT_PATH=str(tmp_path / "missing.yaml"))
     line = assert_one_clear_line(proc, "CONTENT_PATH", "no such file", "missing.yaml")
     assert proc.stdout == "" and "ok" not in line

@@ -96,9 +96,11 @@ async def test_one_press_reaching_both_instances_at_once_moves_the_user_once(
     assert [m.text for m in user.pending()] == [texts.STALE_BUTTON, "Do you use Claude Code?"]
 
 
-async def test_sigkill_of_one_instance_during_1000_reminders_loses_none(
+async def test_sigkill_of_one_instance_during_a_broadcast_loses_none(
         fake: FakeBotAPI, splitter: Splitter, started: list[Instance], postgres_url: str, tmp_path: Path) -> None:
-    n = 1000
+    # Real processes, real time and a real SIGKILL at Telegram's own rate, so 150 reminders:
+    # enough that the kill lands mid-broadcast.
+    n = 150
     guide_path = tmp_path / "guide.yaml"
     # Due 3 s after START: the instances run their clocks from START on the test's clock.
     guide = write_guide(guide_path, [("soon", START + timedelta(hours=2), ["PT1H59M57S"])])
@@ -112,12 +114,13 @@ async def test_sigkill_of_one_instance_during_1000_reminders_loses_none(
             assert await service.subscribe(UserKey("telegram", str(uid)), "dl", START - timedelta(minutes=1))
     finally:
         await storage.close()
-    one, two = instances(fake, tmp_path, postgres_url, splitter, guide=guide_path)
+    # A short lease: the killed instance's claimed reminders go out from the other 3 s on.
+    one, two = instances(fake, tmp_path, postgres_url, splitter, guide=guide_path, REMINDER_LEASE_SECONDS="3")
     started += [one, two]
     due = one.t0 + 3.0  # the reminders' due time on the test's clock
     await asyncio.gather(one.start(), two.start())
 
-    await fake.wait_for(lambda: len(fake.sent_at) >= 200, within=60, what="200 reminders delivered")
+    await fake.wait_for(lambda: len(fake.sent_at) >= 40, within=60, what="40 reminders delivered")
     await one.kill()
     before_kill = len(fake.sent_at)
     assert before_kill < n, "the kill came too late to test anything"

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
+import sqlite3
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from bot.clock import ManualClock
@@ -13,8 +14,10 @@ from bot.events import Command, Press, Start, UserKey
 from bot.guide import Guide
 from bot.retention import RetentionSweeper
 from bot.settings import load_settings
-from bot.storage import SqliteStorage
+from bot.storage import SqliteStorage, UserState, open_storage
+from tests.fakes.telegram_api import FakeBotAPI
 from tests.ops.helpers import MINI_GUIDE
+from tests.telegram.conftest import FAKE_NOW, BotProcess, bot_env
 
 OLD = UserKey("telegram", "111")
 MIDDLE = UserKey("discord", "222")
@@ -120,3 +123,30 @@ async def test_privacy_names_the_configured_retention(tmp_path: Path, mini_guide
 
 async def _gone(storage: SqliteStorage, key: UserKey) -> bool:
     return await storage.get_user(key, "mini") is None
+
+
+async def test_the_running_bot_keeps_users_for_retention_days(tmp_path: Path) -> None:
+    # `optout-bot run` as deployed with RETENTION_DAYS=30: its start-up sweep erases someone last seen
+    # 31 days ago and keeps someone seen 29 days ago (the default of 180 would keep both).
+    now = datetime.fromisoformat(FAKE_NOW)
+    seeded = await open_storage(tmp_path / "bot.db")
+    try:
+        for key, days_ago in ((OLD, 31), (MIDDLE, 29)):
+            await seeded.save_step(UserState(key=key, pack="mini", guide_version="v1", node="plan", step=1,
+                                             answers={}, history=[], pending=None,
+                                             created_at=now - timedelta(days=days_ago),
+                                             updated_at=now - timedelta(days=days_ago)))
+    finally:
+        await seeded.close()
+    async with FakeBotAPI() as fake:
+        bot = BotProcess(fake, tmp_path, bot_env(fake, tmp_path, MINI_GUIDE, RETENTION_DAYS="30"))
+        await bot.start()
+        try:
+            await bot.wait_output("the start-up sweep", lambda: "retention: deleted" in bot.output)
+            assert "retention: deleted 1 user(s) inactive since 2026-10-23" in bot.output
+        finally:
+            assert await bot.stop() == 0, bot.output[-3000:]
+    with sqlite3.connect(tmp_path / "bot.db") as db:
+        left = {row for row in db.execute("SELECT platform, user_id FROM users")}
+    assert left == {(MIDDLE.platform, MIDDLE.user_id)}
+

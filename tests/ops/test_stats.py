@@ -1,4 +1,7 @@
-"""``optout-bot stats``: the anonymous funnel per platform, as the operator reads it in a terminal."""
+"""``optout-bot stats``: the anonymous funnel per platform, as the operator reads it in a terminal.
+
+The installed command runs as a subprocess twice; the other checks call ``cli.main`` in this process.
+"""
 
 from __future__ import annotations
 
@@ -15,7 +18,7 @@ from bot.guide import load_guide
 from bot.reminders.service import ReminderService
 from bot.storage import UserState, open_storage
 from tests.core.driver import EngineChat
-from tests.ops.helpers import MINI_GUIDE, assert_one_clear_line, run_bot
+from tests.ops.helpers import MINI_GUIDE, assert_one_clear_line, run_bot, run_cli
 from tests.reminders.helpers import write_pack
 
 DAY = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
@@ -68,14 +71,14 @@ def test_funnel_per_platform_for_a_date_range(db: Path) -> None:
 
 
 def test_default_range_is_the_last_30_days_of_the_clock(db: Path) -> None:
-    proc = run_bot(["stats"], db.parent, FAKE_NOW="2026-03-12T09:00:00Z")
+    proc = run_cli(["stats"], db.parent, FAKE_NOW="2026-03-12T09:00:00Z")
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.startswith("Funnel 2026-02-11 to 2026-03-12")
     header, rows = _table(proc.stdout)
     assert header == ["step", "console", "discord", "telegram", "total"]
     assert rows["started"] == [1, 1, 2, 4]
 
-    later = run_bot(["stats"], db.parent, FAKE_NOW="2026-06-01T09:00:00Z")
+    later = run_cli(["stats"], db.parent, FAKE_NOW="2026-06-01T09:00:00Z")
     assert later.returncode == 0 and "No activity in this period." in later.stdout
 
 
@@ -88,13 +91,13 @@ def test_default_range_is_the_last_30_days_of_the_clock(db: Path) -> None:
     ],
 )
 def test_bad_dates_are_one_line_and_exit_2(db: Path, args: list[str], needle: str) -> None:
-    proc = run_bot(["stats", *args], db.parent)
+    proc = run_cli(["stats", *args], db.parent)
     assert proc.returncode == 2 and proc.stdout == ""
     assert_one_clear_line(proc, needle)
 
 
 def test_missing_database_is_named_and_not_created(tmp_path: Path) -> None:
-    proc = run_bot(["stats"], tmp_path, DATABASE_URL=f"sqlite:///{tmp_path / 'typo' / 'bot.db'}")
+    proc = run_cli(["stats"], tmp_path, DATABASE_URL=f"sqlite:///{tmp_path / 'typo' / 'bot.db'}")
     assert proc.returncode == 2
     assert_one_clear_line(proc, "DATABASE_URL", "typo")
     assert not (tmp_path / "typo").exists()

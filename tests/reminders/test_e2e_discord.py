@@ -17,6 +17,7 @@ import pytest
 from bot import texts
 from tests.discord.conftest import TOKEN, BotProcess
 from tests.fakes.discord_api import FakeChannel, FakeDiscord
+from tests.inprocess import InProcessBot
 from tests.reminders.helpers import NOTE, bump, copy_content, write_guide
 
 pytestmark = pytest.mark.timeout(120)
@@ -43,10 +44,9 @@ async def wait_until(check: Callable[[], bool], within: float, what: str) -> Non
 
 async def test_channel_announcements_and_dm_reminders_arrive_once(fake: FakeDiscord, tmp_path: Path) -> None:
     guide_path = tmp_path / "guide.yaml"
-    write_guide(guide_path, [("soon", START + timedelta(seconds=30), ["PT20S", "PT10S"])])
-    bot = BotProcess(fake, tmp_path / "optout.db", tmp_path / "bot.log", CONTENT_PATH=str(guide_path),
-                     FAKE_NOW=FAKE_NOW)
-    await bot.start()
+    deadline = START + timedelta(seconds=30)
+    write_guide(guide_path, [("soon", deadline, ["PT20S", "PT10S"])])
+    bot = await InProcessBot(fake, tmp_path, guide_path, START).start()
     try:
         admin = fake.member(3301, admin=True)
         await admin.slash("optout-admin reminders on", channel=FakeChannel(fake.news_channel_id, "news"))
@@ -68,13 +68,19 @@ async def test_channel_announcements_and_dm_reminders_arrive_once(fake: FakeDisc
         def dms() -> list[str]:
             return [m.content for m in fake.messages.values() if m.channel_id in fake.dm_channels]
 
-        await wait_until(lambda: len(news()) == 2 and len(dms()) == 2, 40, "two announcements and two DMs")
-        await asyncio.sleep(3)  # a repeat would come now
+        await bot.clock.set(deadline - timedelta(seconds=21))
+        await bot.idle()
+        assert news() == [] and dms() == []  # nothing before its time
+        for sent, left in ((1, 20), (2, 10)):
+            await bot.clock.set(deadline - timedelta(seconds=left))
+            await wait_until(lambda n=sent: len(news()) == n and len(dms()) == n, 10, f"announcement and DM {sent}")
+        await bot.clock.set(deadline + timedelta(days=30))
+        await bot.idle()  # a repeat would have come now
         assert len(news()) == 2 and len(dms()) == 2
         assert all("the soon deadline" in text for text in news() + dms())
         assert fake.violations == []
     finally:
-        assert await bot.stop() == 0, bot.output()[-3000:]
+        await bot.stop()
 
 
 async def test_a_change_alert_reaches_a_member_and_a_channel_once_across_restarts(fake: FakeDiscord,

@@ -7,6 +7,7 @@ on today's date; a restart passes on the time that has elapsed so the bot's cloc
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections import Counter
 from collections.abc import AsyncIterator
@@ -25,7 +26,8 @@ from bot.reminders import texts as reminder_texts
 from bot.reminders.service import ReminderService
 from bot.storage import open_storage
 from tests.fakes.telegram_api import FakeBotAPI
-from tests.reminders.helpers import write_guide
+from tests.inprocess import InProcessBot
+from tests.reminders.helpers import eventually, write_guide
 from tests.telegram.conftest import FAKE_NOW, BotProcess, bot_env
 
 pytestmark = pytest.mark.timeout(170)
@@ -72,12 +74,20 @@ async def subscribe(db_path: Path, guide: Guide, user_ids: list[int], at: dateti
         await storage.close()
 
 
-async def test_a_deadline_a_minute_away_delivers_each_reminder_once(fake, bots, tmp_path) -> None:
+@pytest_asyncio.fixture
+async def in_process() -> AsyncIterator[list[InProcessBot]]:
+    started: list[InProcessBot] = []
+    yield started
+    for bot in started:
+        await bot.stop()
+
+
+async def test_a_deadline_a_minute_away_delivers_each_reminder_once(fake, in_process, tmp_path) -> None:
     guide_path = tmp_path / "guide.yaml"
-    write_guide(guide_path, [("soon", START + timedelta(seconds=30), ["PT20S", "PT10S"])])
-    bot = Bot(fake, tmp_path, guide_path)
-    bots.append(bot)
-    await bot.start()
+    deadline = START + timedelta(seconds=30)
+    write_guide(guide_path, [("soon", deadline, ["PT20S", "PT10S"])])
+    bot = await InProcessBot(fake, tmp_path, guide_path, START).start()
+    in_process.append(bot)
     user = fake.user(4_100_001)
 
     await user.send("/start steps")
@@ -87,7 +97,13 @@ async def test_a_deadline_a_minute_away_delivers_each_reminder_once(fake, bots, 
     confirmation = await user.tap(menu.labels[0])
     assert confirmation is menu and confirmation.text.startswith("Done! I'll remind you:")
 
-    reminders = await user.pop_messages(3, within=30)
+    await bot.clock.set(deadline - timedelta(seconds=21))
+    await bot.idle()
+    assert user.pending() == []  # nothing before its time
+    reminders = []
+    for left in (20, 15, 10):  # the reminders, and halfway to the deadline the check-back
+        await bot.clock.set(deadline - timedelta(seconds=left))
+        reminders.append(await user.pop_message())
     texts = [m.text for m in reminders]
     assert sum("Reminder: the soon deadline" in t for t in texts) == 2
     assert sum("Did it work?" in t for t in texts) == 1  # saw the steps, never said it is off
@@ -95,25 +111,29 @@ async def test_a_deadline_a_minute_away_delivers_each_reminder_once(fake, bots, 
     assert "less than a day left" in first.text and "minute" not in first.text.split("\n\n")[1]  # never in hours or minutes
     assert first.labels == ["📋 Show me the steps", "✅ I've turned it off", "🔕 Stop reminders"]
 
-    await asyncio.sleep(3)  # the deadline has passed: nothing more may come
+    await bot.clock.set(deadline + timedelta(days=30))  # the deadline has passed: nothing more may come
+    await bot.idle()
     assert len(fake.sent_to(user.id)) == 1 + 3  # the steps (edited into the menu, then the confirmation), the reminders
     await user.send("/remind")
     assert "There's nothing I can remind you about right now." not in (await user.pop_message()).text
 
 
-async def test_sigkill_while_sending_1000_loses_none_and_repeats_at_most_one(fake, bots, tmp_path) -> None:
-    n = 1000
+async def test_sigkill_while_sending_loses_none_and_repeats_at_most_one(fake, bots, tmp_path) -> None:
+    # Real time and a real SIGKILL at Telegram's own rate, so 150 messages (five seconds): the kill still
+    # lands mid-broadcast, and the pace still comes from the limiter.
+    n, rate = 150, 30
     guide_path = tmp_path / "guide.yaml"
     guide = write_guide(guide_path, [("soon", START + timedelta(hours=2), ["PT1H59M57S"])])
     ids = [5_000_000 + i for i in range(n)]
     for uid in ids:
         fake.user(uid)
     await subscribe(tmp_path / "bot.db", guide, ids, START - timedelta(minutes=1))
-    bot = Bot(fake, tmp_path, guide_path)
+    # A short lease: the killed process's claimed reminders go out from the restarted one 3 s on.
+    bot = Bot(fake, tmp_path, guide_path, TELEGRAM_MESSAGES_PER_SECOND=str(rate), REMINDER_LEASE_SECONDS="3")
     bots.append(bot)
     await bot.start()
 
-    await fake.wait_for(lambda: len(fake.sent_at) >= 150, within=60, what="150 reminders delivered")
+    await fake.wait_for(lambda: len(fake.sent_at) >= 40, within=60, what="40 reminders delivered")
     await bot.kill()
     before_kill = len(fake.sent_at)
     assert before_kill < n, "the kill came too late to test anything"
@@ -129,47 +149,56 @@ async def test_sigkill_while_sending_1000_loses_none_and_repeats_at_most_one(fak
         assert (await storage.counts()) == {"sent": n}
     finally:
         await storage.close()
-    # The platform's limit, not the scheduler, set the pace: 30 a second overall, across the restart
-    # (PTB's limiter lets each process start with a burst of 30).
+    # The platform's limit, not the scheduler, set the pace: TELEGRAM_MESSAGES_PER_SECOND overall,
+    # across the restart (allowing each process a second's burst).
     times = sorted(t for t, _ in fake.sent_at)
-    assert times[-1] - times[0] >= (len(times) - 2 * 30) / 30
+    assert times[-1] - times[0] >= (len(times) - 2 * rate) / rate
 
 
 @pytest.mark.parametrize("told", [True, False], ids=["block-update", "silent-block"])
-async def test_a_blocked_user_stops_receiving_and_is_not_retried(fake, bots, tmp_path, told) -> None:
+async def test_a_blocked_user_stops_receiving_and_is_not_retried(fake, in_process, tmp_path, told, caplog) -> None:
+    caplog.set_level(logging.INFO)
     guide_path = tmp_path / "guide.yaml"
-    guide = write_guide(guide_path, [("soon", START + timedelta(seconds=60), ["PT57S", "PT54S", "PT51S"])])
+    deadline = START + timedelta(seconds=60)
+    guide = write_guide(guide_path, [("soon", deadline, ["PT57S", "PT54S", "PT51S"])])
     blocker, stayer = fake.user(6_100_001), fake.user(6_100_002)
     await subscribe(tmp_path / "bot.db", guide, [blocker.id, stayer.id], START - timedelta(seconds=1))
-    bot = Bot(fake, tmp_path, guide_path)
-    bots.append(bot)
-    await bot.start()
+    bot = await InProcessBot(fake, tmp_path, guide_path, START).start()
+    in_process.append(bot)
 
-    await blocker.pop_message(within=20)
+    await bot.clock.set(deadline - timedelta(seconds=57))
+    await blocker.pop_message()
+    await stayer.pop_message()
     if told:
         await blocker.block()  # Telegram tells the bot (a my_chat_member update)
+        await eventually(lambda: any("can no longer be reached" in r.getMessage() for r in caplog.records))
     else:
         fake.blocked.add(blocker.id)  # the update was lost: the next send meets a 403
-    await stayer.pop_messages(3, within=30)
-    await asyncio.sleep(1)
+    for left in (54, 51):
+        await bot.clock.set(deadline - timedelta(seconds=left))
+        await stayer.pop_message()
+        await bot.idle()
     attempts = [p for m, p in fake.requests if m == "sendMessage" and int(p["chat_id"]) == blocker.id]
     # The one delivered, plus (without the update) the one refused with 403; never anything after.
     assert len(attempts) == (1 if told else 2)
     assert len(fake.sent_to(blocker.id)) == 1
-    assert bot.output.count("can no longer be reached; their reminders are off") == 1
-    assert str(blocker.id) not in bot.output  # user ids only at DEBUG
+    logged = [r.getMessage() for r in caplog.records if r.levelno >= logging.INFO]
+    assert sum("can no longer be reached; their reminders are off" in line for line in logged) == 1
+    assert not any(str(blocker.id) in line for line in logged)  # user ids only at DEBUG
 
 
 async def test_a_press_during_a_broadcast_is_answered_before_the_queued_reminders(bots, tmp_path) -> None:
-    n = 240  # eight seconds at 30 a second: the scheduler keeps 64 of them waiting on the limit
+    # Real time, so a higher (paid-broadcast) rate and a fake that floods past it: the scheduler keeps
+    # 64 reminders waiting on the limit, and 200 is three seconds' worth.
+    n, rate = 200, 60
     guide_path = tmp_path / "guide.yaml"
     guide = write_guide(guide_path, [("soon", START + timedelta(hours=2), ["PT1H59M57S"])])
     ids = [6_300_000 + i for i in range(n)]
     await subscribe(tmp_path / "bot.db", guide, ids, START - timedelta(minutes=1))
-    async with FakeBotAPI(flood_limit=30) as fake:  # Telegram's flood limit: 429 past 30 a second
+    async with FakeBotAPI(flood_limit=rate) as fake:  # as Telegram's flood limit: 429 past the rate
         for uid in ids:
             fake.user(uid)
-        bot = Bot(fake, tmp_path, guide_path)
+        bot = Bot(fake, tmp_path, guide_path, TELEGRAM_MESSAGES_PER_SECOND=str(rate))
         bots.append(bot)
         await bot.start()
         user = fake.user(6_399_999)
@@ -188,7 +217,7 @@ async def test_a_press_during_a_broadcast_is_answered_before_the_queued_reminder
         assert reminders() - before <= 4, f"{reminders() - before} reminders went out before the replies"
         assert reminders() < n - 64
 
-        await fake.wait_for(lambda: all(fake.chats[uid] for uid in ids), within=n / 30 + 30, what="every reminder")
+        await fake.wait_for(lambda: all(fake.chats[uid] for uid in ids), within=n / rate + 30, what="every reminder")
         assert fake.floods == 0  # within Telegram's limit throughout, replies included
         await bot.kill()
 
@@ -208,15 +237,13 @@ def translated_guide_near(directory: Path, at: datetime, offset: str) -> Path:
     return path
 
 
-async def test_a_german_user_gets_the_reminder_in_german(fake, bots, tmp_path) -> None:
-    # Due 20 s after FAKE_NOW: time for the bot to start and the user to subscribe first.
+async def test_a_german_user_gets_the_reminder_in_german(fake, in_process, tmp_path) -> None:
     deadline_at = (START + timedelta(seconds=75)).replace(microsecond=0)
     guide_path = translated_guide_near(tmp_path, deadline_at, "PT55S")
     german = load_guide(guide_path).in_language("de")
     t = lang("de")
-    bot = Bot(fake, tmp_path, guide_path)
-    bots.append(bot)
-    await bot.start()
+    bot = await InProcessBot(fake, tmp_path, guide_path, START).start()
+    in_process.append(bot)
     user = fake.user(4_100_049, language_code="de")
 
     await user.send("/start steps")
@@ -229,8 +256,11 @@ async def test_a_german_user_gets_the_reminder_in_german(fake, bots, tmp_path) -
     assert confirmation.text.startswith("Fertig! Ich erinnere dich:"), confirmation.text
     assert steps.text  # the steps were German too (the walk itself is covered in tests/telegram)
 
+    await bot.clock.set(deadline_at - timedelta(seconds=55))  # the reminder
+    await bot.idle()
+    await bot.clock.set(deadline_at - timedelta(seconds=30))  # halfway to the deadline: the check-back
     # The deadline reminder, and the "did it work?" check-back (steps seen, never confirmed), both German.
-    arrived = await user.pop_messages(2, within=60)
+    arrived = await user.pop_messages(2)
     reminder = next(m for m in arrived if m.text.startswith("⏰"))
     check = next(m for m in arrived if m is not reminder)
     assert check.text.startswith("👋 Hat es geklappt?"), check.text

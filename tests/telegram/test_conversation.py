@@ -229,7 +229,18 @@ async def test_a_failed_answer_to_a_press_does_not_lose_the_step(fake: FakeBotAP
 
 
 async def test_every_press_is_answered_once(fake: FakeBotAPI, bot: BotProcess) -> None:
-    assert fake.queries
+    # Its own presses of every kind (run alone, the module's other tests have pressed nothing): one
+    # that moves on, one on a button already used, one with data no button of the bot carries.
+    user = fake.user(3_000_013)
+    plan = await at_plan(user)
+    for data in ("o:2:free", "o:1:decide", "not-a-button"):
+        await user.press_data(plan, data)
+    await user.send("/help")  # answered after the presses: an answer sent twice would have landed by now
+    await fake.wait_for(lambda: any(m.text.startswith("What I can do") for m in user.bot_messages),
+                        what="the help", chat=user.id)
+    mine = [q for q in fake.queries.values() if q.user_id == user.id]
+    assert len(mine) == 4 and [q.answers for q in mine] == [1, 1, 1, 1]
+    # And every press of the module's other tests (but the one whose answer the fake failed on purpose).
     assert [q for q in fake.queries.values() if q.answers != 1 and q.user_id != 3_000_010] == []
 
 
