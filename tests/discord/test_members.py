@@ -179,12 +179,12 @@ async def test_help_names_only_commands_a_member_can_type(fake: FakeDiscord, bot
     member = fake.member(2601)
     await member.slash("optout help")
     helped = (await member.pop_message()).content
-    assert "- /optout remind turn:off: stop all reminders" in helped
-    assert "- /optout forget: erase everything I have about you" in helped
+    assert "- /optout remind turn:off: Stop all reminders" in helped
+    assert "- /optout forget: Erase everything the bot has about you" in helped
     _scope, synced = fake.syncs[-1]
     commands = {c["name"]: {o["name"]: o for o in c.get("options", [])} for c in synced}
     mentioned = _mentioned_commands(helped)
-    assert len(mentioned) == 8, mentioned
+    assert len(mentioned) == 9, mentioned  # the eight /optout commands, and remind turn:off
     for typed in mentioned:
         name, *rest = typed[1:].split(" ")
         assert name in commands, f"help names {typed}: there is no /{name} on Discord"
