@@ -141,7 +141,30 @@ def create_platforms(services: Services) -> list[Platform]:
         platforms.append(
             DiscordPlatform(settings, services.engine, services.reminders, services.storage, services.clock)
         )
+    if settings.web_port:
+        platforms.append(web_platform(services, platforms))
     return platforms
+
+
+def web_platform(services: Services, others: list[Platform]) -> Platform:
+    """The web chat: its own engine on the same packs and database, whose reminders are calendar files
+    (a page cannot be messaged later), and the Telegram deep link once that bot knows its name."""
+    from adapters.web import CalendarReminders, WebChat, WebPlatform
+
+    settings = services.settings
+    calendar = CalendarReminders(services.reminders.offers, services.reminders.calendar)
+    engine = Engine(services.engine.packs, services.storage, services.clock, reminders=calendar,
+                    retention_days=settings.retention_days, hints=services.engine.hints)
+    telegram = next((p for p in others if p.name == "telegram"), None)
+
+    def telegram_link(pack: str) -> str | None:
+        username = getattr(telegram, "username", None)
+        return f"https://t.me/{username}?start={pack}" if username else None
+
+    chat = WebChat(engine, calendar, services.clock, retention_days=settings.retention_days,
+                   session_per_minute=settings.web_session_per_minute, ip_per_minute=settings.web_ip_per_minute,
+                   trust_forwarded=settings.web_trust_forwarded, telegram_link=telegram_link)
+    return WebPlatform(chat, settings.web_host, settings.web_port or 0)
 
 
 async def serve(services: Services, platforms: list[Platform]) -> int:
@@ -239,13 +262,13 @@ async def serve(services: Services, platforms: list[Platform]) -> int:
 
 
 async def run(settings: Settings) -> int:
-    """``optout-bot run``: every platform whose token is set, or the terminal chat when none is."""
+    """``optout-bot run``: every platform whose token (or WEB_PORT) is set, or the terminal chat when none is."""
     services = await build_services(settings)
     try:
         platforms = create_platforms(services)
         if not platforms:
             # A log line, not a print, so that LOG_FORMAT=json keeps stderr one JSON object per line.
-            log.warning("no TELEGRAM_BOT_TOKEN or DISCORD_BOT_TOKEN is set: opening the terminal chat")
+            log.warning("no TELEGRAM_BOT_TOKEN, DISCORD_BOT_TOKEN or WEB_PORT is set: opening the terminal chat")
             from adapters.console import ConsoleChat
 
             await ConsoleChat(terminal_engine(services)).run()

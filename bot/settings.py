@@ -86,6 +86,16 @@ class Settings(BaseSettings):
     # the reminders a crashed instance had claimed go out from a restarted or another instance.
     reminder_lease_seconds: float = Field(10.0, ge=1, le=600)
 
+    # The web chat (adapters/web): served when WEB_PORT is set, with or without the tokens above.
+    web_port: int | None = Field(None, ge=1, le=65535)
+    web_host: str = "127.0.0.1"
+    # Requests a minute one browser session, and one IP address, may make before a "slow down" page.
+    web_session_per_minute: int = Field(60, ge=1)
+    web_ip_per_minute: int = Field(600, ge=1)
+    # Behind a reverse proxy: take the client's address from X-Forwarded-For (the proxy's last entry) and
+    # HTTPS from X-Forwarded-Proto. Only when the proxy sets them; otherwise anyone could.
+    web_trust_forwarded: bool = False
+
     @field_validator("log_level", mode="before")
     @classmethod
     def _upper(cls, value: object) -> object:
@@ -111,7 +121,7 @@ class Settings(BaseSettings):
     def _blank_is_host_name(cls, value: object) -> object:
         return socket.gethostname() if isinstance(value, str) and not value.strip() else value
 
-    @field_validator("discord_shard_count", mode="before")
+    @field_validator("discord_shard_count", "web_port", mode="before")
     @classmethod
     def _blank_count(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value

@@ -178,6 +178,12 @@ class TelegramPlatform:
             raise PlatformError(f"{where} ({self._redact(str(exc))})") from None
         log.info("telegram: running as @%s", app.bot.username)
 
+    @property
+    def username(self) -> str | None:
+        """The bot's @name once started (for deep links from the web chat); None before."""
+        app = self._app
+        return app.bot.username if app is not None and app.running else None
+
     async def stop(self) -> None:
         """Stop fetching updates, let the ones in flight finish, then close the connections."""
         app = self._app

@@ -18,6 +18,7 @@ from bot.i18n import EN, Lang
 from bot.reminders import texts
 from bot.reminders.kinds import (
     ALERT,
+    CHECK_BACK_MONTHS,
     CHECKBACK,
     DEADLINE,
     VERIFY,
@@ -120,6 +121,20 @@ class ReminderService:
         return [(f"cb:{code}", t._(label)) for code, label in texts.CHECK_BACK_OFFERS]
 
     # The engine's calls ----------------------------------------------------------------------
+    def calendar(self, offer: str, now: datetime, *, pack: str | None = None, t: Lang = EN) -> list[tuple[datetime, str]]:
+        """The (when, what) of each reminder ``offer`` stands for in a pack, for a calendar file in place of a
+        subscription (the web chat keeps nothing to remind anyone); [] when the offer does not fit now."""
+        guide = self._guide(pack)
+        if offer == "dl":
+            local = self.deadlines_in(t, guide.pack)
+            return [(d.at - o, texts.deadline_line(local[d.id], o, t=t))
+                    for d in ahead(guide, now) for o in future_offsets(d, now)]
+        code = offer.removeprefix("cb:")
+        if offer.startswith("cb:") and code in CHECK_BACK_MONTHS:
+            due = checkback_due(code, now)
+            return [(due, texts.checkback_line(due, t=t))]
+        return []
+
     async def subscribe(self, key: UserKey, offer: str, now: datetime, *, pack: str | None = None,
                         turned_off: bool = False, t: Lang = EN) -> str | None:
         """Schedule an offer in a pack; return the confirmation text, or None if the offer is not valid now."""

@@ -127,7 +127,7 @@ def test_run_without_tokens_opens_the_terminal_chat(tmp_path: Path) -> None:
     run = subprocess.run([sys.executable, "-m", "bot.cli", "run"], input="2\n", capture_output=True, text=True,
                          env=env, cwd=tmp_path, timeout=60)
     assert run.returncode == 0
-    assert "no TELEGRAM_BOT_TOKEN or DISCORD_BOT_TOKEN is set: opening the terminal chat" in run.stderr
+    assert "no TELEGRAM_BOT_TOKEN, DISCORD_BOT_TOKEN or WEB_PORT is set: opening the terminal chat" in run.stderr
     assert "1. Open Settings <& more>" in run.stdout
 
 

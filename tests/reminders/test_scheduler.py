@@ -165,8 +165,13 @@ async def test_failures_stop_after_the_last_attempt(db, tmp_path, telegram, runn
     telegram.flaky.add("1001")
     running.start(service, {"telegram": telegram}, max_attempts=3)
     await clock.advance(days(3))
+    async def recorded() -> bool:  # the attempt's outcome is stored: retried later (pending) or given up
+        return "sending" not in await service.queue.counts()
+
     for expected in (1, 2, 3):
         await eventually(lambda n=expected: len(telegram.attempts) == n)
+        # Before the clock moves: a retry is timed from the clock when the failure is recorded.
+        await eventually(recorded)
         await clock.advance(timedelta(hours=1))
     await settle()
     assert len(telegram.attempts) == 3
