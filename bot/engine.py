@@ -141,7 +141,7 @@ class Engine:
         return Outcome(done.replies, done.forgotten)
 
     async def _in_pack(self, key: UserKey, pack: str, state: UserState | None, action: Action, locale: str | None,
-                       now: datetime, person: Person, heading: str = "") -> _Done:
+                       now: datetime, person: Person) -> _Done:
         view = self._packs[pack]
         guide = view.guide
         person_level = action.route in PERSON_ROUTES

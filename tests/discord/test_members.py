@@ -184,7 +184,7 @@ async def test_help_names_only_commands_a_member_can_type(fake: FakeDiscord, bot
     _scope, synced = fake.syncs[-1]
     commands = {c["name"]: {o["name"]: o for o in c.get("options", [])} for c in synced}
     mentioned = _mentioned_commands(helped)
-    assert len(mentioned) == 9, mentioned
+    assert len(mentioned) == 9, mentioned  # the eight /optout commands, and remind turn:off
     for typed in mentioned:
         name, *rest = typed[1:].split(" ")
         assert name in commands, f"help names {typed}: there is no /{name} on Discord"

@@ -80,15 +80,20 @@ async def test_migrating_from_schema_3_keeps_the_rows_and_adds_the_chosen_langua
     assert await _version(postgres_url) == len(MIGRATIONS)
 
 
-async def test_migrating_from_schema_4_points_each_person_at_their_latest_pack_and_drops_the_old_check(
+def _before(created: str) -> int:
+    """The schema version just before the migration that creates ``created``."""
+    return next(i for i, script in enumerate(MIGRATIONS) if f"CREATE TABLE {created} " in script)
+
+
+async def test_migrating_to_people_points_each_person_at_their_latest_pack_and_drops_the_old_check(
         postgres_url: str) -> None:
-    # 4 is the schema before the people table (5): "Check all my assistants" was the pseudo-pack
-    # "~check-all" and a "~tour" key in the packs' answers.
+    # Before the people table "Check all my assistants" was the pseudo-pack "~check-all" and a "~tour" key
+    # in the packs' answers.
     con = await asyncpg.connect(postgres_url)
     try:
         await con.execute("CREATE TABLE schema_migrations (version integer PRIMARY KEY,"
                           " applied_at timestamptz NOT NULL DEFAULT now())")
-        for version, script in enumerate(MIGRATIONS[:4], start=1):
+        for version, script in enumerate(MIGRATIONS[:_before("people")], start=1):
             await con.execute(script)
             await con.execute("INSERT INTO schema_migrations (version) VALUES ($1)", version)
         row = ("INSERT INTO users (platform, user_id, pack, guide_version, node, step, answers, history, rev,"
@@ -109,13 +114,13 @@ async def test_migrating_from_schema_4_points_each_person_at_their_latest_pack_a
     assert await _version(postgres_url) == len(MIGRATIONS)
 
 
-async def test_migrating_from_schema_5_turns_the_made_up_deadline_ids_into_columns(postgres_url: str) -> None:
-    # 5 is the schema before reminder_follows (6): "" meant "every deadline", "!alerts@V" "the changes, V seen".
+async def test_migrating_to_reminder_follows_turns_the_made_up_deadline_ids_into_columns(postgres_url: str) -> None:
+    # Before reminder_follows "" meant "every deadline" and "!alerts@V" "the changes, V seen".
     con = await asyncpg.connect(postgres_url)
     try:
         await con.execute("CREATE TABLE schema_migrations (version integer PRIMARY KEY,"
                           " applied_at timestamptz NOT NULL DEFAULT now())")
-        for version, script in enumerate(MIGRATIONS[:5], start=1):
+        for version, script in enumerate(MIGRATIONS[:_before("reminder_follows")], start=1):
             await con.execute(script)
             await con.execute("INSERT INTO schema_migrations (version) VALUES ($1)", version)
         for pack, deadline_id in (("claude", ""), ("claude", "final"), ("claude", "!alerts@2026.11.3")):

@@ -332,13 +332,19 @@ def test_dates_are_stored_in_utc(tmp_path: Path) -> None:
         assert db.execute("SELECT updated_at FROM users").fetchone()[0] == "2026-11-22T13:00:00.000000+00:00"
 
 
-async def test_migrating_from_schema_6_points_each_person_at_their_latest_pack_and_drops_the_old_check(
+def _before(created: str) -> int:
+    """The schema version just before the migration that creates ``created`` (append-only, so it never moves
+    back; merges may renumber it forward)."""
+    return next(i for i, script in enumerate(MIGRATIONS) if f"CREATE TABLE {created} " in script)
+
+
+async def test_migrating_to_people_points_each_person_at_their_latest_pack_and_drops_the_old_check(
         tmp_path: Path) -> None:
-    # 6 is the schema before the people table (7): "Check all my assistants" was the pseudo-pack
-    # "~check-all" and a "~tour" key in the packs' answers.
-    path = tmp_path / "v6.db"
+    # Before the people table "Check all my assistants" was the pseudo-pack "~check-all" and a "~tour" key
+    # in the packs' answers.
+    path = tmp_path / "before-people.db"
     early, late = (t.isoformat(timespec="microseconds") for t in (T0, T0 + timedelta(minutes=5)))
-    with closing(_at_version(path, 6)) as db, db:
+    with closing(_at_version(path, _before("people"))) as db, db:
         row = "INSERT INTO users VALUES ('telegram', '7', ?, NULL, 'v1', 'plan', 2, ?, '[]', NULL, 3, ?, ?, NULL)"
         db.execute(row, ("claude", '{"plan":"pro","~tour":"on"}', early, early))
         db.execute(row, ("chatgpt", '{"~tour":"last"}', late, late))
@@ -354,10 +360,10 @@ async def test_migrating_from_schema_6_points_each_person_at_their_latest_pack_a
         await store.close()
 
 
-async def test_migrating_from_schema_7_turns_the_made_up_deadline_ids_into_columns(tmp_path: Path) -> None:
-    # 7 is the schema before reminder_follows (8): "" meant "every deadline", "!alerts@V" "the changes, V seen".
-    path = tmp_path / "v7.db"
-    with closing(_at_version(path, 7)) as db, db:
+async def test_migrating_to_reminder_follows_turns_the_made_up_deadline_ids_into_columns(tmp_path: Path) -> None:
+    # Before reminder_follows "" meant "every deadline" and "!alerts@V" "the changes, V seen".
+    path = tmp_path / "before-follows.db"
+    with closing(_at_version(path, _before("reminder_follows"))) as db, db:
         sub = "INSERT INTO reminder_subs VALUES ('telegram', 'user', '7', ?, ?, '7', NULL)"
         for pack, deadline_id in (("claude", ""), ("claude", "final"), ("claude", "!alerts@2026.11.3"),
                                   ("chatgpt", "!alerts@2026.11.1")):
