@@ -13,8 +13,9 @@ A backend (a ``Storage``) implements all three over one database; one call is on
 from __future__ import annotations
 
 import abc
+import json
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
@@ -60,6 +61,17 @@ class UserState:
     rev: int = 0
     created_at: datetime | None = None
     updated_at: datetime | None = None
+
+
+def state_from_row(key: UserKey, pack: str, row: Sequence, when: Callable[[object], datetime] = lambda t: t) -> UserState:
+    """A user's state from the users table's columns as both SQL backends read them (``when``: the
+    backend's stored time to a datetime)."""
+    version, node, step, answers, history, pending, locale, rev, created, updated, language = row
+    return UserState(
+        key=key, pack=pack, guide_version=version, node=node, step=step, answers=json.loads(answers),
+        history=[(n, a) for n, a in json.loads(history)], pending=pending, locale=locale, language=language,
+        rev=rev, created_at=when(created), updated_at=when(updated),
+    )
 
 
 @dataclass

@@ -44,6 +44,7 @@ from bot.storage.base import (
     Subscriber,
     UserState,
     newer_schema,
+    state_from_row,
 )
 from bot.storage.postgres_migrations import MIGRATIONS
 
@@ -149,23 +150,6 @@ LEFT JOIN users u ON u.platform = k.platform AND u.user_id = k.user_id
 """
 
 
-def _user_state(key: UserKey, pack: str, row: tuple) -> UserState:
-    version, node, step, answers, history, pending, locale, rev, created, updated, language = row
-    return UserState(
-        key=key,
-        pack=pack,
-        guide_version=version,
-        node=node,
-        step=step,
-        answers=json.loads(answers),
-        history=[(n, a) for n, a in json.loads(history)],
-        pending=pending,
-        locale=locale,
-        language=language,
-        rev=rev,
-        created_at=created,
-        updated_at=updated,
-    )
 
 
 _IDLE_PEOPLE = """
@@ -308,13 +292,13 @@ class PostgresStorage(Storage):
         row = await self._run(lambda con: con.fetchrow(
             f"SELECT {_USER_COLUMNS} FROM users WHERE platform = $1 AND user_id = $2 AND pack = $3",
             key.platform, key.user_id, pack))
-        return None if row is None else _user_state(key, pack, tuple(row))
+        return None if row is None else state_from_row(key, pack, tuple(row))
 
     async def load(self, key: UserKey, pack: str | None, default: str | None = None) -> tuple[Person, UserState | None]:
         # One round trip: the person record and the row of the pack asked for, or of the one they were in last.
         row = await self._run(lambda con: con.fetchrow(_LOAD, key.platform, key.user_id, pack, default))
         person = Person(key, row["last_pack"], row["check_all"], row["person_updated"]) if row["known"] else Person(key)
-        state = None if row["pack"] is None else _user_state(key, row["pack"], tuple(row)[5:])
+        state = None if row["pack"] is None else state_from_row(key, row["pack"], tuple(row)[5:])
         return person, state
 
     async def get_person(self, key: UserKey) -> Person | None:

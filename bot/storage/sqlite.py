@@ -48,6 +48,7 @@ from bot.storage.base import (
     Subscriber,
     UserState,
     newer_schema,
+    state_from_row,
 )
 from bot.storage.sqlite_migrations import MIGRATIONS
 
@@ -203,22 +204,7 @@ class SqliteStorage(Storage):
                 self._remember(name, row)
         else:
             self._rows.move_to_end(name)
-        version, node, step, answers, history, pending, locale, rev, created, updated, language = row
-        return UserState(
-            key=key,
-            pack=pack,
-            guide_version=version,
-            node=node,
-            step=step,
-            answers=json.loads(answers),
-            history=[(n, a) for n, a in json.loads(history)],
-            pending=pending,
-            locale=locale,
-            language=language,
-            rev=rev,
-            created_at=from_db_time(created),
-            updated_at=from_db_time(updated),
-        )
+        return state_from_row(key, pack, row, from_db_time)
 
     def _remember(self, name: tuple[str, str, str], row: UserRow) -> None:
         self._rows[name] = row

@@ -36,20 +36,6 @@ async def fake() -> AsyncIterator[FakeBotAPI]:
         yield api
 
 
-@pytest_asyncio.fixture
-async def splitter() -> AsyncIterator[Splitter]:
-    async with Splitter() as proxy:
-        yield proxy
-
-
-@pytest_asyncio.fixture
-async def started() -> AsyncIterator[list[Instance]]:
-    bots: list[Instance] = []
-    yield bots
-    for bot in bots:
-        await bot.kill()
-
-
 async def _user_row(url: str, user_id: int) -> tuple[int, dict[str, str]] | None:
     con = await asyncpg.connect(url)
     try:

@@ -37,20 +37,6 @@ async def fake() -> AsyncIterator[FakeBotAPI]:
         yield api
 
 
-@pytest_asyncio.fixture
-async def splitter() -> AsyncIterator[Splitter]:
-    async with Splitter() as proxy:
-        yield proxy
-
-
-@pytest_asyncio.fixture
-async def started() -> AsyncIterator[list[Instance]]:
-    bots: list[Instance] = []
-    yield bots
-    for bot in bots:
-        await bot.kill()
-
-
 async def test_two_instances_share_one_budget_and_a_killed_ones_share_returns(
         fake: FakeBotAPI, splitter: Splitter, started: list[Instance], postgres_url: str, tmp_path: Path) -> None:
     guide_path = tmp_path / "guide.yaml"
