@@ -127,7 +127,8 @@ class Renderer:
         return inner
 
     def link(self, inner: str, url: str) -> str:
-        return f"{inner} ({url})"
+        # A link written as its own address (the source lists) shows the address once.
+        return url if inner == url else f"{inner} ({url})"
 
     def inline(self, nodes: tuple[Inline, ...]) -> str:
         parts = []

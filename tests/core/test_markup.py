@@ -38,3 +38,8 @@ def test_a_long_paragraph_is_cut_after_a_sentence() -> None:
     assert all(len(p) <= 500 for p in parts)
     assert all(p.endswith(".") for p in parts)
     assert " ".join(parts) == text
+
+
+def test_plain_renderer_shows_a_bare_address_once() -> None:
+    # The sources list links each address to itself; the terminal must not print it twice.
+    assert PlainRenderer().render("• [https://example.org/a](https://example.org/a)") == "• https://example.org/a"
