@@ -68,6 +68,11 @@ def setting_of(guide: Guide) -> str:
     return rest.strip() if colon and head.strip() == guide.name else guide.title
 
 
+def sentence(guide: Guide, t: Lang) -> str:
+    """The one sentence a share passes on: the assistant and its setting (``guide`` in ``t``'s language)."""
+    return t._(CARD).format(assistant=guide.name, setting=setting_of(guide))
+
+
 @dataclass(frozen=True, slots=True)
 class Card:
     """One share card: what the chat picker lists (title, description) and what the friend receives."""
@@ -114,9 +119,7 @@ class Sharing:
         if t.code not in self._guides[pack].languages:
             t = lang(ENGLISH)
         guide = self.guide(pack, t.code)
-        setting = setting_of(guide)
-        text = t._(CARD).format(assistant=guide.name, setting=setting)
-        return Card(pack, guide.name, setting, text, t._(OPEN_GUIDE), payload(pack))
+        return Card(pack, guide.name, setting_of(guide), sentence(guide, t), t._(OPEN_GUIDE), payload(pack))
 
     def panel_text(self, pack: str, t: Lang) -> str:
         return t._(PANEL_TEXT).format(title=self.guide(pack, t.code).title)

@@ -155,8 +155,7 @@ def current(state: UserState, action: Action, turn: Turn) -> Result:
 def share_text(state: UserState, action: Action, turn: Turn) -> Result:
     """Only where a platform cannot share by itself (the terminal): the card's sentence to pass on."""
     guide = turn.local.texts.guide
-    sentence = turn.t._(share.CARD).format(assistant=guide.name, setting=share.setting_of(guide))
-    return Result([Message(f"{turn.t._(share.COPY_INTRO)}\n\n{sentence}", (continue_row(turn),))])
+    return Result([Message(f"{turn.t._(share.COPY_INTRO)}\n\n{share.sentence(guide, turn.t)}", (continue_row(turn),))])
 
 
 @handles("press:?")
