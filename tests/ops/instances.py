@@ -14,8 +14,13 @@ from pathlib import Path
 
 from aiohttp import ClientError, ClientSession, ClientTimeout, web
 
+from bot.clock import ManualClock
+from bot.events import UserKey
+from bot.reminders.service import ReminderService
+from bot.storage import open_backend
 from tests.fakes.telegram_api import FakeBotAPI
 from tests.ops.helpers import free_port
+from tests.reminders.helpers import write_guide
 from tests.telegram.conftest import FAKE_NOW, MINI_GUIDE, BotProcess, bot_env
 
 HOOK_PATH = "/telegram-hook"
@@ -99,3 +104,22 @@ def instances(fake: FakeBotAPI, tmp_path: Path, database_url: str, splitter: Spl
         made.append(Instance(fake, workdir, database_url, splitter.url, t0, guide, INSTANCE_NAME=f"bot-{n}", **extra))
     splitter.targets = [i.hook for i in made]
     return made
+
+
+async def subscribed_to_a_deadline(fake: FakeBotAPI, database_url: str, tmp_path: Path, ids: list[int],
+                                   due_in_s: int) -> Path:
+    """Write a guide whose deadline reminder falls due ``due_in_s`` seconds after START (the instances run
+    their clocks from START on the test's clock), subscribe ``ids`` to it in the database, and return the
+    guide's path."""
+    guide_path = tmp_path / "guide.yaml"
+    guide = write_guide(guide_path, [("soon", START + timedelta(hours=2), [f"PT1H59M{60 - due_in_s}S"])])
+    for uid in ids:
+        fake.user(uid)
+    storage = await open_backend(database_url)
+    try:
+        service = ReminderService(storage, storage, guide, ManualClock(START - timedelta(minutes=1)))
+        for uid in ids:
+            assert await service.subscribe(UserKey("telegram", str(uid)), "dl", START - timedelta(minutes=1))
+    finally:
+        await storage.close()
+    return guide_path

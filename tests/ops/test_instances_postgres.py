@@ -10,7 +10,6 @@ import asyncio
 import json
 from collections import Counter
 from collections.abc import AsyncIterator
-from datetime import timedelta
 from pathlib import Path
 
 import asyncpg
@@ -18,14 +17,10 @@ import pytest
 import pytest_asyncio
 
 from bot import texts
-from bot.clock import ManualClock
-from bot.events import UserKey
 from bot.i18n import LANGUAGES
-from bot.reminders.service import ReminderService
 from bot.storage import open_backend
 from tests.fakes.telegram_api import FakeBotAPI
-from tests.ops.instances import SECRET, START, Instance, Splitter, instances
-from tests.reminders.helpers import write_guide
+from tests.ops.instances import SECRET, Instance, Splitter, instances, subscribed_to_a_deadline
 
 pytestmark = pytest.mark.timeout(170)
 
@@ -87,19 +82,8 @@ async def test_sigkill_of_one_instance_during_a_broadcast_loses_none(
     # Real processes, real time and a real SIGKILL at Telegram's own rate, so 150 reminders:
     # enough that the kill lands mid-broadcast.
     n = 150
-    guide_path = tmp_path / "guide.yaml"
-    # Due 3 s after START: the instances run their clocks from START on the test's clock.
-    guide = write_guide(guide_path, [("soon", START + timedelta(hours=2), ["PT1H59M57S"])])
     ids = [9_000_000 + i for i in range(n)]
-    for uid in ids:
-        fake.user(uid)
-    storage = await open_backend(postgres_url)
-    try:
-        service = ReminderService(storage, storage, guide, ManualClock(START - timedelta(minutes=1)))
-        for uid in ids:
-            assert await service.subscribe(UserKey("telegram", str(uid)), "dl", START - timedelta(minutes=1))
-    finally:
-        await storage.close()
+    guide_path = await subscribed_to_a_deadline(fake, postgres_url, tmp_path, ids, due_in_s=3)
     # A short lease: the killed instance's claimed reminders go out from the other 3 s on.
     one, two = instances(fake, tmp_path, postgres_url, splitter, guide=guide_path, REMINDER_LEASE_SECONDS="3")
     started += [one, two]

@@ -10,20 +10,14 @@ from __future__ import annotations
 import asyncio
 from collections import Counter
 from collections.abc import AsyncIterator
-from datetime import timedelta
 from pathlib import Path
 
 import pytest
 import pytest_asyncio
 
 from bot.budget import HEARTBEAT, TTL
-from bot.clock import ManualClock
-from bot.events import UserKey
-from bot.reminders.service import ReminderService
-from bot.storage import open_backend
 from tests.fakes.telegram_api import FakeBotAPI
-from tests.ops.instances import START, Instance, Splitter, instances
-from tests.reminders.helpers import write_guide
+from tests.ops.instances import Instance, Splitter, instances, subscribed_to_a_deadline
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -39,20 +33,9 @@ async def fake() -> AsyncIterator[FakeBotAPI]:
 
 async def test_two_instances_share_one_budget_and_a_killed_ones_share_returns(
         fake: FakeBotAPI, splitter: Splitter, started: list[Instance], postgres_url: str, tmp_path: Path) -> None:
-    guide_path = tmp_path / "guide.yaml"
-    # Due 5 s after START (the instances run their clocks from START on the test's clock): both have
-    # started and joined the budget by then.
-    guide = write_guide(guide_path, [("soon", START + timedelta(hours=2), ["PT1H59M55S"])])
     ids = [9_500_000 + i for i in range(USERS)]
-    for uid in ids:
-        fake.user(uid)
-    storage = await open_backend(postgres_url)
-    try:
-        service = ReminderService(storage, storage, guide, ManualClock(START - timedelta(minutes=1)))
-        for uid in ids:
-            assert await service.subscribe(UserKey("telegram", str(uid)), "dl", START - timedelta(minutes=1))
-    finally:
-        await storage.close()
+    # Due 5 s after START: both instances have started and joined the budget by then.
+    guide_path = await subscribed_to_a_deadline(fake, postgres_url, tmp_path, ids, due_in_s=5)
     one, two = instances(fake, tmp_path, postgres_url, splitter, guide=guide_path)
     started += [one, two]
     await asyncio.gather(one.start(), two.start())
