@@ -27,6 +27,7 @@ ROOT = SELF.parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(SELF.parent))
 
+from telegram_rush import Row, load_average  # noqa: E402
 from telegram_updates import OPTOUT_BOT, run_bot  # noqa: E402
 
 from adapters.telegram.fairness import BUSY  # noqa: E402
@@ -45,10 +46,7 @@ class Result:
     presses_answered: int = 0
     floods: int = 0
 
-    @staticmethod
-    def pct(values: list[float], p: float) -> float:
-        ordered = sorted(values)
-        return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))] * 1000 if ordered else float("nan")
+    pct = staticmethod(Row.pct)  # the rush bench's percentile, in ms
 
 
 async def bystanders(fake: FakeBotAPI, first_id: int, count: int) -> list[float]:
@@ -120,7 +118,7 @@ async def main(rounds: int, burst: int, count: int) -> int:
             finally:
                 proc.terminate()
                 await proc.wait()
-    load_avg = _load()
+    load_avg = load_average()
     print(f"{rounds} round(s) per load; {count} bystanders a round from 0.3 s after the burst, one every 0.1 s; "
           f"the fake answers 429 past {FLOOD_LIMIT} messages/s. Load average: {load_avg}")
     print(f"{'load':<12} {'bystanders':>10} {'p50 ms':>7} {'p99 ms':>7} {'max ms':>7} "
@@ -133,12 +131,6 @@ async def main(rounds: int, burst: int, count: int) -> int:
         ok = ok and r.pct(r.waits, 99) < 1000
     return 0 if ok else 1
 
-
-def _load() -> str:
-    try:
-        return " ".join(Path("/proc/loadavg").read_text().split()[:3])
-    except OSError:
-        return "unknown"
 
 
 if __name__ == "__main__":

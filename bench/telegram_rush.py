@@ -131,7 +131,7 @@ async def main(rates: list[float], seconds: float, depth: int) -> int:
                     await proc.wait()
     print()
     print(f"Arrivals for {seconds:.0f} s per rate; each user /start then {depth} presses, no think time; the fake "
-          f"answers 429 past {FLOOD_LIMIT} messages/s; limiter on in both bots. Load average: {_load()}")
+          f"answers 429 past {FLOOD_LIMIT} messages/s; limiter on in both bots. Load average: {load_average()}")
     print(_header())
     for row in rows:
         print(_line(row))
@@ -164,7 +164,7 @@ def _line(row: Row) -> str:
             f"{row.calls_per_step:>10.2f} {row.floods:>5}")
 
 
-def _load() -> str:
+def load_average() -> str:
     try:
         return " ".join(Path("/proc/loadavg").read_text().split()[:3])
     except OSError:
