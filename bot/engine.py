@@ -16,7 +16,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Protocol
 
-from bot import actions, commands, texts
+from bot import actions, commands, share, texts
 from bot import button_data as data
 from bot.actions import START, Action
 from bot.clock import Clock
@@ -31,6 +31,7 @@ from bot.conversation.registry import (
     Erase,
     FollowChanges,
     Needs,
+    Planner,
     Result,
     Subscribe,
     Turn,
@@ -48,13 +49,9 @@ __all__ = ["Engine", "Reminders", "node_parts", "node_text", "visible"]
 log = logging.getLogger(__name__)
 
 
-class Reminders(Protocol):
-    """What the engine needs from the reminder service (bot.reminders implements it)."""
-
-    def offers(self, key: UserKey | None, now: datetime, *, pack: str | None = None, turned_off: bool = False,
-               t: Lang = EN) -> list[tuple[str, str]]:
-        """Return (offer id, button label) pairs that fit the date in a pack; only check-backs once ``turned_off``."""
-        ...
+class Reminders(Planner, Protocol):
+    """What the engine needs from the reminder service (bot.reminders implements it): the handlers' pure
+    ``offers`` and these effects."""
 
     async def subscribe(self, key: UserKey, offer: str, now: datetime, *, pack: str | None = None,
                         turned_off: bool = False, t: Lang = EN) -> str | None:
@@ -167,7 +164,7 @@ class Engine:
         if fresh and not person_level and not view.speaks(t.code):
             # Once per person and pack: their first step here says why the guide is in English.
             notices.append(Notice(t._(texts.ONLY_IN_ENGLISH)))
-        turn = Turn(now, view, self._packs, self.pack, person, t, self._hints(key.platform), self.retention_days,
+        turn = Turn(now, view, self._packs, person, t, self._hints(key.platform), self.retention_days,
                     self.reminders)
         result = await self._decide(state, action, turn)
         replies = [*notices, *result.replies]
@@ -179,24 +176,21 @@ class Engine:
             # After an erase nothing about the person may be written back.
             return _Done(replies, person, forgotten=True)
         saved = result.state or state
+        changed = result.person
         if result.state is not None or result.counters or (not person_level and (fresh or notices)):
             saved.updated_at = now
             # Every pack's funnel under one scheme: "claude/started", "chatgpt/started" (bot/stats.py reads
             # the unprefixed counters of older versions as the default pack's).
-            counters = tuple(f"{pack}/{c}" for c in result.counters + (("started",) if fresh else ()))
+            counters = tuple(share.counter_name(pack, c) for c in result.counters + (("started",) if fresh else ()))
             await self.storage.save_step(saved, counters)
             if saved.language != chosen_language:
                 # The choice holds in every pack: put it on the person's other rows too.
                 await self.storage.set_language(key, saved.language)
             if (person.last_pack or self.pack) != pack:
                 # (No pointer means the default pack: most people never need one written.)
-                person = replace(result.person or person, last_pack=pack, updated_at=now)
-                await self.storage.save_person(person)
-            elif result.person is not None:
-                person = result.person
-                await self.storage.save_person(person)
-        elif result.person is not None:
-            person = result.person
+                changed = replace(changed or person, last_pack=pack, updated_at=now)
+        if changed is not None:
+            person = changed
             await self.storage.save_person(person)
         if result.open is not None:
             opened = result.open

@@ -41,7 +41,6 @@ OFFERED = "share_offered"  # a share button shown on a result or on the thank-yo
 SENT = "share_sent"  # Telegram: a card chosen (or answered, without inline feedback); Discord: the text to copy given
 SHARED_START = "shared_start"  # a start from a shared link
 PANEL_PRESS = "panel_press"  # a press on a Discord Start panel
-COUNTERS = (OFFERED, SENT, SHARED_START, PANEL_PRESS)
 
 
 def payload(pack: str) -> str:

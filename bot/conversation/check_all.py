@@ -14,6 +14,7 @@ from bot.actions import START, Action
 from bot.conversation.check_all_record import DONE, SELECT, WALK, CheckAll
 from bot.conversation.packs import PackView, visible
 from bot.conversation.registry import ROWS, Open, Result, Turn, handles, notice
+from bot.conversation.walk import continue_row
 from bot.events import Button, Message
 from bot.guide import ResultNode
 from bot.storage.base import Person, UserState
@@ -98,7 +99,7 @@ def summary(record: CheckAll, turn: Turn) -> Message:
             left.append(pack)
     buttons = [(Button(turn.packs[p].guide.name, _resume(p, rows.get(p), turn)),) for p in left]
     buttons.append((Button(turn.t._(texts.CHECK_ALL), data.check_all(data.CHECK_ALL_OPEN)),))
-    buttons.append((Button(turn.t._(texts.CONTINUE_WHERE), data.current(turn.q())),))
+    buttons.append(continue_row(turn))
     names = [[turn.packs[p].guide.name for p in group] for group in (done, left, nothing)]
     return Message(texts.check_all_summary(*names, t=turn.t), tuple(buttons))
 

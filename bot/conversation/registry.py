@@ -48,7 +48,6 @@ class Turn:
     now: datetime
     pack: PackView
     packs: Mapping[str, PackView]
-    default: str  # the pack of the /start screen
     person: Person
     t: Lang
     hints: PlatformHints

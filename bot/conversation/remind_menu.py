@@ -35,8 +35,8 @@ class Menu:
     @classmethod
     def of(cls, state: UserState, turn: Turn) -> Menu:
         assert turn.planner is not None
+        scheduled = turn.require(SCHEDULE)  # first: a fact not loaded yet runs the handler again
         offers = turn.planner.offers(None, turn.now, pack=turn.pack.pack, turned_off=turned_off(state, turn), t=turn.t)
-        scheduled = turn.require(SCHEDULE)
         return cls(tuple(offers), scheduled if isinstance(scheduled, str) else None)
 
     def reply(self, turn: Turn) -> Message:

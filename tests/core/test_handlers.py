@@ -37,7 +37,7 @@ class Conversation:
         self.shown: list[Reply] = []
 
     def turn(self, facts: dict | None = None) -> Turn:
-        return Turn(NOW, PACKS[GUIDE.pack], PACKS, GUIDE.pack, self.person, EN, PlatformHints(), 180, None,
+        return Turn(NOW, PACKS[GUIDE.pack], PACKS, self.person, EN, PlatformHints(), 180, None,
                     dict(facts or {}))
 
     def step(self, event: object, facts: dict | None = None) -> Result:
