@@ -152,8 +152,12 @@ LEFT JOIN users u ON u.platform = k.platform AND u.user_id = k.user_id
 
 
 
+# A person's last activity is the newest of their rows in the packs and their person record (which
+# "Check all my assistants" writes on its own; someone may have only that).
 _IDLE_PEOPLE = """
-SELECT platform, user_id FROM users {where} GROUP BY platform, user_id HAVING max(updated_at) < $1
+SELECT platform, user_id FROM (SELECT platform, user_id, updated_at FROM users
+    UNION ALL SELECT platform, user_id, updated_at FROM people) activity
+{where} GROUP BY platform, user_id HAVING max(updated_at) < $1
 """
 
 
@@ -590,21 +594,15 @@ async def _erase(con: asyncpg.Connection, platforms: list[str], user_ids: list[s
 async def _delete_inactive(con: asyncpg.Connection, before: datetime) -> int:
     people = await con.fetch(_IDLE_PEOPLE.format(where=""), before)
     if not people:
-        return await _delete_orphans(con, before)
+        return 0
     platforms, user_ids = [p for p, _ in people], [u for _, u in people]
     # Lock their rows, then look again: a step another instance committed meanwhile keeps that person.
-    await con.execute(f"SELECT 1 FROM users WHERE {_people(1)} FOR UPDATE", platforms, user_ids)
+    for table in ("users", "people"):
+        await con.execute(f"SELECT 1 FROM {table} WHERE {_people(1)} FOR UPDATE", platforms, user_ids)
     people = await con.fetch(_IDLE_PEOPLE.format(where=f"WHERE {_people(2)}"), before, platforms, user_ids)
     if people:
         await _erase(con, [p for p, _ in people], [u for _, u in people])
-    return len(people) + await _delete_orphans(con, before)
-
-
-async def _delete_orphans(con: asyncpg.Connection, before: datetime) -> int:
-    # Someone who only ever opened "Check all my assistants" has a person record and no row in a pack.
-    return _count(await con.execute(
-        "DELETE FROM people p WHERE p.updated_at < $1 AND NOT EXISTS"
-        " (SELECT FROM users u WHERE u.platform = p.platform AND u.user_id = p.user_id)", before))
+    return len(people)
 
 
 async def _subscribe(con: asyncpg.Connection, sub: Subscriber, deadline_ids: list[str], rows: list[NewReminder],

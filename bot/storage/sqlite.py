@@ -581,16 +581,15 @@ async def _erase(db: aiosqlite.Connection, people: list[tuple[str, str]]) -> Non
 
 
 async def _delete_inactive(db: aiosqlite.Connection, before: str) -> int:
+    # A person's last activity is the newest of their rows in the packs and their person record (which
+    # "Check all my assistants" writes on its own; someone may have only that).
     people = await _run(
-        db, "SELECT platform, user_id FROM users GROUP BY platform, user_id HAVING MAX(updated_at) < ?", (before,)
+        db, "SELECT platform, user_id FROM (SELECT platform, user_id, updated_at FROM users"
+        " UNION ALL SELECT platform, user_id, updated_at FROM people)"
+        " GROUP BY platform, user_id HAVING MAX(updated_at) < ?", (before,)
     )
     await _erase(db, people)
-    # Someone who only ever opened "Check all my assistants" has a person record and no row in a pack.
-    orphans = await _run(
-        db, "DELETE FROM people WHERE updated_at < ? AND NOT EXISTS"
-        " (SELECT 1 FROM users u WHERE u.platform = people.platform AND u.user_id = people.user_id) RETURNING 1",
-        (before,))
-    return len(people) + len(orphans)
+    return len(people)
 
 
 async def _insert_reminders(db: aiosqlite.Connection, rows: list[NewReminder]) -> int:

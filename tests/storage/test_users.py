@@ -209,3 +209,14 @@ async def test_forget_and_retention_erase_the_person_record_too(backend: Storage
     await backend.save_person(Person(bob, None, '{"phase":"select","chosen":[],"index":0}', T0))
     assert await backend.delete_inactive(T0 + timedelta(days=1)) == 1
     assert await backend.get_person(bob) is None
+
+
+async def test_retention_counts_the_person_record_as_activity(backend: Storage) -> None:
+    # Someone still using "Check all my assistants" (which writes only their record) is not idle because
+    # their row in a pack is old; once both are old, both go.
+    await backend.save_step(state())
+    await backend.save_person(Person(ALICE, None, '{"phase":"select","chosen":[],"index":0}', T0 + timedelta(days=2)))
+    assert await backend.delete_inactive(T0 + timedelta(days=1)) == 0
+    assert (await backend.get_user(ALICE, "claude")) is not None and await backend.get_person(ALICE) is not None
+    assert await backend.delete_inactive(T0 + timedelta(days=3)) == 1
+    assert await backend.get_user(ALICE, "claude") is None and await backend.get_person(ALICE) is None
