@@ -79,6 +79,7 @@ class Reminders(Planner, Protocol):
 class _Done:
     replies: list[Reply]
     person: Person
+    pack: str  # the pack whose step the replies end on
     forgotten: bool = False
 
 
@@ -135,7 +136,7 @@ class Engine:
             pack = self.pack  # the pack they were in last is no longer served
             state = await self.storage.get_user(key, pack)
         done = await self._in_pack(key, pack, state, action, locale, now, person)
-        return Outcome(done.replies, done.forgotten)
+        return Outcome(done.replies, done.forgotten, done.pack)
 
     async def _in_pack(self, key: UserKey, pack: str, state: UserState | None, action: Action, locale: str | None,
                        now: datetime, person: Person) -> _Done:
@@ -174,7 +175,7 @@ class Engine:
                 replies += result.then(results)
         if result.forgotten:
             # After an erase nothing about the person may be written back.
-            return _Done(replies, person, forgotten=True)
+            return _Done(replies, person, pack, forgotten=True)
         saved = result.state or state
         changed = result.person
         if result.state is not None or result.counters or (not person_level and (fresh or notices)):
@@ -196,11 +197,11 @@ class Engine:
             opened = result.open
             target = await self.storage.get_user(key, opened.pack)
             more = await self._in_pack(key, opened.pack, target, opened.action, locale, now, person)
-            person = more.person
+            person, pack = more.person, more.pack
             replies += _headed(opened.heading, more.replies)
         if result.chosen is not None:
             replies = answered(result.chosen, replies)
-        return _Done(replies, person)
+        return _Done(replies, person, pack)
 
     async def _decide(self, state: UserState, action: Action, turn: Turn) -> Result:
         """Call the action's handler on a copy of the state, loading the facts it asks for."""

@@ -135,6 +135,8 @@ class Outcome:
     replies: list[Reply] = field(default_factory=list)
     # True when the user's data was erased (adapters may drop any per-user cache they hold).
     forgotten: bool = False
+    # The guide pack the replies end on ("Check all my assistants" moves a person from one to the next).
+    pack: str | None = None
 
     @property
     def notice(self) -> Notice | None:

@@ -221,10 +221,8 @@ class WebChat:
             return self._message(request, texts.EXPIRED, status=403, link=True)
         assert session is not None
         view = await self._handle(session, Press(pressed), self._hint(request)[0])
-        parsed = button_data.parse(pressed)
-        if parsed is not None and parsed.kind != button_data.CHECK_ALL:
-            pack = parsed.pack if parsed.pack in self.packs else self.default
-        return self._after_post(request, session, view, pack)
+        # The address and heading follow the guide the engine answered in (a check-all press moves on to the next).
+        return self._after_post(request, session, view, view.pack if view.pack in self.packs else pack)
 
     def _after_post(self, request: web.Request, session: str, view: View, pack: str) -> web.StreamResponse:
         if view.forgotten:

@@ -33,6 +33,7 @@ class Part:
 class View:
     parts: tuple[Part, ...]
     forgotten: bool = False
+    pack: str | None = None  # the guide the step belongs to
 
 
 def view_of(outcome: Outcome) -> View:
@@ -48,4 +49,4 @@ def view_of(outcome: Outcome) -> View:
                 continue
         choices = tuple(tuple(Choice(b.label, b.data, b.url) for b in row) for row in reply.buttons)
         parts.append(Part("message", RENDERER.render(reply.text), choices))
-    return View(tuple(parts), outcome.forgotten)
+    return View(tuple(parts), outcome.forgotten, outcome.pack)

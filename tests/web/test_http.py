@@ -227,3 +227,17 @@ async def test_before_the_deadline_the_calendar_file_holds_each_deadline_reminde
     starts = sorted(e.decoded("dtstart") for e in events)
     assert starts == [final - timedelta(days=7), final - timedelta(days=1)]
     assert all("8 October 2025" in str(e["summary"]) for e in events)
+
+
+async def test_check_all_pages_carry_the_guide_they_show(web_client) -> None:
+    # "Continue" in "Check all my assistants" opens another guide: its address and heading follow it.
+    client = await web_client()
+    page = await (await client.get("/")).text()
+    page, _ = await press(client, page, "🧩 Other assistants")
+    page, _ = await press(client, page, "✅ Check all my assistants")
+    page, url = await press(client, page, "⬜ ChatGPT")
+    assert url.startswith("/claude?v=") and "☑️ ChatGPT" in page
+    page, url = await press(client, page, "Continue ➡")
+    assert url.startswith("/chatgpt?v="), url
+    assert "<title>ChatGPT: the “Improve the model for everyone” setting" in page
+    assert 'action="/chatgpt"' in page
