@@ -71,9 +71,13 @@ async def test_where_a_platform_cannot_share_a_press_gives_the_sentence_to_pass_
         button = next(b for r in steps.replies for row in r.buttons for b in row if b.share)
         assert button.share == "claude" and button.label == share.SHARE
         copy = await engine.handle(key, Press(button.data))
-        sharing = share.Sharing(PACKS, counters=storage, clock=ManualClock(AFTER))
-        assert copy.replies[0].text == f"{share.COPY_INTRO}\n\n{sharing.card('claude', lang('en')).text}"
-        assert shown.replies and copy.replies[0].buttons[0][0].label == texts.CONTINUE_WHERE
+        assert copy.replies[0].text == (
+            "Copy this and send it to a friend (nothing is posted for you):\n\n"
+            "Worth a minute: in Claude, check the “Help improve Claude” setting; this guide shows you where it"
+            " is and how to switch it off.")
+        assert copy.replies[0].buttons[0][0].label == texts.CONTINUE_WHERE
+        gemini = next(g for g in PACKS if g.pack == "gemini")
+        assert gemini.node(gemini.start).blocks[0].text[:30] in shown.replies[0].text  # the shared link's guide
     finally:
         await storage.close()
 

@@ -11,7 +11,8 @@ import math
 
 import pytest
 
-from tests.discord.conftest import BotProcess
+from bot.guide import load_guide
+from tests.discord.conftest import GUIDE_PATH, BotProcess
 from tests.fakes.discord_api import FakeDiscord, Interaction
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")  # the loop of the module's fake and bot (conftest)
@@ -31,8 +32,13 @@ async def bystanders_answered(fake: FakeDiscord, first_id: int) -> list[float]:
         interactions.append(await fake.member(first_id + i).slash("optout start"))
     async with asyncio.timeout(20):
         await asyncio.gather(*(inter.acked.wait() for inter in interactions))
+    guide = load_guide(GUIDE_PATH)
+    question = guide.node(guide.start)
     for inter in interactions:
-        assert inter.response_message_id is not None and fake.messages[inter.response_message_id].labels()
+        # Answered at once (no "thinking…" deferral) with the guide's first question and its buttons.
+        assert inter.ack_type == 4 and inter.response_message_id is not None
+        shown = fake.messages[inter.response_message_id]
+        assert shown.labels()[:len(question.options)] == [o.label for o in question.options], shown.content
     return [inter.ack_seconds for inter in interactions if inter.ack_seconds is not None]
 
 

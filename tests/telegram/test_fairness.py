@@ -17,6 +17,7 @@ import pytest_asyncio
 
 from adapters.telegram.fairness import BUSY, NOTICE_EVERY, WAITING
 from adapters.telegram.rate_limits import CHAT_BURST, CHAT_RATE
+from bot.guide import load_guide
 from tests.fakes.telegram_api import FakeBotAPI
 from tests.ops.helpers import free_port
 from tests.telegram.conftest import MINI_GUIDE, BotProcess, bot_env
@@ -58,8 +59,13 @@ async def bystanders_answered(fake: FakeBotAPI, first_id: int) -> list[float]:
     first = {}
     for at, chat in fake.sent_at:
         first.setdefault(chat, at)
+    guide = load_guide(MINI_GUIDE)
+    question = guide.node(guide.start)
     for user in users:
-        assert user.bot_messages[0].buttons, user.chat  # the guide's first question, with its buttons
+        # The guide's first question, with its buttons: not a "one moment" or an error.
+        got = user.bot_messages[0]
+        assert got.labels[:len(question.options)] == [o.label for o in question.options], got.text
+        assert question.blocks[0].text.replace("**", "")[:30] in got.text, got.text
     return [first[u.id] - sent[u.id] for u in users]
 
 

@@ -144,7 +144,8 @@ async def test_the_calendar_file_has_one_event_per_reminder(web_client) -> None:
     events = icalendar.Calendar.from_ical(await resp.read()).walk("VEVENT")
     assert len(events) == 1
     assert events[0].decoded("dtstart") == AFTER.replace(month=12, day=22)
-    assert "erneut" in str(events[0]["summary"]) or "Einstellung" in str(events[0]["summary"])
+    assert str(events[0]["summary"]) == (
+        "Opt-Out-Assistent: 22. Dezember 2026: eine Nachfrage, damit du die Einstellung noch einmal prüfst")
     assert (await client.get("/calendar.ics?offer=dl")).status == 404  # the 2025 deadlines have passed
 
 
