@@ -165,7 +165,11 @@ def web_platform(services: Services, others: list[Platform]) -> Platform:
 
     def telegram_link(pack: str) -> str | None:
         username = getattr(telegram, "username", None)
-        return f"https://t.me/{username}?start={pack}" if username else None
+        if not username:
+            return None
+        from adapters.telegram.inline import deep_link  # Telegram runs, so its adapter is loaded already
+
+        return deep_link(username, pack)
 
     chat = WebChat(engine, calendar, services.clock, retention_days=settings.retention_days,
                    session_per_minute=settings.web_session_per_minute, ip_per_minute=settings.web_ip_per_minute,

@@ -22,7 +22,7 @@ from telegram.ext import (
     filters,
 )
 
-from adapters.telegram.inline import without_inline_mode
+from adapters.telegram.inline import deep_link, without_inline_mode
 from adapters.telegram.render import compose, toast
 from adapters.telegram.sending import edit_into, send_part, with_retries
 from bot import commands
@@ -161,7 +161,7 @@ class TelegramHandlers:
             payload = rest[0].split()[0]
         elif name == "steps":
             payload = "steps"
-        url = f"https://t.me/{context.bot.username}?start={payload}" if payload else f"https://t.me/{context.bot.username}"
+        url = deep_link(context.bot.username, payload) if payload else f"https://t.me/{context.bot.username}"
         # In the language of whoever sent the command: the group itself has none.
         user = update.effective_user
         t = lang(choose_language(user.language_code if user else None))

@@ -8,7 +8,6 @@ import json
 import logging
 import warnings
 from collections.abc import Awaitable, Callable
-from datetime import timedelta
 from functools import lru_cache
 from typing import TypeVar
 
@@ -16,7 +15,7 @@ from telegram import Bot, Message
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, NetworkError, RetryAfter
 from telegram.ext import ExtBot
-from telegram.warnings import PTBDeprecationWarning, PTBUserWarning
+from telegram.warnings import PTBUserWarning
 
 from adapters.telegram.rate_limits import Priority
 from adapters.telegram.render import Rendered, render_reply
@@ -55,14 +54,6 @@ async def with_retries(call: Callable[[], Awaitable[T]], what: str) -> T:
             delay *= 2
     raise AssertionError("unreachable")  # the loop returns or raises
 
-
-def retry_after_seconds(exc: RetryAfter) -> float:
-    """Read a 429's wait in seconds, whichever type this PTB version gives it."""
-    # PTB 22 returns an int with a deprecation warning and will return a timedelta; both are fine here.
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", PTBDeprecationWarning)
-        value = exc.retry_after
-    return value.total_seconds() if isinstance(value, timedelta) else float(value)
 
 
 async def send_part(bot: Bot, chat_id: int, part: Rendered) -> Message:

@@ -184,10 +184,6 @@ class ReminderService:
         return cancelled + int(followed)
 
     # Change alerts ----------------------------------------------------------------------------
-    def qualifier(self, pack: str) -> str:
-        """What a pack's button data carries (bot.button_data): every pack's is qualified."""
-        return pack
-
     async def follow_changes(self, key: UserKey, pack: str, now: datetime, *, t: Lang = EN) -> str:
         """Subscribe the user to a pack's change alerts; return the confirmation."""
         guide = self.packs[pack]
