@@ -229,12 +229,12 @@ class Scheduler:
         if channel and (row.scope is None
                         or await self.queue.channel(row.recipient.platform, row.scope, row.pack) != row.recipient):
             return None  # announcements turned off, or moved to another channel, since it was claimed
-        # Rendered when sent, in the recipient's language as it is now.
-        state = None if channel else await self.users.get_user(UserKey(row.recipient.platform, row.recipient.id),
-                                                                row.pack)
         if kind_of(row) is None:
             log.warning("reminders: reminder %d has an unknown kind %r; skipped", row.id, row.kind)
             return None
+        # Rendered when sent, in the recipient's language as it is now.
+        state = None if channel else await self.users.get_user(UserKey(row.recipient.platform, row.recipient.id),
+                                                                row.pack)
         return self.renderer.render(row, state, now)
 
     async def _heartbeat(self) -> None:

@@ -149,9 +149,6 @@ LEFT JOIN users u ON u.platform = k.platform AND u.user_id = k.user_id
     AND u.pack = coalesce($3::text, p.last_pack, $4::text)
 """
 
-
-
-
 # A person's last activity is the newest of their rows in the packs and their person record (which
 # "Check all my assistants" writes on its own; someone may have only that).
 _IDLE_PEOPLE = """

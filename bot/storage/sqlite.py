@@ -114,6 +114,14 @@ def _user_id(recipient: Recipient) -> str | None:
     return recipient.id if recipient.kind == "user" else None
 
 
+def _cache(cache: OrderedDict, name: tuple, value: object) -> None:
+    """Keep ``value`` as the most recent entry; past USER_CACHE_SIZE the least recent goes."""
+    cache[name] = value
+    cache.move_to_end(name)
+    if len(cache) > USER_CACHE_SIZE:
+        cache.popitem(last=False)
+
+
 class SqliteStorage(Storage):
     """One aiosqlite connection; transactions under one lock, lone statements and reads straight through."""
 
@@ -207,10 +215,10 @@ class SqliteStorage(Storage):
         return state_from_row(key, pack, row, from_db_time)
 
     def _remember(self, name: tuple[str, str, str], row: UserRow) -> None:
-        self._rows[name] = row
-        self._rows.move_to_end(name)
-        if len(self._rows) > USER_CACHE_SIZE:
-            self._rows.popitem(last=False)
+        _cache(self._rows, name, row)
+
+    def _remember_person(self, name: tuple[str, str], person: Person | None) -> None:
+        _cache(self._people, name, person)
 
     async def save_step(self, state: UserState, counters: tuple[str, ...] = ()) -> None:
         now = state.updated_at or datetime.now(UTC)
@@ -286,9 +294,7 @@ class SqliteStorage(Storage):
         known, last_pack, check_all, updated, found_pack, *row = rows[0]
         person = Person(key, last_pack, check_all, from_db_time(updated)) if known else None
         if erasures == self._erasures:
-            self._people[name] = person
-            if len(self._people) > USER_CACHE_SIZE:
-                self._people.popitem(last=False)
+            self._remember_person(name, person)
             if found_pack is not None:
                 self._remember((*name, found_pack), tuple(row))
         state = await self.get_user(key, found_pack) if found_pack is not None else None
@@ -309,9 +315,7 @@ class SqliteStorage(Storage):
             last_pack, check_all, updated = rows[0]
             found = Person(key, last_pack, check_all, from_db_time(updated))
         if erasures == self._erasures:
-            self._people[name] = found
-            if len(self._people) > USER_CACHE_SIZE:
-                self._people.popitem(last=False)
+            self._remember_person(name, found)
         return replace(found) if found is not None else None
 
     async def save_person(self, person: Person) -> None:
@@ -322,8 +326,7 @@ class SqliteStorage(Storage):
             " ON CONFLICT (platform, user_id) DO UPDATE SET last_pack = excluded.last_pack,"
             " check_all = excluded.check_all, updated_at = excluded.updated_at RETURNING 1",
             (*name, saved.last_pack, saved.check_all, to_db_time(saved.updated_at)))
-        self._people[name] = saved
-        self._people.move_to_end(name)
+        self._remember_person(name, saved)
 
     async def get_language(self, key: UserKey) -> str | None:
         rows = await self._rows_of(
