@@ -7,13 +7,12 @@ source once a day, and only one summary is posted.
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import uuid
 from collections.abc import Callable, Sequence
 from datetime import timedelta
 
 from bot.clock import Clock
+from bot.daily import DailyJob
 from bot.events import Message, Recipient
 from bot.metrics import ERRORS
 from bot.platform import Delivery, Outgoing, Platform
@@ -63,27 +62,23 @@ def operator_message(report: WatchReport) -> str | None:
     return "\n".join(lines)
 
 
-class DailyWatch:
+class DailyWatch(DailyJob[WatchReport]):
+    lease, kind = LEASE, "content_watch"
+    held, failed = "content watch: another instance holds today's run", "content watch: run failed"
+    log = log
+    cancel_on_stop = True  # each snapshot is written on its own, so a run cut short leaves none half-done
+
     def __init__(self, watch: SourceWatch, sources: Callable[[], list[WatchedSource]], clock: Clock, *,
                  leases: Coordination, holder: str, platforms: Sequence[Platform], recipients: Sequence[Recipient],
                  every: timedelta = WATCH_EVERY) -> None:
+        super().__init__(clock, every, leases=leases, holder=holder)
         self._watch = watch
         self._sources = sources  # read at each run, so that a pack edited (and the bot restarted) is followed
-        self._clock = clock
-        self._leases = leases
-        self._holder = f"{holder}:{uuid.uuid4().hex}"
         self._platforms = platforms  # the started platforms (a list the root fills as they start)
         self._recipients = recipients
-        self._every = every
-        self._stop = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
 
-    async def run_if_due(self) -> WatchReport | None:
-        """Watch unless another instance holds today's lease; post the summary; return the report, or None."""
-        now = self._clock.now()
-        if not await self._leases.take_lease(LEASE, self._holder, now, now + self._every):
-            log.info("content watch: another instance holds today's run")
-            return None
+    async def once(self) -> WatchReport:
+        """Watch every source and post the summary to the operator chats."""
         report = await self._watch.run(self._sources())
         text = operator_message(report)
         if text is not None:
@@ -114,31 +109,6 @@ class DailyWatch:
                 ERRORS.labels(kind="content_watch").inc()
                 log.warning("content watch: the summary could not be posted to the %s operator chat (%s):\n%s",
                             recipient.platform, delivery.value, text)
-
-    def start(self) -> None:
-        self._stop.clear()
-        self._task = asyncio.create_task(self._run(), name="content-watch")
-
-    async def stop(self) -> None:
-        """Stop at once: a run in progress is cancelled (each snapshot is written on its own, so none is half-done)."""
-        self._stop.set()
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
-            self._task = None
-
-    async def _run(self) -> None:
-        while not self._stop.is_set():
-            # Counted from the run's start, so that the day's run keeps its hour however long it takes.
-            due = self._clock.now() + self._every
-            try:
-                await self.run_if_due()
-            except Exception:
-                # A failed run (database, a bug on a strange page) must not end the bot; tomorrow's retries.
-                ERRORS.labels(kind="content_watch").inc()
-                log.exception("content watch: run failed")
-            while not self._stop.is_set() and self._clock.now() < due:
-                await self._clock.sleep_until(due, self._stop)
 
 
 def daily_watch(settings: Settings, storage: SourceSnapshots, leases: Coordination, clock: Clock,
